@@ -1,0 +1,74 @@
+// Package handlers is Tally's HTTP layer: the Fiber app, its middleware, and one file per
+// feature. It holds no SQL and no HTML: that is models' and views' work.
+package handlers
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/session"
+	"gorm.io/gorm"
+
+	"tally/models"
+)
+
+// Deps is what the app is built from; main opens the databases, tests use temp dirs.
+type Deps struct {
+	Config   Config
+	DB       *gorm.DB
+	Sessions fiber.Storage
+	Log      *slog.Logger
+	// Now is the clock; tests move it to expire sessions and links without sleeping.
+	Now  func() time.Time
+	Hash models.HashParams
+}
+
+// Handlers holds the dependencies every feature's handlers share.
+type Handlers struct {
+	cfg      Config
+	db       *gorm.DB
+	sessions *session.Store
+	log      *slog.Logger
+	now      func() time.Time
+	hash     models.HashParams
+}
+
+// formBodyLimit caps url-encoded forms; the app-wide limit is larger for uploads.
+const formBodyLimit = 64 << 10
+
+// New builds the Fiber app with every route and middleware.
+func New(d Deps) *fiber.App {
+	if d.Now == nil {
+		d.Now = func() time.Time { return time.Now().UTC() }
+	}
+	if d.Hash == (models.HashParams{}) {
+		d.Hash = models.DefaultHashParams
+	}
+	h := &Handlers{
+		cfg: d.Config, db: d.DB, log: d.Log, now: d.Now, hash: d.Hash,
+		sessions: newSessionStore(d.Config, d.Sessions),
+	}
+	app := fiber.New(fiber.Config{
+		AppName:                 "Tally",
+		ErrorHandler:            h.handleError,
+		BodyLimit:               3 << 20,
+		ReadTimeout:             15 * time.Second,
+		WriteTimeout:            30 * time.Second,
+		IdleTimeout:             90 * time.Second,
+		ReadBufferSize:          16 << 10,
+		DisableStartupMessage:   true,
+		EnableTrustedProxyCheck: true,
+		TrustedProxies:          d.Config.TrustedProxies,
+		ProxyHeader:             proxyHeader(d.Config),
+	})
+	h.addRoutes(app)
+	return app
+}
+
+func proxyHeader(cfg Config) string {
+	if len(cfg.TrustedProxies) == 0 {
+		return ""
+	}
+	return fiber.HeaderXForwardedFor
+}

@@ -1,0 +1,190 @@
+package handlers
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"tally/static"
+)
+
+func TestSecurityHeadersEverywhere(t *testing.T) {
+	ta := newTestApp(t)
+	c := ta.client()
+	big := url.Values{"login": {strings.Repeat("x", 70<<10)}}
+	for _, tc := range []struct {
+		name   string
+		res    func() *response
+		status int
+	}{
+		{"landing", func() *response { return c.get("/") }, http.StatusOK},
+		{"login", func() *response { return c.get("/login") }, http.StatusOK},
+		{"not found", func() *response { return c.get("/no/such/page") }, http.StatusNotFound},
+		{"oversized form", func() *response { c.get("/login"); return c.post("/login", big) }, http.StatusRequestEntityTooLarge},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := tc.res()
+			wantStatus(t, res, tc.status)
+			csp := res.Header.Get("Content-Security-Policy")
+			for _, want := range []string{"default-src 'none'", "script-src 'self'", "style-src 'self'", "frame-ancestors 'none'", "form-action 'self'"} {
+				if !strings.Contains(csp, want) {
+					t.Errorf("CSP %q lacks %q", csp, want)
+				}
+			}
+			if strings.Contains(csp, "unsafe") {
+				t.Errorf("CSP allows unsafe: %q", csp)
+			}
+			for h, want := range map[string]string{
+				"X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin", "Cache-Control": "no-store",
+			} {
+				if got := res.Header.Get(h); got != want {
+					t.Errorf("%s = %q, want %q", h, got, want)
+				}
+			}
+			if res.doc.Find("script:not([src]), style, [style]").Length() > 0 {
+				t.Error("page has inline script or style")
+			}
+		})
+	}
+}
+
+func TestBodyLimitWholeApp(t *testing.T) {
+	ta := newTestApp(t)
+	base := ta.listen()
+	// Announce a 4 MiB body and send none: the server must refuse on the header alone.
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /register HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n",
+		strings.TrimPrefix(base, "http://"), 4<<20)
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("status %d, want 413", res.StatusCode)
+	}
+	if res.Header.Get("Content-Security-Policy") == "" {
+		t.Error("413 from the server layer lacks security headers")
+	}
+}
+
+func TestHostileInputNever500(t *testing.T) {
+	ta := newTestApp(t)
+	c := ta.client()
+	c.get("/register")
+	for _, v := range []string{"\x00", "\xff", strings.Repeat("é", 400), "<script>alert(1)</script>", "' OR 1=1 --", "%00"} {
+		for _, field := range []string{"username", "email", "first_name", "password", "login", "next"} {
+			form := registerValues(field, v)
+			form.Set("login", v)
+			for _, path := range []string{"/register", "/login"} {
+				res := c.post(path, form)
+				if res.StatusCode >= 500 {
+					t.Errorf("POST %s %s=%q: %d", path, field, v, res.StatusCode)
+				}
+				if strings.Contains(res.body, "<script>alert(1)</script>") {
+					t.Errorf("POST %s echoed markup unescaped", path)
+				}
+			}
+		}
+	}
+	for _, p := range []string{"/login?next=%ff", "/register/done?email=%00", "/static/../main.go", "/static/%2e%2e/go.mod"} {
+		if res := c.get(p); res.StatusCode >= 500 || strings.Contains(res.body, "module tally") {
+			t.Errorf("GET %s: %d", p, res.StatusCode)
+		}
+	}
+}
+
+func TestStaticAssets(t *testing.T) {
+	ta := newTestApp(t)
+	c := ta.client()
+	page := c.get("/login")
+	src, _ := page.doc.Find(`script[src*="htmx"]`).Attr("src")
+	if src == "" || src != static.URL("vendor/htmx-2.0.11/htmx.min.js") {
+		t.Fatalf("htmx script src = %q", src)
+	}
+	for _, path := range []string{src, static.URL("app.css"), "/static/vendor/htmx-2.0.11/LICENSE"} {
+		res := c.get(path)
+		wantStatus(t, res, http.StatusOK)
+		if cc := res.Header.Get("Cache-Control"); !strings.Contains(cc, "max-age=31536000") {
+			t.Errorf("%s Cache-Control = %q", path, cc)
+		}
+		etag := res.Header.Get("ETag")
+		if etag == "" {
+			t.Errorf("%s has no ETag", path)
+			continue
+		}
+		if res.Header.Get("Set-Cookie") != "" {
+			t.Errorf("%s sets a cookie", path)
+		}
+		if again := c.get(path, "If-None-Match", etag); again.StatusCode != http.StatusNotModified {
+			t.Errorf("%s with If-None-Match: %d", path, again.StatusCode)
+		}
+	}
+	if css := c.get(static.URL("app.css")); !strings.HasPrefix(css.Header.Get("Content-Type"), "text/css") {
+		t.Errorf("css Content-Type = %q", css.Header.Get("Content-Type"))
+	}
+}
+
+func TestHealthz(t *testing.T) {
+	ta := newTestApp(t)
+	wantStatus(t, ta.client().get("/healthz"), http.StatusOK)
+}
+
+func TestLandingCreatesNoSession(t *testing.T) {
+	ta := newTestApp(t)
+	res := ta.client().get("/")
+	wantStatus(t, res, http.StatusOK)
+	if sc := res.Header.Get("Set-Cookie"); sc != "" {
+		t.Errorf("landing page set a cookie: %s", sc)
+	}
+}
+
+func TestSessionIdleExpiry(t *testing.T) {
+	ta := newTestApp(t, "TALLY_SESSION_IDLE", "10m")
+	ta.createUser("ada", "ada@example.com", goodPassword)
+	c := ta.client()
+	c.login("ada", goodPassword)
+	ta.clock.Advance(9 * time.Minute)
+	wantStatus(t, c.get("/dashboard"), http.StatusOK)
+	ta.clock.Advance(9 * time.Minute) // active 9 minutes ago: still fine
+	wantStatus(t, c.get("/dashboard"), http.StatusOK)
+	ta.clock.Advance(11 * time.Minute)
+	res := c.get("/dashboard", htmx...)
+	wantStatus(t, res, http.StatusNoContent)
+	if got := res.Header.Get("HX-Redirect"); !strings.HasPrefix(got, "/login?next=") {
+		t.Errorf("HX-Redirect = %q", got)
+	}
+}
+
+func TestSessionSurvivesRestart(t *testing.T) {
+	ta := newTestApp(t)
+	ta.createUser("ada", "ada@example.com", goodPassword)
+	c := ta.client()
+	c.login("ada", goodPassword)
+	ta.start()
+	wantStatus(t, c.get("/dashboard"), http.StatusOK)
+}
+
+func TestPageViewIsNotASessionWrite(t *testing.T) {
+	ta := newTestApp(t)
+	ta.createUser("ada", "ada@example.com", goodPassword)
+	c := ta.client()
+	c.login("ada", goodPassword)
+	c.get("/dashboard")
+	for i := 0; i < 3; i++ {
+		res := c.get("/dashboard")
+		wantStatus(t, res, http.StatusOK)
+		if sc := res.Header.Get("Set-Cookie"); sc != "" {
+			t.Fatalf("page view %d rewrote the session: %s", i, sc)
+		}
+	}
+}

@@ -1,0 +1,201 @@
+package handlers
+
+import (
+	"errors"
+	"net/url"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/utils"
+
+	"tally/models"
+	"tally/views"
+)
+
+// form reads a text field as a copy (Fiber reuses its buffers after the handler returns).
+func form(c *fiber.Ctx, name string) string {
+	return utils.CopyString(c.FormValue(name))
+}
+
+func (h *Handlers) RegisterPage(c *fiber.Ctx) error {
+	if currentUser(c).IsAuthenticated() {
+		return h.redirect(c, "/dashboard")
+	}
+	return h.renderRegister(c, fiber.StatusOK, views.RegisterForm{})
+}
+
+func (h *Handlers) renderRegister(c *fiber.Ctx, status int, f views.RegisterForm) error {
+	return h.render(c, page{Title: "Create account", Status: status, Narrow: true,
+		Body: views.RegisterPage(f), Fragment: views.RegisterFormView(f)})
+}
+
+// Register validates the form and creates the account; any problem answers 422 with every
+// error beside its field and nothing stored.
+func (h *Handlers) Register(c *fiber.Ctx) error {
+	f := views.RegisterForm{
+		Username:  strings.TrimSpace(form(c, "username")),
+		Email:     models.NormalizeEmail(form(c, "email")),
+		FirstName: strings.TrimSpace(form(c, "first_name")),
+		LastName:  strings.TrimSpace(form(c, "last_name")),
+	}
+	password, confirm := form(c, "password"), form(c, "password_confirm")
+	validateRegistration(&f, password, confirm)
+	if f.Valid() {
+		_, err := models.CreateUser(h.db, models.NewUser{
+			Username: f.Username, Email: f.Email, FirstName: f.FirstName, LastName: f.LastName,
+			Password: password, Active: true,
+		}, h.hash, h.now())
+		switch {
+		case errors.Is(err, models.ErrUsernameTaken):
+			f.AddError("username", "This username is taken. Try another one.")
+		case errors.Is(err, models.ErrEmailTaken):
+			f.AddError("email", "An account with this email already exists. Log in instead.")
+		case err != nil:
+			return err
+		}
+	}
+	if !f.Valid() {
+		return h.renderRegister(c, fiber.StatusUnprocessableEntity, f)
+	}
+	if isHTMX(c) {
+		return h.render(c, page{Fragment: views.RegisterDone(f.Email)})
+	}
+	return c.Redirect("/register/done?email="+url.QueryEscape(f.Email), fiber.StatusSeeOther)
+}
+
+func validateRegistration(f *views.RegisterForm, password, confirm string) {
+	if f.Username == "" {
+		f.AddError("username", "Choose a username.")
+	} else if msg := models.ValidateUsername(f.Username); msg != "" {
+		f.AddError("username", msg)
+	}
+	if f.Email == "" {
+		f.AddError("email", "Enter your email address.")
+	} else if msg := models.ValidateEmail(f.Email); msg != "" {
+		f.AddError("email", msg)
+	}
+	for name, v := range map[string]string{"first_name": f.FirstName, "last_name": f.LastName} {
+		if msg := models.CheckText(v, 150); msg != "" {
+			f.AddError(name, msg)
+		}
+	}
+	checkNewPassword(&f.Form, "password", "password_confirm", password, confirm, models.UserAttrs{
+		Username: f.Username, Email: f.Email, FirstName: f.FirstName, LastName: f.LastName,
+	})
+}
+
+// checkNewPassword applies the password validators and the confirmation to a pair of fields.
+func checkNewPassword(f *views.Form, field, confirmField, password, confirm string, attrs models.UserAttrs) {
+	if password == "" {
+		f.AddError(field, "Choose a password.")
+	} else if problems := models.ValidatePassword(password, attrs); len(problems) > 0 {
+		f.AddError(field, strings.Join(problems, " "))
+	}
+	if confirm != password {
+		f.AddError(confirmField, "The two passwords do not match.")
+	}
+}
+
+func (h *Handlers) RegisterDonePage(c *fiber.Ctx) error {
+	email := c.Query("email")
+	if models.ValidateEmail(email) != "" {
+		return h.redirect(c, "/register")
+	}
+	return h.render(c, page{Title: "Account created", Narrow: true, Body: views.RegisterDone(email)})
+}
+
+func (h *Handlers) LoginPage(c *fiber.Ctx) error {
+	next := safeNext(c.Query("next"), "")
+	if currentUser(c).IsAuthenticated() {
+		return h.redirect(c, safeNext(next, "/dashboard"))
+	}
+	f := views.LoginForm{Next: next}
+	if c.Query("logged_out") != "" {
+		f.Notice = "You have been logged out."
+	}
+	return h.renderLogin(c, fiber.StatusOK, f)
+}
+
+func (h *Handlers) renderLogin(c *fiber.Ctx, status int, f views.LoginForm) error {
+	return h.render(c, page{Title: "Log in", Status: status, Narrow: true,
+		Body: views.LoginPage(f), Fragment: views.LoginFormView(f)})
+}
+
+// errBadLogin is the one message for an unknown login and a wrong password.
+const errBadLogin = "That username or email and password do not match an account. Check them and try again."
+
+// Login signs a user in with a new session id and goes to next when it is a local path.
+func (h *Handlers) Login(c *fiber.Ctx) error {
+	f := views.LoginForm{
+		Login: strings.TrimSpace(form(c, "login")),
+		Next:  safeNext(form(c, "next"), ""),
+	}
+	password := form(c, "password")
+	f.Check(f.Login != "", "login", "Enter your username or email.")
+	f.Check(password != "", "password", "Enter your password.")
+	if msg := models.CheckText(f.Login, 254); f.Login != "" && msg != "" {
+		f.AddError("login", msg)
+	}
+	if len(password) > 1024 {
+		f.AddError("password", "This password is too long.")
+	}
+	if !f.Valid() {
+		return h.renderLogin(c, fiber.StatusUnprocessableEntity, f)
+	}
+	user, err := models.AuthenticateUser(h.db, f.Login, password, h.hash)
+	switch {
+	case errors.Is(err, models.ErrInvalidCredentials), errors.Is(err, models.ErrInactive):
+		f.NonFieldError = errBadLogin
+		return h.renderLogin(c, fiber.StatusUnprocessableEntity, f)
+	case err != nil:
+		return err
+	}
+	if err := h.startSession(c, user, false); err != nil {
+		return err
+	}
+	return h.redirect(c, safeNext(f.Next, "/dashboard"))
+}
+
+// startSession binds user to a fresh session: new id, empty data, new CSRF token.
+func (h *Handlers) startSession(c *fiber.Ctx, user *models.User, remember bool) error {
+	ws := currentSession(c)
+	if old := ws.getString(keyAuthSession); old != "" {
+		if err := models.EndAuthSession(h.db, old); err != nil {
+			return err
+		}
+	}
+	if err := ws.renew(); err != nil {
+		return err
+	}
+	now := h.now()
+	as, err := models.StartAuthSession(h.db, models.NewAuthSession{
+		UserID: user.ID, IP: c.IP(), UserAgent: utils.CopyString(c.Get(fiber.HeaderUserAgent)), Remember: remember,
+	}, now)
+	if err != nil {
+		return err
+	}
+	ws.set(keyAuthSession, as.ID)
+	ws.csrfToken()
+	if err := models.RecordLogin(h.db, user, now); err != nil {
+		return err
+	}
+	c.Locals(localUser, user)
+	return nil
+}
+
+// Logout ends the session in the store and in the index, expires the cookie, and asks the
+// browser to drop cached pages, so neither a replayed cookie nor the back button shows a
+// private page.
+func (h *Handlers) Logout(c *fiber.Ctx) error {
+	ws := currentSession(c)
+	if aid := ws.getString(keyAuthSession); aid != "" {
+		if err := models.EndAuthSession(h.db, aid); err != nil {
+			return err
+		}
+	}
+	if err := ws.destroy(); err != nil {
+		return err
+	}
+	c.Set("Clear-Site-Data", `"cache", "storage"`)
+	return h.redirect(c, "/login?logged_out=1")
+}

@@ -1,0 +1,416 @@
+package handlers
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"tally/models"
+)
+
+func registerValues(overrides ...string) url.Values {
+	v := url.Values{
+		"username": {"ada_l"}, "email": {"Ada@Example.com"}, "first_name": {"Ada"}, "last_name": {"Lovelace"},
+		"password": {goodPassword}, "password_confirm": {goodPassword},
+	}
+	for i := 0; i+1 < len(overrides); i += 2 {
+		v.Set(overrides[i], overrides[i+1])
+	}
+	return v
+}
+
+func TestRegisterValidation(t *testing.T) {
+	ta := newTestApp(t)
+	ta.createUser("taken", "taken@example.com", goodPassword)
+	cases := []struct {
+		name, field, wantMsg string
+		form                 url.Values
+	}{
+		{"blank username", "username", "Choose a username", registerValues("username", "")},
+		{"short username", "username", "3 to 30", registerValues("username", "ab")},
+		{"bad username chars", "username", "3 to 30", registerValues("username", "ada lovelace")},
+		{"username taken ignoring case", "username", "taken", registerValues("username", "TAKEN")},
+		{"bad email", "email", "valid email", registerValues("email", "ada@")},
+		{"display-name email", "email", "valid email", registerValues("email", "Ada <ada@example.com>")},
+		{"email taken", "email", "already exists", registerValues("email", "Taken@example.com")},
+		{"control char in name", "first_name", "control characters", registerValues("first_name", "Ada\x07")},
+		{"long last name", "last_name", "too long", registerValues("last_name", strings.Repeat("x", 151))},
+		{"invalid utf-8", "first_name", "not valid text", registerValues("first_name", "\xff\xfe")},
+		{"short password", "password", "too short", registerValues("password", "Ab1!", "password_confirm", "Ab1!")},
+		{"numeric password", "password", "entirely numeric", registerValues("password", "8675309123", "password_confirm", "8675309123")},
+		{"common password", "password", "too common", registerValues("password", "password123", "password_confirm", "password123")},
+		{"password like username", "password", "similar", registerValues("username", "margarethamilton", "password", "MargaretHamilton", "password_confirm", "MargaretHamilton")},
+		{"confirmation mismatch", "password_confirm", "do not match", registerValues("password_confirm", goodPassword+"x")},
+	}
+	for _, tc := range cases {
+		for _, mode := range []string{"htmx", "plain"} {
+			t.Run(tc.name+"/"+mode, func(t *testing.T) {
+				c := ta.client()
+				c.get("/register")
+				var headers []string
+				if mode == "htmx" {
+					headers = htmx
+				}
+				res := c.post("/register", tc.form, headers...)
+				wantStatus(t, res, http.StatusUnprocessableEntity)
+				if mode == "htmx" && res.doc.Find("header.site").Length() > 0 {
+					t.Error("htmx answer is a whole page, want the form fragment")
+				}
+				if mode == "plain" && res.doc.Find("header.site").Length() != 1 {
+					t.Error("plain answer is not a whole page")
+				}
+				input := res.doc.Find("#" + tc.field)
+				if inv, _ := input.Attr("aria-invalid"); inv != "true" {
+					t.Errorf("%s: aria-invalid=%q", tc.field, inv)
+				}
+				if d, _ := input.Attr("aria-describedby"); !strings.Contains(d, tc.field+"-error") {
+					t.Errorf("%s: aria-describedby=%q", tc.field, d)
+				}
+				if msg := res.doc.Find("#" + tc.field + "-error").Text(); !strings.Contains(msg, tc.wantMsg) {
+					t.Errorf("%s error = %q, want it to mention %q", tc.field, msg, tc.wantMsg)
+				}
+				for _, f := range []string{"password", "password_confirm"} {
+					if v, ok := res.doc.Find("#" + f).Attr("value"); ok && v != "" {
+						t.Errorf("password field %s echoed back", f)
+					}
+				}
+				if tc.field != "email" {
+					if v, _ := res.doc.Find("#email").Attr("value"); v != models.NormalizeEmail(tc.form.Get("email")) {
+						t.Errorf("typed email not kept: %q", v)
+					}
+				}
+				var n int64
+				ta.db.Model(&models.User{}).Count(&n)
+				if n != 1 {
+					t.Errorf("users = %d, want 1 (nothing stored)", n)
+				}
+			})
+		}
+	}
+}
+
+func TestRegisterCreatesUser(t *testing.T) {
+	ta := newTestApp(t)
+	t.Run("plain", func(t *testing.T) {
+		c := ta.client()
+		c.get("/register")
+		res := c.post("/register", registerValues())
+		wantStatus(t, res, http.StatusSeeOther)
+		res = c.get(res.Header.Get("Location"))
+		wantStatus(t, res, http.StatusOK)
+		if !strings.Contains(res.doc.Find("main").Text(), "ada@example.com") {
+			t.Errorf("success page does not name the address: %s", res.doc.Find("main").Text())
+		}
+		u, err := models.FindUserByLogin(ta.db, "ADA_L")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.Email != "ada@example.com" || u.FirstName != "Ada" || !strings.HasPrefix(u.PasswordHash, "$argon2id$") {
+			t.Errorf("stored user = %+v", u)
+		}
+	})
+	t.Run("htmx", func(t *testing.T) {
+		c := ta.client()
+		c.get("/register")
+		res := c.post("/register", registerValues("username", "grace", "email", "grace@example.com"), htmx...)
+		wantStatus(t, res, http.StatusOK)
+		if res.doc.Find("#register-form[role=status]").Length() != 1 {
+			t.Errorf("htmx success fragment missing: %s", trim(res.body))
+		}
+	})
+}
+
+func TestLogin(t *testing.T) {
+	ta := newTestApp(t)
+	ta.createUser("ada", "ada@example.com", goodPassword)
+	inactive := ta.createUser("bob", "bob@example.com", goodPassword)
+	ta.db.Model(inactive).Update("is_active", false)
+
+	cases := []struct {
+		name, login, password string
+		wantStatus            int
+	}{
+		{"username", "ada", goodPassword, http.StatusSeeOther},
+		{"username any case", "ADA", goodPassword, http.StatusSeeOther},
+		{"email any case", "Ada@Example.COM", goodPassword, http.StatusSeeOther},
+		{"wrong password", "ada", goodPassword + "x", http.StatusUnprocessableEntity},
+		{"unknown user", "nobody", goodPassword, http.StatusUnprocessableEntity},
+		{"unknown email", "nobody@example.com", goodPassword, http.StatusUnprocessableEntity},
+		{"inactive", "bob", goodPassword, http.StatusUnprocessableEntity},
+	}
+	var failMessages []string
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := ta.client()
+			c.get("/login")
+			res := c.post("/login", url.Values{"login": {tc.login}, "password": {tc.password}})
+			wantStatus(t, res, tc.wantStatus)
+			if tc.wantStatus == http.StatusSeeOther {
+				if loc := res.Header.Get("Location"); loc != "/dashboard" {
+					t.Errorf("Location = %q", loc)
+				}
+				return
+			}
+			failMessages = append(failMessages, res.doc.Find("#form-error").Text())
+			if v, _ := res.doc.Find("#login").Attr("value"); v != tc.login {
+				t.Errorf("typed login not kept: %q", v)
+			}
+		})
+	}
+	for _, m := range failMessages {
+		if m != errBadLogin {
+			t.Errorf("failed login message %q differs from the generic one", m)
+		}
+	}
+}
+
+func TestLoginRotatesSessionAndCSRF(t *testing.T) {
+	ta := newTestApp(t)
+	ta.createUser("ada", "ada@example.com", goodPassword)
+	c := ta.client()
+	c.get("/login")
+	before, csrfBefore := c.cookie("tally_session"), c.csrf
+	if before == "" || csrfBefore == "" {
+		t.Fatal("login page set no session or token")
+	}
+	c.login("ada", goodPassword)
+	after := c.cookie("tally_session")
+	if after == "" || after == before {
+		t.Fatalf("session id not rotated: %q -> %q", before, after)
+	}
+	c.get("/dashboard")
+	if c.csrf == csrfBefore {
+		t.Error("CSRF token not rotated at login")
+	}
+	// The pre-login id is worth nothing now.
+	old := ta.client()
+	old.jar.SetCookies(testBase, []*http.Cookie{{Name: "tally_session", Value: before}})
+	wantStatus(t, old.get("/dashboard"), http.StatusSeeOther)
+}
+
+func TestSessionCookieAttributes(t *testing.T) {
+	for _, tc := range []struct {
+		name, cookie string
+		env          []string
+		secure       bool
+	}{
+		{"dev", "tally_session", nil, false},
+		{"prod", "__Host-tally_session", []string{"TALLY_ENV", "prod", "TALLY_BASE_URL", "https://tally.example.com"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ta := newTestApp(t, tc.env...)
+			res := ta.client().get("/login")
+			var found bool
+			for _, ck := range res.Cookies() {
+				if ck.Name != tc.cookie {
+					continue
+				}
+				found = true
+				if !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.Path != "/" || ck.Secure != tc.secure {
+					t.Errorf("cookie %+v", ck)
+				}
+				if len(ck.Value) < 43 {
+					t.Errorf("session id %q is shorter than 32 random bytes", ck.Value)
+				}
+			}
+			if !found {
+				t.Fatalf("no %s cookie in %v", tc.cookie, res.Header.Values("Set-Cookie"))
+			}
+		})
+	}
+}
+
+func TestUnknownSessionIDNotAdopted(t *testing.T) {
+	ta := newTestApp(t)
+	c := ta.client()
+	planted := strings.Repeat("A", 43)
+	c.jar.SetCookies(testBase, []*http.Cookie{{Name: "tally_session", Value: planted}})
+	c.get("/login")
+	if got := c.cookie("tally_session"); got == planted || got == "" {
+		t.Fatalf("session cookie after planting = %q", got)
+	}
+}
+
+func TestNextRedirectSafety(t *testing.T) {
+	ta := newTestApp(t)
+	ta.createUser("ada", "ada@example.com", goodPassword)
+	cases := []struct{ next, want string }{
+		{"/dashboard?tab=2", "/dashboard?tab=2"},
+		{"/api/me", "/api/me"},
+		{"//evil.example/", "/dashboard"},
+		{"/\\evil.example/", "/dashboard"},
+		{"https://evil.example/", "/dashboard"},
+		{"javascript:alert(1)", "/dashboard"},
+		{"/\t/evil.example", "/dashboard"},
+		{"dashboard", "/dashboard"},
+		{"", "/dashboard"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.next, func(t *testing.T) {
+			c := ta.client()
+			c.get("/login")
+			res := c.post("/login", url.Values{"login": {"ada"}, "password": {goodPassword}, "next": {tc.next}})
+			wantStatus(t, res, http.StatusSeeOther)
+			if loc := res.Header.Get("Location"); loc != tc.want {
+				t.Errorf("Location = %q, want %q", loc, tc.want)
+			}
+		})
+	}
+	t.Run("htmx gets HX-Redirect", func(t *testing.T) {
+		c := ta.client()
+		c.get("/login")
+		res := c.post("/login", url.Values{"login": {"ada"}, "password": {goodPassword}, "next": {"/api/me"}}, htmx...)
+		wantStatus(t, res, http.StatusNoContent)
+		if got := res.Header.Get("HX-Redirect"); got != "/api/me" {
+			t.Errorf("HX-Redirect = %q", got)
+		}
+	})
+}
+
+func TestProtectedPages(t *testing.T) {
+	ta := newTestApp(t)
+	c := ta.client()
+	res := c.get("/dashboard?x=1")
+	wantStatus(t, res, http.StatusSeeOther)
+	if loc := res.Header.Get("Location"); loc != "/login?next=%2Fdashboard%3Fx%3D1" {
+		t.Errorf("Location = %q", loc)
+	}
+	res = c.get("/dashboard", "HX-Request", "true", "HX-Current-URL", "http://127.0.0.1:8080/dashboard?tab=3")
+	wantStatus(t, res, http.StatusNoContent)
+	if got := res.Header.Get("HX-Redirect"); got != "/login?next=%2Fdashboard%3Ftab%3D3" {
+		t.Errorf("HX-Redirect = %q", got)
+	}
+	res = c.get("/api/me")
+	wantStatus(t, res, http.StatusUnauthorized)
+	if !strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") || !strings.Contains(res.body, `"error"`) {
+		t.Errorf("401 body = %s (%s)", res.body, res.Header.Get("Content-Type"))
+	}
+}
+
+func TestDashboardAndMe(t *testing.T) {
+	ta := newTestApp(t)
+	ta.createUser("ada", "ada@example.com", goodPassword)
+	c := ta.client()
+	c.login("ada", goodPassword)
+	res := c.get("/dashboard")
+	wantStatus(t, res, http.StatusOK)
+	if h := res.doc.Find("h1").Text(); h != "Hello, Ada" {
+		t.Errorf("greeting = %q", h)
+	}
+	if cc := res.Header.Get("Cache-Control"); cc != "no-store" {
+		t.Errorf("Cache-Control = %q", cc)
+	}
+	if hh, _ := res.doc.Find("body").Attr("hx-headers"); !strings.Contains(hh, `"X-CSRF-Token":"`+c.csrf+`"`) {
+		t.Errorf("body hx-headers = %q", hh)
+	}
+	res = c.get("/api/me")
+	wantStatus(t, res, http.StatusOK)
+	for _, k := range []string{`"id":1`, `"username":"ada"`, `"email":"ada@example.com"`, `"first_name":"Ada"`,
+		`"last_name":"Lovelace"`, `"is_staff":false`, `"is_active":true`, `"date_joined":`, `"last_login":"2026`} {
+		if !strings.Contains(res.body, k) {
+			t.Errorf("/api/me lacks %s: %s", k, res.body)
+		}
+	}
+	if strings.Contains(res.body, "argon2") || strings.Contains(res.body, "password") {
+		t.Errorf("/api/me leaks the hash: %s", res.body)
+	}
+}
+
+func TestLogout(t *testing.T) {
+	ta := newTestApp(t)
+	ta.createUser("ada", "ada@example.com", goodPassword)
+	c := ta.client()
+	c.login("ada", goodPassword)
+	cookie := c.cookie("tally_session")
+
+	t.Run("GET not allowed", func(t *testing.T) {
+		wantStatus(t, c.get("/logout"), http.StatusMethodNotAllowed)
+	})
+	res := c.post("/logout", nil)
+	wantStatus(t, res, http.StatusSeeOther)
+	if loc := res.Header.Get("Location"); loc != "/login?logged_out=1" {
+		t.Errorf("Location = %q", loc)
+	}
+	if got := res.Header.Get("Clear-Site-Data"); got != `"cache", "storage"` {
+		t.Errorf("Clear-Site-Data = %q", got)
+	}
+	var expired bool
+	for _, ck := range res.Cookies() {
+		expired = expired || (ck.Name == "tally_session" && ck.Value == "" && ck.Expires.Before(time.Now()))
+	}
+	if !expired {
+		t.Errorf("session cookie not expired: %v", res.Header.Values("Set-Cookie"))
+	}
+	res = c.get(res.Header.Get("Location"))
+	if !strings.Contains(res.doc.Find("#login-form").Text(), "logged out") {
+		t.Error("login page does not say the user logged out")
+	}
+	replay := ta.client()
+	replay.jar.SetCookies(testBase, []*http.Cookie{{Name: "tally_session", Value: cookie}})
+	wantStatus(t, replay.get("/dashboard"), http.StatusSeeOther)
+	wantStatus(t, replay.get("/api/me"), http.StatusUnauthorized)
+}
+
+func TestCSRF(t *testing.T) {
+	ta := newTestApp(t)
+	ta.createUser("ada", "ada@example.com", goodPassword)
+	valid := url.Values{"login": {"ada"}, "password": {goodPassword}}
+	cases := []struct {
+		name    string
+		csrf    string // "" keeps the right token, "-" sends none
+		headers []string
+	}{
+		{"missing token", "-", nil},
+		{"wrong token", "forged", nil},
+		{"cross-site fetch metadata", "", []string{"Sec-Fetch-Site", "cross-site"}},
+		{"same-site sibling", "", []string{"Sec-Fetch-Site", "same-site"}},
+		{"foreign origin", "", []string{"Origin", "https://evil.example"}},
+		{"null origin", "", []string{"Origin", "null"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := ta.client()
+			c.get("/login")
+			form := url.Values{}
+			for k, v := range valid {
+				form[k] = v
+			}
+			switch tc.csrf {
+			case "-":
+				form.Set("_csrf", "")
+			case "":
+			default:
+				form.Set("_csrf", tc.csrf)
+			}
+			res := c.post("/login", form, tc.headers...)
+			wantStatus(t, res, http.StatusForbidden)
+			if !strings.Contains(res.doc.Find("main").Text(), "expired or was sent from another site") {
+				t.Errorf("403 page not readable: %s", trim(res.body))
+			}
+			if res.Header.Get("Content-Security-Policy") == "" {
+				t.Error("error page lacks security headers")
+			}
+			var n int64
+			ta.db.Model(&models.AuthSession{}).Count(&n)
+			if n != 0 {
+				t.Errorf("a session was started: %d", n)
+			}
+		})
+	}
+	t.Run("header token accepted", func(t *testing.T) {
+		c := ta.client()
+		c.get("/login")
+		form := url.Values{"login": {"ada"}, "password": {goodPassword}, "_csrf": {""}}
+		res := c.post("/login", form, "X-CSRF-Token", c.csrf, "Origin", "http://127.0.0.1:8080", "Sec-Fetch-Site", "same-origin")
+		wantStatus(t, res, http.StatusSeeOther)
+	})
+	t.Run("token survives a restart", func(t *testing.T) {
+		c := ta.client()
+		c.get("/login")
+		ta.start()
+		wantStatus(t, c.post("/login", valid), http.StatusSeeOther)
+		wantStatus(t, c.get("/dashboard"), http.StatusOK)
+	})
+}

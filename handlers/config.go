@@ -1,0 +1,134 @@
+package handlers
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Config is everything Tally reads from its environment (TALLY_*), parsed and checked.
+type Config struct {
+	Addr           string
+	DataDir        string
+	BaseURL        *url.URL
+	Prod           bool
+	Secret         []byte
+	SessionIdle    time.Duration
+	SessionMax     time.Duration
+	TrustedProxies []string
+	LogLevel       string
+}
+
+// LoadConfig reads TALLY_* variables through getenv. It does not touch the disk; LoadSecret
+// does that once the data dir exists.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	env := func(key, def string) string {
+		if v := strings.TrimSpace(getenv(key)); v != "" {
+			return v
+		}
+		return def
+	}
+	cfg := Config{
+		Addr:     env("TALLY_ADDR", "127.0.0.1:8080"),
+		DataDir:  env("TALLY_DATA_DIR", "data"),
+		LogLevel: env("TALLY_LOG_LEVEL", "info"),
+	}
+	switch e := env("TALLY_ENV", "dev"); e {
+	case "dev":
+	case "prod":
+		cfg.Prod = true
+	default:
+		return cfg, fmt.Errorf("TALLY_ENV must be dev or prod, not %q", e)
+	}
+	base, err := url.Parse(env("TALLY_BASE_URL", "http://"+cfg.Addr))
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return cfg, fmt.Errorf("TALLY_BASE_URL must be an absolute http(s) URL")
+	}
+	base.Path = strings.TrimRight(base.Path, "/")
+	cfg.BaseURL = base
+	if cfg.Prod && base.Scheme != "https" && env("TALLY_ALLOW_HTTP", "") != "1" {
+		return cfg, errors.New("TALLY_ENV=prod needs an https TALLY_BASE_URL (set TALLY_ALLOW_HTTP=1 to run over plain HTTP anyway)")
+	}
+	for _, d := range []struct {
+		key  string
+		def  string
+		dest *time.Duration
+	}{
+		{"TALLY_SESSION_IDLE", "30m", &cfg.SessionIdle},
+		{"TALLY_SESSION_MAX", "12h", &cfg.SessionMax},
+	} {
+		v, err := time.ParseDuration(env(d.key, d.def))
+		if err != nil || v < time.Minute {
+			return cfg, fmt.Errorf("%s must be a duration of at least 1m, like 30m or 12h", d.key)
+		}
+		*d.dest = v
+	}
+	if p := env("TALLY_TRUSTED_PROXIES", ""); p != "" {
+		cfg.TrustedProxies = strings.Split(p, ",")
+		for i := range cfg.TrustedProxies {
+			cfg.TrustedProxies[i] = strings.TrimSpace(cfg.TrustedProxies[i])
+		}
+	}
+	if s := getenv("TALLY_SECRET"); s != "" {
+		if len(s) < 32 {
+			return cfg, errors.New("TALLY_SECRET must be at least 32 characters")
+		}
+		cfg.Secret = []byte(s)
+	}
+	return cfg, nil
+}
+
+// LoadSecret fills cfg.Secret from the data dir when the environment did not set one: created
+// once with 32 random bytes and kept with mode 0600, so links and cookies survive a restart.
+func (cfg *Config) LoadSecret() error {
+	if cfg.Secret != nil {
+		return nil
+	}
+	path := filepath.Join(cfg.DataDir, "secret.key")
+	b, err := os.ReadFile(path)
+	if err == nil && len(strings.TrimSpace(string(b))) >= 32 {
+		cfg.Secret = []byte(strings.TrimSpace(string(b)))
+		return nil
+	}
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	var raw [32]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return err
+	}
+	secret := hex.EncodeToString(raw[:])
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	if _, err := f.WriteString(secret + "\n"); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	cfg.Secret = []byte(secret)
+	return nil
+}
+
+// CookieName is the session cookie; the __Host- prefix makes browsers insist on Secure, Path=/
+// and no Domain, so a sibling subdomain cannot plant one.
+func (cfg Config) CookieName() string {
+	if cfg.Prod {
+		return "__Host-tally_session"
+	}
+	return "tally_session"
+}
+
+// AbsURL makes a link absolute from the configured base URL, never from the request's Host.
+func (cfg Config) AbsURL(path string) string {
+	return cfg.BaseURL.String() + path
+}

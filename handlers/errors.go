@@ -1,0 +1,68 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"tally/models"
+	"tally/views"
+)
+
+// handleError is the one place errors become responses: known errors get their status and a
+// readable page (a fragment for htmx, JSON under /api), anything else is logged with the
+// request id and answered 500 without details.
+func (h *Handlers) handleError(c *fiber.Ctx, err error) error {
+	status, msg := fiber.StatusInternalServerError, "Something went wrong on our side. Please try again in a moment."
+	var fe *fiber.Error
+	switch {
+	case errors.As(err, &fe):
+		status = fe.Code
+		if fe.Message != http.StatusText(fe.Code) {
+			msg = fe.Message
+		} else {
+			msg = defaultMessage(fe.Code)
+		}
+	case errors.Is(err, models.ErrNotFound):
+		status, msg = fiber.StatusNotFound, defaultMessage(fiber.StatusNotFound)
+	}
+	if status >= 500 {
+		h.log.Error("request failed", "request_id", requestID(c), "method", c.Method(), "path", c.Path(), "err", err)
+		if status == fiber.StatusInternalServerError {
+			msg = "Something went wrong on our side. Please try again in a moment."
+		}
+	}
+	c.Response().ResetBody()
+	setSecurityHeaders(c)
+	c.Status(status)
+	if strings.HasPrefix(c.Path(), "/api/") {
+		return c.JSON(fiber.Map{"error": msg})
+	}
+	return h.render(c, page{
+		Title:     http.StatusText(status),
+		Status:    status,
+		Body:      views.ErrorPage(status, http.StatusText(status), msg),
+		Fragment:  views.ErrorAlert(msg),
+		NoSession: true,
+	})
+}
+
+func defaultMessage(status int) string {
+	switch status {
+	case fiber.StatusNotFound:
+		return "There is no page at this address."
+	case fiber.StatusMethodNotAllowed:
+		return "This address does not accept that kind of request."
+	case fiber.StatusRequestEntityTooLarge:
+		return "What you sent is too large."
+	case fiber.StatusTooManyRequests:
+		return "Too many attempts. Please wait a little and try again."
+	case fiber.StatusForbidden:
+		return "You do not have access to this page."
+	case fiber.StatusUnauthorized:
+		return "Please log in first."
+	}
+	return http.StatusText(status)
+}

@@ -1,0 +1,223 @@
+package handlers
+
+import (
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+	"github.com/gofiber/fiber/v2"
+	"gorm.io/gorm"
+
+	"tally/models"
+)
+
+// testHash keeps tests fast; production parameters are tested in models.
+var testHash = models.HashParams{Memory: 1024, Time: 1, Threads: 1, KeyLen: 32}
+
+// testClock is a clock tests move by hand.
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// testApp is the real app on a real SQLite data dir in t.TempDir().
+type testApp struct {
+	t     *testing.T
+	app   *fiber.App
+	db    *gorm.DB
+	cfg   Config
+	clock *testClock
+	dir   string
+}
+
+func newTestApp(t *testing.T, env ...string) *testApp {
+	t.Helper()
+	dir := t.TempDir()
+	vars := map[string]string{"TALLY_DATA_DIR": dir, "TALLY_SECRET": strings.Repeat("s", 40)}
+	for i := 0; i+1 < len(env); i += 2 {
+		vars[env[i]] = env[i+1]
+	}
+	cfg, err := LoadConfig(func(k string) string { return vars[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ta := &testApp{t: t, cfg: cfg, dir: dir, clock: &testClock{now: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}}
+	ta.start()
+	return ta
+}
+
+// start opens the data dir and builds the app; calling it again simulates a restart.
+func (ta *testApp) start() {
+	t := ta.t
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	db, err := models.Open(filepath.Join(ta.dir, "tally.db"), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := models.Migrate(db); err != nil {
+		t.Fatal(err)
+	}
+	st, err := OpenSessionStorage(filepath.Join(ta.dir, "sessions.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close(); models.Close(db) })
+	ta.db = db
+	ta.app = New(Deps{Config: ta.cfg, DB: db, Sessions: st, Log: log, Now: ta.clock.Now, Hash: testHash})
+}
+
+// client is a browser: it keeps cookies and knows the last CSRF token it was shown.
+type client struct {
+	ta   *testApp
+	jar  *cookiejar.Jar
+	csrf string
+}
+
+var testBase, _ = url.Parse("http://127.0.0.1:8080/")
+
+func (ta *testApp) client() *client {
+	jar, _ := cookiejar.New(nil)
+	return &client{ta: ta, jar: jar}
+}
+
+// response is what a test looks at: status, headers and the parsed page.
+type response struct {
+	*http.Response
+	body string
+	doc  *goquery.Document
+}
+
+func (c *client) do(req *http.Request) *response {
+	c.ta.t.Helper()
+	for _, ck := range c.jar.Cookies(testBase) {
+		req.AddCookie(ck)
+	}
+	res, err := c.ta.app.Test(req, -1)
+	if err != nil {
+		c.ta.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	c.jar.SetCookies(testBase, res.Cookies())
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	doc, _ := goquery.NewDocumentFromReader(strings.NewReader(string(b)))
+	if tok, ok := doc.Find(`input[name="_csrf"]`).Attr("value"); ok && tok != "" {
+		c.csrf = tok
+	}
+	return &response{Response: res, body: string(b), doc: doc}
+}
+
+func (c *client) get(path string, headers ...string) *response {
+	c.ta.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, testBase.String()+strings.TrimPrefix(path, "/"), nil)
+	setHeaders(req, headers)
+	return c.do(req)
+}
+
+// post sends a form with the client's CSRF token unless the form sets _csrf itself.
+func (c *client) post(path string, form url.Values, headers ...string) *response {
+	c.ta.t.Helper()
+	form = cloneValues(form)
+	if _, ok := form["_csrf"]; !ok {
+		form.Set("_csrf", c.csrf)
+	}
+	req, _ := http.NewRequest(http.MethodPost, testBase.String()+strings.TrimPrefix(path, "/"), strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	setHeaders(req, headers)
+	return c.do(req)
+}
+
+func setHeaders(req *http.Request, headers []string) {
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+}
+
+var htmx = []string{"HX-Request", "true"}
+
+func (c *client) cookie(name string) string {
+	for _, ck := range c.jar.Cookies(testBase) {
+		if ck.Name == name {
+			return ck.Value
+		}
+	}
+	return ""
+}
+
+// createUser stores an active user directly.
+func (ta *testApp) createUser(username, email, password string) *models.User {
+	ta.t.Helper()
+	u, err := models.CreateUser(ta.db, models.NewUser{Username: username, Email: email, FirstName: "Ada",
+		LastName: "Lovelace", Password: password, Active: true}, testHash, ta.clock.Now())
+	if err != nil {
+		ta.t.Fatal(err)
+	}
+	return u
+}
+
+// login signs c in through the login form and fails the test if it does not work.
+func (c *client) login(login, password string) {
+	c.ta.t.Helper()
+	c.get("/login")
+	res := c.post("/login", url.Values{"login": {login}, "password": {password}})
+	if res.StatusCode != http.StatusSeeOther {
+		c.ta.t.Fatalf("login %s: status %d: %s", login, res.StatusCode, res.doc.Find("#form-error").Text())
+	}
+}
+
+func wantStatus(t *testing.T, res *response, want int) {
+	t.Helper()
+	if res.StatusCode != want {
+		t.Fatalf("%s %s: status %d, want %d\n%s", res.Request.Method, res.Request.URL.Path, res.StatusCode, want, trim(res.body))
+	}
+}
+
+func trim(s string) string {
+	if len(s) > 600 {
+		return s[:600] + "..."
+	}
+	return s
+}
+
+const goodPassword = "tangerine-Umbrella-42"
+
+func cloneValues(v url.Values) url.Values {
+	out := url.Values{}
+	for k, vs := range v {
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
+}
+
+// listen serves the app on a real loopback listener, for what app.Test cannot show (limits
+// enforced by the HTTP server itself, browsers).
+func (ta *testApp) listen() string {
+	ta.t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		ta.t.Fatal(err)
+	}
+	go func() { _ = ta.app.Listener(ln) }()
+	ta.t.Cleanup(func() { _ = ta.app.Shutdown() })
+	return "http://" + ln.Addr().String()
+}

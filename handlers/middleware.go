@@ -1,0 +1,236 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"tally/models"
+)
+
+type localKey int
+
+const (
+	localSession localKey = iota
+	localUser
+	localAuthSession
+)
+
+// logRequests writes one structured line per request. It logs the path without the query
+// string: queries can carry tokens (verification and reset links).
+func (h *Handlers) logRequests(c *fiber.Ctx) error {
+	start := time.Now()
+	err := c.Next()
+	if err != nil {
+		if herr := c.App().ErrorHandler(c, err); herr != nil {
+			_ = c.SendStatus(fiber.StatusInternalServerError)
+		}
+	}
+	h.log.LogAttrs(c.UserContext(), slog.LevelInfo, "request",
+		slog.String("method", c.Method()),
+		slog.String("path", c.Path()),
+		slog.Int("status", c.Response().StatusCode()),
+		slog.Duration("duration", time.Since(start)),
+		slog.Int("bytes", len(c.Response().Body())),
+		slog.String("ip", c.IP()),
+		slog.String("request_id", requestID(c)),
+		slog.Uint64("user_id", uint64(currentUser(c).ID)),
+	)
+	return nil
+}
+
+func (h *Handlers) logPanic(c *fiber.Ctx, e any) {
+	h.log.Error("panic", "request_id", requestID(c), "panic", fmt.Sprint(e))
+}
+
+func requestID(c *fiber.Ctx) string {
+	id, _ := c.Locals("requestid").(string)
+	return id
+}
+
+// contentSecurityPolicy allows scripts, styles and images from this origin only: no inline
+// script or style and no eval anywhere.
+const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " +
+	"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// setSecurityHeaders is called by the middleware and again by the error handler, because
+// errors raised before any middleware ran (an oversized body) must carry the headers too.
+func setSecurityHeaders(c *fiber.Ctx) {
+	c.Set("Content-Security-Policy", contentSecurityPolicy)
+	c.Set("X-Content-Type-Options", "nosniff")
+	c.Set("X-Frame-Options", "DENY")
+	// same-origin, not no-referrer: the CSRF check over HTTPS needs to see our own Referer.
+	c.Set("Referrer-Policy", "same-origin")
+	c.Set("Cross-Origin-Opener-Policy", "same-origin")
+	c.Set("Cross-Origin-Resource-Policy", "same-origin")
+	c.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
+	// Pages are private or carry a CSRF token: nothing but static files may be stored.
+	c.Set("Cache-Control", "no-store")
+	if c.Protocol() == "https" {
+		c.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+	}
+}
+
+func securityHeaders(c *fiber.Ctx) error {
+	setSecurityHeaders(c)
+	return c.Next()
+}
+
+// loadSession reads the session once, resolves the signed-in user, runs the handler, renders
+// any error, and saves the session only if it changed.
+func (h *Handlers) loadSession(c *fiber.Ctx) error {
+	s, err := h.sessions.Get(c)
+	if err != nil {
+		// Undecodable data: start over rather than failing every request of this browser.
+		h.log.Warn("session unreadable", "request_id", requestID(c), "err", err)
+		if s, err = h.sessions.Get(c); err != nil {
+			return err
+		}
+	}
+	ws := &webSession{s: s}
+	c.Locals(localSession, ws)
+	c.Locals(localUser, models.Anonymous)
+	if err := h.resolveUser(c, ws); err != nil {
+		return err
+	}
+	err = c.Next()
+	if err != nil {
+		if herr := c.App().ErrorHandler(c, err); herr != nil {
+			return herr
+		}
+	}
+	return ws.save()
+}
+
+// resolveUser binds the session's user to the request. A session whose row is gone (logged
+// out elsewhere, revoked) or past its idle or absolute limit becomes an anonymous one with a
+// new id.
+func (h *Handlers) resolveUser(c *fiber.Ctx, ws *webSession) error {
+	aid := ws.getString(keyAuthSession)
+	if aid == "" {
+		return nil
+	}
+	now := h.now()
+	as, err := models.FindAuthSession(h.db, aid)
+	if err == nil && as.User.IsActive {
+		err = as.CheckLifetime(now, h.cfg.SessionIdle, h.cfg.SessionMax)
+	} else if err == nil {
+		err = models.ErrInactive
+	}
+	switch {
+	case err == nil:
+	case errors.Is(err, models.ErrNotFound), errors.Is(err, models.ErrInactive), errors.Is(err, models.ErrSessionExpired):
+		_ = models.EndAuthSession(h.db, aid)
+		return ws.renew()
+	default:
+		return err
+	}
+	// Last-seen is written at most once a minute per session, not on every view.
+	if now.Sub(as.LastSeenAt) >= time.Minute {
+		if err := models.TouchAuthSession(h.db, as.ID, now); err != nil {
+			return err
+		}
+		ws.touch()
+	}
+	c.Locals(localUser, &as.User)
+	c.Locals(localAuthSession, as)
+	return nil
+}
+
+func currentUser(c *fiber.Ctx) *models.User {
+	if u, ok := c.Locals(localUser).(*models.User); ok {
+		return u
+	}
+	return models.Anonymous
+}
+
+func currentSession(c *fiber.Ctx) *webSession {
+	if ws, ok := c.Locals(localSession).(*webSession); ok {
+		return ws
+	}
+	return &webSession{}
+}
+
+var errCSRF = fiber.NewError(fiber.StatusForbidden,
+	"This form has expired or was sent from another site. Reload the page and try again.")
+
+// checkCSRF guards every state change: the request must come from this origin (Fetch Metadata
+// and Origin, when the browser sends them) and carry the session's token in the _csrf field or
+// the X-CSRF-Token header. Fiber's csrf middleware is not used because with session storage it
+// rewrites the session on every GET, which would make every page view a database write.
+func (h *Handlers) checkCSRF(c *fiber.Ctx) error {
+	switch c.Method() {
+	case fiber.MethodGet, fiber.MethodHead, fiber.MethodOptions:
+		return c.Next()
+	}
+	if site := c.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
+		return errCSRF
+	}
+	if origin := c.Get(fiber.HeaderOrigin); origin != "" && !h.sameOrigin(c, origin) {
+		return errCSRF
+	}
+	token := c.Get("X-CSRF-Token")
+	if token == "" {
+		token = c.FormValue("_csrf")
+	}
+	if !currentSession(c).csrfMatches(token) {
+		return errCSRF
+	}
+	return c.Next()
+}
+
+func (h *Handlers) sameOrigin(c *fiber.Ctx, origin string) bool {
+	base := h.cfg.BaseURL.Scheme + "://" + h.cfg.BaseURL.Host
+	return strings.EqualFold(origin, base) || strings.EqualFold(origin, c.Protocol()+"://"+c.Hostname())
+}
+
+// requireUser sends anonymous visitors to the login page, keeping where they were going.
+// htmx requests get HX-Redirect instead, so a login page is never swapped into a page.
+func (h *Handlers) requireUser(c *fiber.Ctx) error {
+	if currentUser(c).IsAuthenticated() {
+		return c.Next()
+	}
+	next := c.OriginalURL()
+	if isHTMX(c) {
+		next = "/"
+		if u, err := url.Parse(c.Get("HX-Current-URL")); err == nil {
+			next = u.RequestURI()
+		}
+	}
+	return h.redirect(c, "/login?next="+url.QueryEscape(safeNext(next, "/dashboard")))
+}
+
+func (h *Handlers) requireUserAPI(c *fiber.Ctx) error {
+	if currentUser(c).IsAuthenticated() {
+		return c.Next()
+	}
+	return fiber.NewError(fiber.StatusUnauthorized, "Authentication required.")
+}
+
+// limitForm refuses url-encoded bodies above formBodyLimit with 413.
+func limitForm(c *fiber.Ctx) error {
+	if len(c.Body()) > formBodyLimit {
+		return fiber.ErrRequestEntityTooLarge
+	}
+	return c.Next()
+}
+
+// safeNext returns next when it is a path on this site, else def. It refuses absolute and
+// protocol-relative URLs, backslashes (browsers read "/\" as "//") and control characters
+// (browsers drop tabs and newlines, turning "/\t/x" into "//x").
+func safeNext(next, def string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsRune(next, '\\') ||
+		models.CheckText(next, 2000) != "" {
+		return def
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
+		return def
+	}
+	return next
+}

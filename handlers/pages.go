@@ -1,0 +1,51 @@
+package handlers
+
+import (
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"tally/models"
+	"tally/views"
+)
+
+func (h *Handlers) Home(c *fiber.Ctx) error {
+	if currentUser(c).IsAuthenticated() {
+		return h.redirect(c, "/dashboard")
+	}
+	return h.render(c, page{Title: "Personal finance on your own server", Body: views.Landing(), NoSession: true})
+}
+
+func (h *Handlers) Dashboard(c *fiber.Ctx) error {
+	return h.render(c, page{Title: "Dashboard", Body: views.Dashboard(currentUser(c))})
+}
+
+// Healthz answers 200 when the database answers.
+func (h *Handlers) Healthz(c *fiber.Ctx) error {
+	if err := models.Ping(h.db); err != nil {
+		h.log.Error("health check failed", "err", err)
+		return c.Status(fiber.StatusServiceUnavailable).SendString("database unavailable")
+	}
+	return c.SendString("ok")
+}
+
+// meJSON is the public shape of the current user in /api/me.
+type meJSON struct {
+	ID         uint       `json:"id"`
+	Username   string     `json:"username"`
+	Email      string     `json:"email"`
+	FirstName  string     `json:"first_name"`
+	LastName   string     `json:"last_name"`
+	IsStaff    bool       `json:"is_staff"`
+	IsActive   bool       `json:"is_active"`
+	DateJoined time.Time  `json:"date_joined"`
+	LastLogin  *time.Time `json:"last_login"`
+}
+
+func (h *Handlers) Me(c *fiber.Ctx) error {
+	u := currentUser(c)
+	return c.JSON(meJSON{
+		ID: u.ID, Username: u.Username, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName,
+		IsStaff: u.IsStaff, IsActive: u.IsActive, DateJoined: u.DateJoined, LastLogin: u.LastLogin,
+	})
+}

@@ -1,0 +1,43 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/etag"
+	"github.com/gofiber/fiber/v2/middleware/filesystem"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/gofiber/fiber/v2/middleware/requestid"
+
+	"tally/static"
+)
+
+// addRoutes is the whole URL map, grouped by who may reach each route.
+func (h *Handlers) addRoutes(app *fiber.App) {
+	app.Use(requestid.New(requestid.Config{Generator: func() string { return randomToken(9) }}))
+	app.Use(h.logRequests)
+	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: h.logPanic}))
+	app.Use(securityHeaders)
+
+	// Static files come before the session: serving them never reads or writes a session.
+	app.Use("/static", etag.New(), filesystem.New(filesystem.Config{
+		Root:   http.FS(static.FS),
+		MaxAge: 365 * 24 * 3600,
+	}))
+	app.Get("/healthz", h.Healthz)
+
+	app.Use(h.loadSession, h.checkCSRF)
+
+	// Public.
+	app.Get("/", h.Home)
+	app.Get("/register", h.RegisterPage)
+	app.Post("/register", limitForm, h.Register)
+	app.Get("/register/done", h.RegisterDonePage)
+	app.Get("/login", h.LoginPage)
+	app.Post("/login", limitForm, h.Login)
+	app.Post("/logout", limitForm, h.Logout)
+
+	// Signed-in users.
+	app.Get("/api/me", h.requireUserAPI, h.Me)
+	app.Get("/dashboard", h.requireUser, h.Dashboard)
+}

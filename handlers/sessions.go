@@ -1,0 +1,151 @@
+package handlers
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"fmt"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/session"
+	"github.com/gofiber/storage/sqlite3/v2"
+)
+
+// OpenSessionStorage opens the session file. It is a different file from the money database on
+// purpose: this driver links its own SQLite, and two SQLite libraries must never share a file.
+// The storage's defaults are replaced: WAL instead of DELETE, and connections that live an hour
+// instead of reconnecting every second.
+func OpenSessionStorage(path string) (st *sqlite3.Storage, err error) {
+	defer func() {
+		// sqlite3.New panics instead of returning errors.
+		if r := recover(); r != nil {
+			err = fmt.Errorf("open session storage %s: %v", path, r)
+		}
+	}()
+	return sqlite3.New(sqlite3.Config{
+		Database:        "file:" + path + "?_journal_mode=WAL&_busy_timeout=5000&_txlock=immediate&_synchronous=NORMAL",
+		Table:           "sessions",
+		GCInterval:      10 * time.Minute,
+		MaxOpenConns:    8,
+		MaxIdleConns:    8,
+		ConnMaxLifetime: time.Hour,
+	}), nil
+}
+
+// randomToken returns n random bytes, URL-safe base64 encoded.
+func randomToken(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand does not fail on supported platforms
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// newSessionStore configures Fiber's session store: 32-byte random ids (the default UUID has
+// 122 random bits), HttpOnly, SameSite=Lax, Path=/, Secure in prod.
+func newSessionStore(cfg Config, storage fiber.Storage) *session.Store {
+	return session.New(session.Config{
+		Storage:        storage,
+		Expiration:     cfg.SessionIdle + time.Minute,
+		KeyLookup:      "cookie:" + cfg.CookieName(),
+		CookiePath:     "/",
+		CookieSecure:   cfg.Prod,
+		CookieHTTPOnly: true,
+		// The cookie ends with the browser; "remember me" makes it persistent per session.
+		CookieSessionOnly: true,
+		CookieSameSite:    "Lax",
+		KeyGenerator:      func() string { return randomToken(32) },
+	})
+}
+
+// Keys of the values a session holds. It holds little on purpose: who is signed in lives in the
+// auth_sessions table, so ending a session there takes effect at the next request.
+const (
+	keyAuthSession = "aid"
+	keyCSRF        = "csrf"
+	keyFlash       = "flash"
+)
+
+// webSession wraps the store's session for one request and saves it at most once, after the
+// handler, and only when something changed: a page view is not a write.
+type webSession struct {
+	s     *session.Session
+	dirty bool
+}
+
+func (w *webSession) getString(key string) string {
+	if w.s == nil {
+		return ""
+	}
+	v, _ := w.s.Get(key).(string)
+	return v
+}
+
+func (w *webSession) set(key string, v any) {
+	if w.s != nil {
+		w.s.Set(key, v)
+		w.dirty = true
+	}
+}
+
+func (w *webSession) del(key string) {
+	if w.s != nil && w.s.Get(key) != nil {
+		w.s.Delete(key)
+		w.dirty = true
+	}
+}
+
+// renew gives the session a new id and empty data (login, privilege change): an id known
+// before is worth nothing after.
+// Nothing is stored until something is set.
+func (w *webSession) renew() error {
+	return w.s.Reset()
+}
+
+// destroy deletes the session from the store and expires the cookie.
+func (w *webSession) destroy() error {
+	err := w.s.Destroy()
+	w.s, w.dirty = nil, false
+	return err
+}
+
+// touch marks the session to be saved so its store expiry and cookie slide forward.
+func (w *webSession) touch() {
+	if w.s != nil {
+		w.dirty = true
+	}
+}
+
+func (w *webSession) save() error {
+	if w.s == nil || !w.dirty {
+		return nil
+	}
+	s := w.s
+	w.s, w.dirty = nil, false // Save returns the session to a pool: never use it again
+	return s.Save()
+}
+
+// csrfToken returns the session's CSRF token, creating one when the session has none.
+func (w *webSession) csrfToken() string {
+	if t := w.getString(keyCSRF); t != "" {
+		return t
+	}
+	t := randomToken(32)
+	w.set(keyCSRF, t)
+	return t
+}
+
+func (w *webSession) csrfMatches(got string) bool {
+	want := w.getString(keyCSRF)
+	return want != "" && subtle.ConstantTimeCompare([]byte(want), []byte(got)) == 1
+}
+
+// takeFlash returns and clears the one-time message.
+func (w *webSession) takeFlash() string {
+	f := w.getString(keyFlash)
+	if f != "" {
+		w.del(keyFlash)
+	}
+	return f
+}

@@ -1,0 +1,93 @@
+// Tally is a self-hosted personal finance tracker in one binary.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"tally/handlers"
+	"tally/models"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "tally:", err)
+		os.Exit(1)
+	}
+}
+
+// run is the whole program, so tests can start it with their own environment.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := handlers.LoadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return err
+	}
+	if err := cfg.LoadSecret(); err != nil {
+		return err
+	}
+	db, err := models.Open(filepath.Join(cfg.DataDir, "tally.db"), log)
+	if err != nil {
+		return err
+	}
+	defer models.Close(db)
+	if err := models.Migrate(db); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if len(args) > 0 {
+		return fmt.Errorf("unknown command %q", args[0])
+	}
+
+	sessions, err := handlers.OpenSessionStorage(filepath.Join(cfg.DataDir, "sessions.db"))
+	if err != nil {
+		return err
+	}
+	defer sessions.Close()
+	app := handlers.New(handlers.Deps{Config: cfg, DB: db, Sessions: sessions, Log: log})
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	served := make(chan error, 1)
+	go func() { served <- app.Listener(ln) }()
+	log.Info("tally is running", "url", cfg.BaseURL.String(), "addr", ln.Addr().String(), "data_dir", cfg.DataDir)
+	fmt.Fprintf(stdout, "Tally is running at %s\n", cfg.BaseURL)
+
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: draining requests")
+	if err := app.ShutdownWithTimeout(20 * time.Second); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return nil
+}
+
+func newLogger(cfg handlers.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		level = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Prod {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

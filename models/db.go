@@ -1,0 +1,77 @@
+package models
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// Errors the handlers map to responses; they never carry SQL or values.
+var (
+	ErrNotFound  = errors.New("not found")
+	ErrDuplicate = errors.New("already exists")
+)
+
+// Open opens the money database with the pragmas that make concurrent use safe: WAL, a busy
+// timeout, foreign keys, synchronous=FULL (a committed write survives power loss) and
+// immediate transactions, so two writers queue instead of failing with "database is locked".
+func Open(path string, log *slog.Logger) (*gorm.DB, error) {
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(5000)", "foreign_keys(1)", "synchronous(FULL)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	dsn := "file:" + path + "?" + q.Encode()
+
+	db, err := gorm.Open(sqlite.Open(dsn), &gorm.Config{
+		TranslateError: true,
+		// The default logger prints bound values on errors, password hashes included.
+		Logger: logger.NewSlogLogger(log, logger.Config{
+			SlowThreshold:             500 * time.Millisecond,
+			LogLevel:                  logger.Warn,
+			IgnoreRecordNotFoundError: true,
+			ParameterizedQueries:      true,
+		}),
+		NowFunc: func() time.Time { return time.Now().UTC() },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, err
+	}
+	sqlDB.SetMaxOpenConns(8)
+	sqlDB.SetMaxIdleConns(8)
+	sqlDB.SetConnMaxIdleTime(time.Hour)
+	if err := sqlDB.Ping(); err != nil {
+		_ = sqlDB.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// Migrate brings the schema up to date; it runs at every start.
+func Migrate(db *gorm.DB) error {
+	return db.AutoMigrate(&User{}, &AuthSession{})
+}
+
+// Close closes the underlying connection pool.
+func Close(db *gorm.DB) error {
+	sqlDB, err := db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.Close()
+}
+
+// Ping reports whether the database answers.
+func Ping(db *gorm.DB) error {
+	return db.Exec("SELECT 1").Error
+}

@@ -1,0 +1,180 @@
+package models
+
+import (
+	"errors"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// User is an account. The zero value (ID 0) is the anonymous visitor, so views and handlers
+// always have a user to look at and never check for nil.
+type User struct {
+	ID              uint       `gorm:"primaryKey" json:"id"`
+	Username        string     `gorm:"size:30;not null" json:"username"`
+	UsernameKey     string     `gorm:"size:30;not null;uniqueIndex" json:"-"` // lower-cased: unique ignoring case
+	Email           string     `gorm:"size:254;not null;uniqueIndex" json:"email"`
+	FirstName       string     `gorm:"size:150;not null" json:"first_name"`
+	LastName        string     `gorm:"size:150;not null" json:"last_name"`
+	PasswordHash    string     `gorm:"not null" json:"-"`
+	IsActive        bool       `gorm:"not null" json:"is_active"`
+	IsStaff         bool       `gorm:"not null" json:"is_staff"`
+	IsSuperuser     bool       `gorm:"not null" json:"-"`
+	EmailVerifiedAt *time.Time `json:"-"`
+	DateJoined      time.Time  `gorm:"not null" json:"date_joined"`
+	LastLogin       *time.Time `json:"last_login"`
+}
+
+// Anonymous is the user of a request without a valid session.
+var Anonymous = &User{}
+
+// IsAuthenticated reports whether u is a real, signed-in account.
+func (u *User) IsAuthenticated() bool { return u.ID != 0 }
+
+// DisplayName is what the interface calls the user: the first name when there is one.
+func (u *User) DisplayName() string {
+	if u.FirstName != "" {
+		return u.FirstName
+	}
+	return u.Username
+}
+
+// FullName is "First Last", or the username when both are empty.
+func (u *User) FullName() string {
+	if n := strings.TrimSpace(u.FirstName + " " + u.LastName); n != "" {
+		return n
+	}
+	return u.Username
+}
+
+// Errors of account operations. ErrInvalidCredentials is deliberately the same for an unknown
+// login and a wrong password.
+var (
+	ErrInvalidCredentials = errors.New("invalid credentials")
+	ErrInactive           = errors.New("account is not active")
+	ErrUsernameTaken      = errors.New("username taken")
+	ErrEmailTaken         = errors.New("email taken")
+)
+
+// NewUser is what registration stores; the fields are already validated.
+type NewUser struct {
+	Username, Email, FirstName, LastName, Password string
+	Active                                         bool
+}
+
+// NormalizeEmail is the stored form of an address: trimmed and lower-cased.
+func NormalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// CreateUser hashes the password and inserts the user inside tx, reporting a taken username or
+// email as ErrUsernameTaken / ErrEmailTaken.
+func CreateUser(tx *gorm.DB, n NewUser, p HashParams, now time.Time) (*User, error) {
+	hash, err := HashPassword(n.Password, p)
+	if err != nil {
+		return nil, err
+	}
+	u := &User{
+		Username:     n.Username,
+		UsernameKey:  strings.ToLower(n.Username),
+		Email:        NormalizeEmail(n.Email),
+		FirstName:    n.FirstName,
+		LastName:     n.LastName,
+		PasswordHash: hash,
+		IsActive:     n.Active,
+		DateJoined:   now,
+	}
+	if n.Active {
+		u.EmailVerifiedAt = &now
+	}
+	err = tx.Create(u).Error
+	if errors.Is(err, gorm.ErrDuplicatedKey) {
+		return nil, duplicateField(tx, u)
+	}
+	return u, err
+}
+
+func duplicateField(tx *gorm.DB, u *User) error {
+	var n int64
+	tx.Model(&User{}).Where("username_key = ?", u.UsernameKey).Count(&n)
+	if n > 0 {
+		return ErrUsernameTaken
+	}
+	return ErrEmailTaken
+}
+
+// UsernameTaken reports whether a username is in use, ignoring case.
+func UsernameTaken(db *gorm.DB, username string) (bool, error) {
+	var n int64
+	err := db.Model(&User{}).Where("username_key = ?", strings.ToLower(username)).Count(&n).Error
+	return n > 0, err
+}
+
+// FindUserByLogin finds a user by username or email, ignoring case.
+func FindUserByLogin(db *gorm.DB, login string) (*User, error) {
+	login = strings.TrimSpace(login)
+	col := "username_key"
+	if strings.Contains(login, "@") {
+		col = "email"
+	}
+	return first(db.Where(col+" = ?", strings.ToLower(login)))
+}
+
+// FindUserByEmail finds a user by email address, ignoring case.
+func FindUserByEmail(db *gorm.DB, email string) (*User, error) {
+	return first(db.Where("email = ?", NormalizeEmail(email)))
+}
+
+// FindUser finds a user by id.
+func FindUser(db *gorm.DB, id uint) (*User, error) {
+	return first(db.Where("id = ?", id))
+}
+
+func first(q *gorm.DB) (*User, error) {
+	var u User
+	err := q.Limit(1).Find(&u).Error
+	if err != nil {
+		return nil, err
+	}
+	if u.ID == 0 {
+		return nil, ErrNotFound
+	}
+	return &u, nil
+}
+
+// AuthenticateUser checks a login (username or email) and password. An unknown login costs one
+// hash like a known one, so response time does not reveal which accounts exist. The right
+// password on an inactive account gives ErrInactive (with the user), a wrong one the generic
+// ErrInvalidCredentials. A hash with outdated parameters is upgraded on success.
+func AuthenticateUser(db *gorm.DB, login, password string, p HashParams) (*User, error) {
+	u, err := FindUserByLogin(db, login)
+	if errors.Is(err, ErrNotFound) {
+		DummyCheck(password, p)
+		return nil, ErrInvalidCredentials
+	}
+	if err != nil {
+		return nil, err
+	}
+	ok, rehash, err := CheckPassword(password, u.PasswordHash, p)
+	if err != nil && !errors.Is(err, ErrInvalidHash) {
+		return nil, err
+	}
+	if !ok {
+		return nil, ErrInvalidCredentials
+	}
+	if rehash {
+		if hash, err := HashPassword(password, p); err == nil {
+			db.Model(u).Update("password_hash", hash)
+			u.PasswordHash = hash
+		}
+	}
+	if !u.IsActive {
+		return u, ErrInactive
+	}
+	return u, nil
+}
+
+// RecordLogin stamps last_login.
+func RecordLogin(db *gorm.DB, u *User, now time.Time) error {
+	u.LastLogin = &now
+	return db.Model(u).Update("last_login", now).Error
+}
