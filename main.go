@@ -57,7 +57,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer sessions.Close()
-	app := handlers.New(handlers.Deps{Config: cfg, DB: db, Sessions: sessions, Log: log})
+	limits, err := handlers.OpenLimitStorage(filepath.Join(cfg.DataDir, "sessions.db"))
+	if err != nil {
+		return err
+	}
+	defer limits.Close()
+	mailer, err := handlers.NewMailer(cfg, log)
+	if err != nil {
+		return err
+	}
+	outbox := handlers.NewOutbox(db, mailer, log, nil)
+	workCtx, stopWork := context.WithCancel(context.Background())
+	defer stopWork()
+	go outbox.Run(workCtx)
+	app := handlers.New(handlers.Deps{Config: cfg, DB: db, Sessions: sessions, Limits: limits, Outbox: outbox, Log: log})
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

@@ -18,7 +18,11 @@ type Deps struct {
 	Config   Config
 	DB       *gorm.DB
 	Sessions fiber.Storage
-	Log      *slog.Logger
+	// Limits keeps per-IP request counters, so a restart does not reset them.
+	Limits fiber.Storage
+	// Outbox is woken after a mail is queued; nil leaves queued mail for the next run.
+	Outbox *Outbox
+	Log    *slog.Logger
 	// Now is the clock; tests move it to expire sessions and links without sleeping.
 	Now  func() time.Time
 	Hash models.HashParams
@@ -32,6 +36,9 @@ type Handlers struct {
 	log      *slog.Logger
 	now      func() time.Time
 	hash     models.HashParams
+	tokens   models.Tokens
+	outbox   *Outbox
+	limits   fiber.Storage
 }
 
 // formBodyLimit caps url-encoded forms; the app-wide limit is larger for uploads.
@@ -48,6 +55,9 @@ func New(d Deps) *fiber.App {
 	h := &Handlers{
 		cfg: d.Config, db: d.DB, log: d.Log, now: d.Now, hash: d.Hash,
 		sessions: newSessionStore(d.Config, d.Sessions),
+		tokens:   models.Tokens{Secret: d.Config.Secret},
+		outbox:   d.Outbox,
+		limits:   d.Limits,
 	}
 	app := fiber.New(fiber.Config{
 		AppName:                 "Tally",

@@ -1,12 +1,15 @@
 package handlers
 
 import (
+	"cmp"
+	"context"
 	"errors"
 	"net/url"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/utils"
+	"gorm.io/gorm"
 
 	"tally/models"
 	"tally/views"
@@ -41,26 +44,67 @@ func (h *Handlers) Register(c *fiber.Ctx) error {
 	password, confirm := form(c, "password"), form(c, "password_confirm")
 	validateRegistration(&f, password, confirm)
 	if f.Valid() {
-		_, err := models.CreateUser(h.db, models.NewUser{
-			Username: f.Username, Email: f.Email, FirstName: f.FirstName, LastName: f.LastName,
-			Password: password, Active: true,
-		}, h.hash, h.now())
-		switch {
-		case errors.Is(err, models.ErrUsernameTaken):
+		err := h.register(c, f, password)
+		if errors.Is(err, models.ErrUsernameTaken) {
 			f.AddError("username", "This username is taken. Try another one.")
-		case errors.Is(err, models.ErrEmailTaken):
-			f.AddError("email", "An account with this email already exists. Log in instead.")
-		case err != nil:
+		} else if err != nil {
 			return err
 		}
 	}
 	if !f.Valid() {
 		return h.renderRegister(c, fiber.StatusUnprocessableEntity, f)
 	}
+	h.outbox.Wake()
 	if isHTMX(c) {
 		return h.render(c, page{Fragment: views.RegisterDone(f.Email)})
 	}
 	return c.Redirect("/register/done?email="+url.QueryEscape(f.Email), fiber.StatusSeeOther)
+}
+
+// register creates an inactive account and queues its verification mail in one transaction.
+// An address that already has an account gets a mail instead of an error, so the form never
+// reveals which addresses are registered; the password is hashed either way, so neither does
+// the response time.
+func (h *Handlers) register(c *fiber.Ctx, f views.RegisterForm, password string) error {
+	hash, err := models.HashPassword(password, h.hash)
+	if err != nil {
+		return err
+	}
+	ctx := c.UserContext()
+	return h.db.Transaction(func(tx *gorm.DB) error {
+		if taken, err := models.UsernameTaken(tx, f.Username); err != nil || taken {
+			return cmp.Or(err, models.ErrUsernameTaken)
+		}
+		existing, err := models.FindUserByEmail(tx, f.Email)
+		if err == nil {
+			return h.mailExistingAccount(ctx, tx, existing)
+		}
+		if !errors.Is(err, models.ErrNotFound) {
+			return err
+		}
+		u, err := models.CreateUser(tx, models.NewUser{
+			Username: f.Username, Email: f.Email, FirstName: f.FirstName, LastName: f.LastName, PasswordHash: hash,
+		}, h.now())
+		if errors.Is(err, models.ErrEmailTaken) {
+			return nil // registered by a concurrent request: the same answer, no second mail
+		} else if err != nil {
+			return err
+		}
+		return h.queueMail(ctx, tx, u, u.Email, models.MailVerify, h.verifyMail(u))
+	})
+}
+
+// mailExistingAccount answers a registration for a registered address: a new activation link
+// when the account was never verified, else a note with a reset link. Both are rate limited.
+func (h *Handlers) mailExistingAccount(ctx context.Context, tx *gorm.DB, u *models.User) error {
+	purpose, m := models.MailNotice, views.AccountExistsMail(u.FirstName, h.link("/password/reset", models.PurposeReset, u), h.cfg.ResetTTL)
+	if !u.IsVerified() {
+		purpose, m = models.MailVerify, h.verifyMail(u)
+	}
+	if ok, err := h.mailAllowed(tx, u.Email, purpose); !ok || err != nil {
+		return err
+	}
+	return h.queueMail(ctx, tx, u, u.Email, purpose, m)
 }
 
 func validateRegistration(f *views.RegisterForm, password, confirm string) {
@@ -144,8 +188,16 @@ func (h *Handlers) Login(c *fiber.Ctx) error {
 	}
 	user, err := models.AuthenticateUser(h.db, f.Login, password, h.hash)
 	switch {
-	case errors.Is(err, models.ErrInvalidCredentials), errors.Is(err, models.ErrInactive):
+	case errors.Is(err, models.ErrInvalidCredentials):
 		f.NonFieldError = errBadLogin
+		return h.renderLogin(c, fiber.StatusUnprocessableEntity, f)
+	case errors.Is(err, models.ErrInactive) && !user.IsVerified():
+		// Only the right password gets here, so this reveals nothing to a guesser.
+		f.NonFieldError = "Your email address is not confirmed yet. Follow the link we sent you, or ask for a new one."
+		f.Unverified = true
+		return h.renderLogin(c, fiber.StatusUnprocessableEntity, f)
+	case errors.Is(err, models.ErrInactive):
+		f.NonFieldError = "This account has been deactivated. Contact the administrator of this Tally."
 		return h.renderLogin(c, fiber.StatusUnprocessableEntity, f)
 	case err != nil:
 		return err

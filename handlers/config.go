@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -23,6 +24,16 @@ type Config struct {
 	SessionMax     time.Duration
 	TrustedProxies []string
 	LogLevel       string
+
+	SMTPURL   string
+	MailFrom  string
+	VerifyTTL time.Duration
+	ResetTTL  time.Duration
+
+	// Rate limits: mails per address and purpose, requests per client IP to each mail-sending form.
+	MailPerMinute int
+	MailPerHour   int
+	IPPerHour     int
 }
 
 // LoadConfig reads TALLY_* variables through getenv. It does not touch the disk; LoadSecret
@@ -62,6 +73,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}{
 		{"TALLY_SESSION_IDLE", "30m", &cfg.SessionIdle},
 		{"TALLY_SESSION_MAX", "12h", &cfg.SessionMax},
+		{"TALLY_VERIFY_TTL", "72h", &cfg.VerifyTTL},
+		{"TALLY_RESET_TTL", "1h", &cfg.ResetTTL},
 	} {
 		v, err := time.ParseDuration(env(d.key, d.def))
 		if err != nil || v < time.Minute {
@@ -69,6 +82,23 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 		*d.dest = v
 	}
+	for _, n := range []struct {
+		key  string
+		def  string
+		dest *int
+	}{
+		{"TALLY_RATE_MAIL_MINUTE", "1", &cfg.MailPerMinute},
+		{"TALLY_RATE_MAIL_HOUR", "5", &cfg.MailPerHour},
+		{"TALLY_RATE_IP_HOUR", "20", &cfg.IPPerHour},
+	} {
+		v, err := strconv.Atoi(env(n.key, n.def))
+		if err != nil || v < 1 {
+			return cfg, fmt.Errorf("%s must be a whole number of at least 1", n.key)
+		}
+		*n.dest = v
+	}
+	cfg.SMTPURL = env("TALLY_SMTP_URL", "")
+	cfg.MailFrom = env("TALLY_MAIL_FROM", "Tally <tally@"+base.Hostname()+">")
 	if p := env("TALLY_TRUSTED_PROXIES", ""); p != "" {
 		cfg.TrustedProxies = strings.Split(p, ",")
 		for i := range cfg.TrustedProxies {

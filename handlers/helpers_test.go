@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net"
@@ -43,12 +44,16 @@ func (c *testClock) Advance(d time.Duration) {
 
 // testApp is the real app on a real SQLite data dir in t.TempDir().
 type testApp struct {
-	t     *testing.T
-	app   *fiber.App
-	db    *gorm.DB
-	cfg   Config
-	clock *testClock
-	dir   string
+	t      *testing.T
+	app    *fiber.App
+	db     *gorm.DB
+	cfg    Config
+	clock  *testClock
+	dir    string
+	smtp   *smtpServer
+	outbox *Outbox
+	// stopOutbox stops the background worker; tests that want mail to stay queued call it.
+	stopOutbox context.CancelFunc
 }
 
 func newTestApp(t *testing.T, env ...string) *testApp {
@@ -58,11 +63,15 @@ func newTestApp(t *testing.T, env ...string) *testApp {
 	for i := 0; i+1 < len(env); i += 2 {
 		vars[env[i]] = env[i+1]
 	}
+	smtpSrv := startSMTP(t)
+	if _, ok := vars["TALLY_SMTP_URL"]; !ok {
+		vars["TALLY_SMTP_URL"] = "smtp://" + smtpSrv.addr + "?tls=none"
+	}
 	cfg, err := LoadConfig(func(k string) string { return vars[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
-	ta := &testApp{t: t, cfg: cfg, dir: dir, clock: &testClock{now: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}}
+	ta := &testApp{t: t, cfg: cfg, dir: dir, smtp: smtpSrv, clock: &testClock{now: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}}
 	ta.start()
 	return ta
 }
@@ -82,9 +91,25 @@ func (ta *testApp) start() {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close(); models.Close(db) })
+	limits, err := OpenLimitStorage(filepath.Join(ta.dir, "sessions.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mailer, err := NewMailer(ta.cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ta.stopOutbox != nil {
+		ta.stopOutbox()
+	}
+	ta.outbox = NewOutbox(db, mailer, log, ta.clock.Now)
+	ctx, cancel := context.WithCancel(context.Background())
+	ta.stopOutbox = cancel
+	go ta.outbox.Run(ctx)
+	t.Cleanup(func() { cancel(); limits.Close(); st.Close(); models.Close(db) })
 	ta.db = db
-	ta.app = New(Deps{Config: ta.cfg, DB: db, Sessions: st, Log: log, Now: ta.clock.Now, Hash: testHash})
+	ta.app = New(Deps{Config: ta.cfg, DB: db, Sessions: st, Limits: limits, Outbox: ta.outbox, Log: log,
+		Now: ta.clock.Now, Hash: testHash})
 }
 
 // client is a browser: it keeps cookies and knows the last CSRF token it was shown.
@@ -167,8 +192,12 @@ func (c *client) cookie(name string) string {
 // createUser stores an active user directly.
 func (ta *testApp) createUser(username, email, password string) *models.User {
 	ta.t.Helper()
+	hash, err := models.HashPassword(password, testHash)
+	if err != nil {
+		ta.t.Fatal(err)
+	}
 	u, err := models.CreateUser(ta.db, models.NewUser{Username: username, Email: email, FirstName: "Ada",
-		LastName: "Lovelace", Password: password, Active: true}, testHash, ta.clock.Now())
+		LastName: "Lovelace", PasswordHash: hash, Active: true}, ta.clock.Now())
 	if err != nil {
 		ta.t.Fatal(err)
 	}

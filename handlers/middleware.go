@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/limiter"
 
 	"tally/models"
 )
@@ -233,4 +234,21 @@ func safeNext(next, def string) string {
 		return def
 	}
 	return next
+}
+
+// limitIP allows each client IP cfg.IPPerHour requests an hour to one route, counted in
+// SQLite so a restart does not reset them.
+func (h *Handlers) limitIP() fiber.Handler {
+	return limiter.New(limiter.Config{
+		Max:        h.cfg.IPPerHour,
+		Expiration: time.Hour,
+		Storage:    h.limits,
+		KeyGenerator: func(c *fiber.Ctx) string {
+			return c.Route().Path + "|" + c.IP()
+		},
+		LimitReached: func(c *fiber.Ctx) error {
+			return fiber.NewError(fiber.StatusTooManyRequests,
+				"Too many requests from your network to this form. Please try again in an hour.")
+		},
+	})
 }

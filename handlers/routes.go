@@ -10,6 +10,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/requestid"
 
 	"tally/static"
+	"tally/views"
 )
 
 // addRoutes is the whole URL map, grouped by who may reach each route.
@@ -31,13 +32,24 @@ func (h *Handlers) addRoutes(app *fiber.App) {
 	// Public.
 	app.Get("/", h.Home)
 	app.Get("/register", h.RegisterPage)
-	app.Post("/register", limitForm, h.Register)
+	app.Post("/register", limitForm, h.limitIP(), h.Register)
 	app.Get("/register/done", h.RegisterDonePage)
 	app.Get("/login", h.LoginPage)
 	app.Post("/login", limitForm, h.Login)
 	app.Post("/logout", limitForm, h.Logout)
+	app.Get("/verify", h.Verify)
+	resendGet, resendPost := h.emailForm(views.ResendPage, "an account waiting for activation", h.sendVerification)
+	app.Get("/verify/resend", resendGet)
+	app.Post("/verify/resend", limitForm, h.limitIP(), resendPost)
+	forgotGet, forgotPost := h.emailForm(views.ForgotPage, "an account", h.sendReset)
+	app.Get("/password/forgot", forgotGet)
+	app.Post("/password/forgot", limitForm, h.limitIP(), forgotPost)
+	app.Get("/password/reset", h.ResetPage)
+	app.Post("/password/reset", limitForm, h.Reset)
 
 	// Signed-in users.
 	app.Get("/api/me", h.requireUserAPI, h.Me)
 	app.Get("/dashboard", h.requireUser, h.Dashboard)
+	app.Get("/account/password", h.requireUser, h.ChangePasswordPage)
+	app.Post("/account/password", h.requireUser, limitForm, h.ChangePassword)
 }

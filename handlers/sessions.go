@@ -16,7 +16,17 @@ import (
 // purpose: this driver links its own SQLite, and two SQLite libraries must never share a file.
 // The storage's defaults are replaced: WAL instead of DELETE, and connections that live an hour
 // instead of reconnecting every second.
-func OpenSessionStorage(path string) (st *sqlite3.Storage, err error) {
+func OpenSessionStorage(path string) (*sqlite3.Storage, error) {
+	return openStorage(path, "sessions")
+}
+
+// OpenLimitStorage opens the per-IP rate counters: the same file as the sessions (one SQLite
+// library, so sharing it is safe), their own table.
+func OpenLimitStorage(path string) (*sqlite3.Storage, error) {
+	return openStorage(path, "rate_limits")
+}
+
+func openStorage(path, table string) (st *sqlite3.Storage, err error) {
 	defer func() {
 		// sqlite3.New panics instead of returning errors.
 		if r := recover(); r != nil {
@@ -25,7 +35,7 @@ func OpenSessionStorage(path string) (st *sqlite3.Storage, err error) {
 	}()
 	return sqlite3.New(sqlite3.Config{
 		Database:        "file:" + path + "?_journal_mode=WAL&_busy_timeout=5000&_txlock=immediate&_synchronous=NORMAL",
-		Table:           "sessions",
+		Table:           table,
 		GCInterval:      10 * time.Minute,
 		MaxOpenConns:    8,
 		MaxIdleConns:    8,

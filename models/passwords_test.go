@@ -145,7 +145,7 @@ func TestCheckPasswordInvalidHash(t *testing.T) {
 		{"time zero", with(3, "m=1024,t=0,p=1")},
 		{"time over 100", with(3, "m=1024,t=101,p=1")},
 		{"threads zero", with(3, "m=1024,t=1,p=0")},
-		{"threads over 255", with(3, "m=1024,t=1,p=256")},
+		{"threads over 255", with(3, "m=1024,t=1,p=257")}, // 257 would wrap to 1 in a uint8
 		{"salt not base64", with(4, "!!!!notbase64!!!!")},
 		{"salt padded", with(4, parts[4]+"==")},
 		{"salt empty", with(4, "")},
@@ -290,6 +290,7 @@ func TestSimilarity(t *testing.T) {
 		{"alice2024!", "alice", 10.0 / 15},
 		{"abcd", "bcde", 0.75},
 		{"abxcd", "abcd", 8.0 / 9},
+		{"qxabcd", "xqabcd", 10.0 / 12},
 		{"chrischris", "christopher", 2.0 / 3},
 		{"ab", "ba", 0.5},
 		{"", "abc", 0},

@@ -1,0 +1,256 @@
+package handlers
+
+import (
+	"errors"
+	"net/url"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+	"gorm.io/gorm"
+
+	"tally/models"
+	"tally/views"
+)
+
+// Session key of a reset token moved out of the URL.
+const keyResetToken = "reset"
+
+// link is an absolute URL carrying a fresh token for u.
+func (h *Handlers) link(path, purpose string, u *models.User) string {
+	return h.cfg.AbsURL(path + "?token=" + url.QueryEscape(h.tokens.Make(u, purpose, "", h.now())))
+}
+
+func (h *Handlers) verifyMail(u *models.User) views.Mail {
+	return views.VerifyMail(u.FirstName, h.link("/verify", models.PurposeVerify, u), h.cfg.VerifyTTL)
+}
+
+// userFromToken checks a token and returns the user it is valid for.
+func (h *Handlers) userFromToken(token, purpose string) (*models.User, error) {
+	p, err := h.tokens.Parse(token, purpose)
+	if err != nil {
+		return nil, err
+	}
+	ttl := h.cfg.ResetTTL
+	if purpose == models.PurposeVerify {
+		ttl = h.cfg.VerifyTTL
+	}
+	u, err := models.FindUser(h.db, p.UserID)
+	if errors.Is(err, models.ErrNotFound) {
+		return nil, models.ErrTokenInvalid
+	} else if err != nil {
+		return nil, err
+	}
+	return u, h.tokens.Verify(p, u, h.now(), ttl)
+}
+
+func isTokenError(err error) bool {
+	return errors.Is(err, models.ErrTokenInvalid) || errors.Is(err, models.ErrTokenExpired)
+}
+
+func (h *Handlers) linkProblem(c *fiber.Ctx, purpose string) error {
+	body := views.LinkProblem("This link does not work",
+		"The link is incomplete, has expired, or was already used. Links work once, for a limited time.",
+		"/password/forgot", "Send me a new reset link")
+	if purpose == models.PurposeVerify {
+		body = views.LinkProblem("This activation link does not work",
+			"The link is incomplete, has expired, or was already used. If your account is active, just log in.",
+			"/verify/resend", "Send me a new activation link")
+	}
+	return h.render(c, page{Title: "Link not valid", Status: fiber.StatusBadRequest, Narrow: true, Body: body})
+}
+
+// Verify activates the account named by the link and signs its owner in.
+func (h *Handlers) Verify(c *fiber.Ctx) error {
+	u, err := h.userFromToken(c.Query("token"), models.PurposeVerify)
+	if err == nil && u.IsVerified() {
+		err = models.ErrTokenInvalid
+	}
+	if isTokenError(err) {
+		return h.linkProblem(c, models.PurposeVerify)
+	} else if err != nil {
+		return err
+	}
+	if err := models.ActivateUser(h.db, u, h.now()); err != nil {
+		return err
+	}
+	if err := h.startSession(c, u, false); err != nil {
+		return err
+	}
+	h.flash(c, "Your email address is confirmed. Welcome to Tally!")
+	return h.redirect(c, "/dashboard")
+}
+
+// emailFormHandlers serve the resend and forgot forms: same page whatever the address.
+func (h *Handlers) emailForm(p views.EmailFormPage, what string, send func(tx *gorm.DB, c *fiber.Ctx, u *models.User) error) (get, post fiber.Handler) {
+	render := func(c *fiber.Ctx, status int, f views.EmailForm) error {
+		return h.render(c, page{Title: p.Heading, Status: status, Narrow: true,
+			Body: views.EmailFormView(p, f), Fragment: views.EmailFormFragment(p, f)})
+	}
+	get = func(c *fiber.Ctx) error { return render(c, fiber.StatusOK, views.EmailForm{}) }
+	post = func(c *fiber.Ctx) error {
+		f := views.EmailForm{Email: models.NormalizeEmail(form(c, "email"))}
+		if f.Email == "" {
+			f.AddError("email", "Enter your email address.")
+		} else if msg := models.ValidateEmail(f.Email); msg != "" {
+			f.AddError("email", msg)
+		}
+		if !f.Valid() {
+			return render(c, fiber.StatusUnprocessableEntity, f)
+		}
+		err := h.db.Transaction(func(tx *gorm.DB) error {
+			u, err := models.FindUserByEmail(tx, f.Email)
+			if errors.Is(err, models.ErrNotFound) {
+				return nil
+			} else if err != nil {
+				return err
+			}
+			return send(tx, c, u)
+		})
+		if err != nil {
+			return err
+		}
+		h.outbox.Wake()
+		done := views.MailSent(p.ID, f.Email, what)
+		return h.render(c, page{Title: "Check your inbox", Narrow: true, Body: done, Fragment: done})
+	}
+	return get, post
+}
+
+// sendVerification queues a fresh activation link for an account that was never verified.
+func (h *Handlers) sendVerification(tx *gorm.DB, c *fiber.Ctx, u *models.User) error {
+	if u.IsVerified() {
+		return nil
+	}
+	if ok, err := h.mailAllowed(tx, u.Email, models.MailVerify); !ok || err != nil {
+		return err
+	}
+	return h.queueMail(c.UserContext(), tx, u, u.Email, models.MailVerify, h.verifyMail(u))
+}
+
+// sendReset queues a reset link for an active account.
+func (h *Handlers) sendReset(tx *gorm.DB, c *fiber.Ctx, u *models.User) error {
+	if !u.IsActive {
+		return nil
+	}
+	if ok, err := h.mailAllowed(tx, u.Email, models.MailReset); !ok || err != nil {
+		return err
+	}
+	m := views.ResetMail(u.FirstName, h.link("/password/reset", models.PurposeReset, u), h.cfg.ResetTTL)
+	return h.queueMail(c.UserContext(), tx, u, u.Email, models.MailReset, m)
+}
+
+// ResetPage moves a token from the URL into the session and redirects, so it cannot leak
+// through Referer or history; then it shows the form if the token is still good.
+func (h *Handlers) ResetPage(c *fiber.Ctx) error {
+	if token := c.Query("token"); token != "" {
+		currentSession(c).set(keyResetToken, strings.Clone(token))
+		return c.Redirect("/password/reset", fiber.StatusSeeOther)
+	}
+	if u, err := h.resetUser(c); u == nil {
+		return err
+	}
+	return h.renderPassword(c, fiber.StatusOK, views.PasswordForm{})
+}
+
+// resetUser returns the user of the session's reset token; without one it has rendered the
+// link problem page (or failed) and returns a nil user.
+func (h *Handlers) resetUser(c *fiber.Ctx) (*models.User, error) {
+	u, err := h.userFromToken(currentSession(c).getString(keyResetToken), models.PurposeReset)
+	if isTokenError(err) {
+		currentSession(c).del(keyResetToken)
+		return nil, h.linkProblem(c, models.PurposeReset)
+	}
+	return u, err
+}
+
+func (h *Handlers) renderPassword(c *fiber.Ctx, status int, f views.PasswordForm) error {
+	title := "Choose a new password"
+	if f.Change {
+		title = "Change your password"
+	}
+	return h.render(c, page{Title: title, Status: status, Narrow: true,
+		Body: views.PasswordPage(f), Fragment: views.PasswordFormView(f)})
+}
+
+// Reset sets a new password from a reset link. It ends every session of the user, never signs
+// anyone in, and tells the owner by mail.
+func (h *Handlers) Reset(c *fiber.Ctx) error {
+	u, err := h.resetUser(c)
+	if u == nil {
+		return err
+	}
+	var f views.PasswordForm
+	password := form(c, "password")
+	checkNewPassword(&f.Form, "password", "password_confirm", password, form(c, "password_confirm"), attrsOf(u))
+	if !f.Valid() {
+		return h.renderPassword(c, fiber.StatusUnprocessableEntity, f)
+	}
+	if err := h.setPassword(c, u, password, ""); err != nil {
+		return err
+	}
+	currentSession(c).del(keyResetToken)
+	h.flash(c, "Your password has been changed. Log in with the new one.")
+	return h.redirect(c, "/login")
+}
+
+func attrsOf(u *models.User) models.UserAttrs {
+	return models.UserAttrs{Username: u.Username, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName}
+}
+
+// setPassword stores the new password, ends the user's sessions except keep, and queues the
+// notice, all in one transaction.
+func (h *Handlers) setPassword(c *fiber.Ctx, u *models.User, password, keep string) error {
+	hash, err := models.HashPassword(password, h.hash)
+	if err != nil {
+		return err
+	}
+	err = h.db.Transaction(func(tx *gorm.DB) error {
+		if err := models.SetPassword(tx, u, hash); err != nil {
+			return err
+		}
+		if _, err := models.EndUserSessions(tx, u.ID, keep); err != nil {
+			return err
+		}
+		m := views.PasswordChangedMail(u.FirstName, h.cfg.AbsURL("/password/forgot"))
+		return h.queueMail(c.UserContext(), tx, u, u.Email, models.MailChanged, m)
+	})
+	if err == nil {
+		h.outbox.Wake()
+	}
+	return err
+}
+
+func (h *Handlers) ChangePasswordPage(c *fiber.Ctx) error {
+	return h.renderPassword(c, fiber.StatusOK, views.PasswordForm{Change: true})
+}
+
+// ChangePassword changes the signed-in user's password after checking the current one. The
+// current session stays, with a new id; every other session ends.
+func (h *Handlers) ChangePassword(c *fiber.Ctx) error {
+	u := currentUser(c)
+	f := views.PasswordForm{Change: true}
+	current, password := form(c, "current_password"), form(c, "new_password")
+	if current == "" {
+		f.AddError("current_password", "Enter your current password.")
+	} else if ok, _, err := models.CheckPassword(current, u.PasswordHash, h.hash); err != nil && !errors.Is(err, models.ErrInvalidHash) {
+		return err
+	} else if !ok {
+		f.AddError("current_password", "Your current password is not correct.")
+	}
+	checkNewPassword(&f.Form, "new_password", "new_password_confirm", password, form(c, "new_password_confirm"), attrsOf(u))
+	if !f.Valid() {
+		return h.renderPassword(c, fiber.StatusUnprocessableEntity, f)
+	}
+	ws := currentSession(c)
+	aid := ws.getString(keyAuthSession)
+	if err := h.setPassword(c, u, password, aid); err != nil {
+		return err
+	}
+	if err := ws.renew(); err != nil {
+		return err
+	}
+	ws.set(keyAuthSession, aid)
+	ws.csrfToken()
+	h.flash(c, "Your password has been changed. Your other sessions were signed out.")
+	return h.redirect(c, "/dashboard")
+}

@@ -1,0 +1,418 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"tally/models"
+)
+
+// register submits the registration form and returns the verification mail.
+func (c *client) register(username, email string) sentMail {
+	c.ta.t.Helper()
+	c.get("/register")
+	res := c.post("/register", registerValues("username", username, "email", email))
+	if res.StatusCode != http.StatusSeeOther {
+		c.ta.t.Fatalf("register: %d %s", res.StatusCode, trim(res.body))
+	}
+	return c.ta.smtp.next(c.ta.t)
+}
+
+// path turns an absolute link from a mail into a path for the test client.
+func path(t *testing.T, link string) string {
+	t.Helper()
+	u, err := url.Parse(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.RequestURI()
+}
+
+func TestVerifyFlow(t *testing.T) {
+	ta := newTestApp(t, "TALLY_BASE_URL", "https://tally.example.org")
+	c := ta.client()
+	c.get("/register")
+	// A hostile Host header must not end up in the link.
+	res := c.post("/register", registerValues(), "X-Forwarded-Host", "evil.example")
+	wantStatus(t, res, http.StatusSeeOther)
+	page := c.get(res.Header.Get("Location"))
+	if !strings.Contains(page.doc.Find("main").Text(), "Check your inbox") {
+		t.Errorf("after registration: %s", page.doc.Find("main").Text())
+	}
+	m := ta.smtp.next(t)
+	if m.To != "ada@example.com" || m.Subject != "Confirm your email address for Tally" || !strings.Contains(m.HTML, "https://tally.example.org/verify?token=") {
+		t.Fatalf("mail = %+v", m)
+	}
+	link := m.Link(t, "https://tally.example.org/verify?token=")
+	u, _ := models.FindUserByLogin(ta.db, "ada_l")
+	if u.IsActive || u.IsVerified() {
+		t.Fatal("new account is active before verification")
+	}
+
+	t.Run("login before verification", func(t *testing.T) {
+		other := ta.client()
+		other.get("/login")
+		res := other.post("/login", url.Values{"login": {"ada_l"}, "password": {goodPassword}})
+		wantStatus(t, res, http.StatusUnprocessableEntity)
+		if !strings.Contains(res.doc.Find("#form-error").Text(), "not confirmed") ||
+			res.doc.Find(`button[formaction="/verify/resend"]`).Length() != 1 {
+			t.Errorf("no clear message and resend button: %s", res.doc.Find("#login-form").Text())
+		}
+		if other.get("/dashboard").StatusCode != http.StatusSeeOther {
+			t.Error("unverified login got a session")
+		}
+		res = other.post("/login", url.Values{"login": {"ada_l"}, "password": {"wrong-" + goodPassword}})
+		if got := res.doc.Find("#form-error").Text(); got != errBadLogin {
+			t.Errorf("wrong password on unverified account: %q", got)
+		}
+	})
+	t.Run("tampered", func(t *testing.T) {
+		tampered := strings.Replace(link, "token=1.", "token=2.", 1)
+		for _, l := range []string{tampered, link + "x", link[:len(link)-5], "https://tally.example.org/verify?token=", "https://tally.example.org/verify?token=%ff%00"} {
+			res := ta.client().get(path(t, l))
+			wantStatus(t, res, http.StatusBadRequest)
+			if res.doc.Find(`a[href="/verify/resend"]`).Length() != 1 {
+				t.Errorf("%s: no way to get a new link", l)
+			}
+		}
+	})
+	t.Run("verify signs in", func(t *testing.T) {
+		before := c.cookie("tally_session")
+		res := c.get(path(t, link))
+		wantStatus(t, res, http.StatusSeeOther)
+		if loc := res.Header.Get("Location"); loc != "/dashboard" {
+			t.Errorf("Location = %q", loc)
+		}
+		if c.cookie("tally_session") == before {
+			t.Error("session id not rotated at verification")
+		}
+		dash := c.get("/dashboard")
+		wantStatus(t, dash, http.StatusOK)
+		if !strings.Contains(dash.doc.Find("#alerts").Text(), "confirmed") {
+			t.Errorf("no confirmation message: %q", dash.doc.Find("#alerts").Text())
+		}
+		u, _ := models.FindUserByLogin(ta.db, "ada_l")
+		if !u.IsActive || !u.IsVerified() {
+			t.Error("account not activated")
+		}
+	})
+	t.Run("reuse refused", func(t *testing.T) {
+		wantStatus(t, ta.client().get(path(t, link)), http.StatusBadRequest)
+	})
+}
+
+func TestVerifyLinkExpires(t *testing.T) {
+	ta := newTestApp(t)
+	c := ta.client()
+	link := c.register("ada_l", "ada@example.com").Link(t, "http://")
+	ta.clock.Advance(72*time.Hour + time.Minute)
+	wantStatus(t, c.get(path(t, link)), http.StatusBadRequest)
+	u, _ := models.FindUserByLogin(ta.db, "ada_l")
+	if u.IsActive {
+		t.Error("expired link activated the account")
+	}
+}
+
+func TestRegisterExistingEmailSendsNotice(t *testing.T) {
+	ta := newTestApp(t)
+	ta.createUser("ada", "ada@example.com", goodPassword)
+	c := ta.client()
+	c.get("/register")
+	res := c.post("/register", registerValues("username", "ada2", "email", "ADA@example.com"))
+	wantStatus(t, res, http.StatusSeeOther)
+	if !strings.Contains(c.get(res.Header.Get("Location")).doc.Find("main").Text(), "Check your inbox") {
+		t.Error("existing address is not answered like a new one")
+	}
+	m := ta.smtp.next(t)
+	if m.To != "ada@example.com" || m.Subject != "You already have a Tally account" {
+		t.Fatalf("mail = %+v", m)
+	}
+	reset := m.Link(t, "http://127.0.0.1:8080/password/reset?token=")
+	var n int64
+	ta.db.Model(&models.User{}).Count(&n)
+	if n != 1 {
+		t.Errorf("users = %d", n)
+	}
+	// The reset link in the note works.
+	res = c.get(path(t, reset))
+	wantStatus(t, res, http.StatusSeeOther)
+	wantStatus(t, c.get("/password/reset"), http.StatusOK)
+}
+
+func TestResendAndForgotDoNotEnumerate(t *testing.T) {
+	ta := newTestApp(t)
+	ta.createUser("ada", "ada@example.com", goodPassword)
+	c := ta.client()
+	c.register("bob", "bob@example.com") // unverified
+	ta.clock.Advance(2 * time.Minute)
+
+	cases := []struct {
+		name, path, email, wantSubject string
+	}{
+		{"resend unverified", "/verify/resend", "bob@example.com", "Confirm your email address for Tally"},
+		{"resend verified", "/verify/resend", "ada@example.com", ""},
+		{"resend unknown", "/verify/resend", "nobody@example.com", ""},
+		{"forgot active", "/password/forgot", "Ada@Example.com", "Reset your Tally password"},
+		{"forgot unverified", "/password/forgot", "bob@example.com", ""},
+		{"forgot unknown", "/password/forgot", "nobody@example.com", ""},
+	}
+	var pages []string
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c.get(tc.path)
+			res := c.post(tc.path, url.Values{"email": {tc.email}})
+			wantStatus(t, res, http.StatusOK)
+			pages = append(pages, strings.ReplaceAll(res.doc.Find("main").Text(), models.NormalizeEmail(tc.email), "EMAIL"))
+			if tc.wantSubject == "" {
+				ta.smtp.none(t, ta)
+				return
+			}
+			if m := ta.smtp.next(t); m.Subject != tc.wantSubject || m.To != models.NormalizeEmail(tc.email) {
+				t.Errorf("mail = %q to %s", m.Subject, m.To)
+			}
+		})
+	}
+	for i := 1; i < len(pages); i++ {
+		if cases[i].path == cases[0].path && pages[i] != pages[0] || cases[i].path == cases[3].path && pages[i] != pages[3] {
+			t.Errorf("%s answers differently from %s", cases[i].name, cases[0].name)
+		}
+	}
+	t.Run("bad address is a field error", func(t *testing.T) {
+		res := c.post("/password/forgot", url.Values{"email": {"not-an-address"}}, htmx...)
+		wantStatus(t, res, http.StatusUnprocessableEntity)
+		if res.doc.Find("#email-error").Length() != 1 {
+			t.Error("no field error")
+		}
+	})
+}
+
+func TestMailRateLimits(t *testing.T) {
+	ta := newTestApp(t, "TALLY_RATE_IP_HOUR", "1000")
+	ta.createUser("ada", "ada@example.com", goodPassword)
+	c := ta.client()
+	forgot := func() {
+		c.get("/password/forgot")
+		wantStatus(t, c.post("/password/forgot", url.Values{"email": {"ada@example.com"}}), http.StatusOK)
+	}
+
+	forgot()
+	ta.smtp.next(t)
+	forgot() // same minute: same answer, no mail
+	ta.smtp.none(t, ta)
+	// Another purpose is counted on its own: a registration notice still goes out.
+	c.get("/register")
+	c.post("/register", registerValues("username", "other", "email", "ada@example.com"))
+	if m := ta.smtp.next(t); m.Subject != "You already have a Tally account" {
+		t.Errorf("notice held back by the reset limit: %q", m.Subject)
+	}
+	for i := 0; i < 4; i++ {
+		ta.clock.Advance(2 * time.Minute)
+		forgot()
+		ta.smtp.next(t)
+	}
+	ta.clock.Advance(2 * time.Minute)
+	forgot() // sixth within the hour
+	ta.smtp.none(t, ta)
+	ta.clock.Advance(time.Hour)
+	forgot()
+	ta.smtp.next(t)
+}
+
+func TestIPRateLimit(t *testing.T) {
+	ta := newTestApp(t, "TALLY_RATE_IP_HOUR", "3")
+	c := ta.client()
+	c.get("/password/forgot")
+	for i := 0; i < 3; i++ {
+		wantStatus(t, c.post("/password/forgot", url.Values{"email": {"x@example.com"}}), http.StatusOK)
+	}
+	res := c.post("/password/forgot", url.Values{"email": {"x@example.com"}})
+	wantStatus(t, res, http.StatusTooManyRequests)
+	if res.Header.Get("Retry-After") == "" || !strings.Contains(res.doc.Find("main").Text(), "Too many requests") {
+		t.Errorf("429 not readable: %s", res.doc.Find("main").Text())
+	}
+	// Other forms have their own count, and the count survives a restart.
+	c.get("/verify/resend")
+	wantStatus(t, c.post("/verify/resend", url.Values{"email": {"x@example.com"}}), http.StatusOK)
+	ta.start()
+	wantStatus(t, c.post("/password/forgot", url.Values{"email": {"x@example.com"}}), http.StatusTooManyRequests)
+}
+
+func TestPasswordReset(t *testing.T) {
+	ta := newTestApp(t)
+	ta.createUser("ada", "ada@example.com", goodPassword)
+	elsewhere := ta.client()
+	elsewhere.login("ada", goodPassword)
+
+	c := ta.client()
+	c.get("/password/forgot")
+	c.post("/password/forgot", url.Values{"email": {"ada@example.com"}})
+	link := ta.smtp.next(t).Link(t, "http://127.0.0.1:8080/password/reset?token=")
+
+	res := c.get(path(t, link))
+	wantStatus(t, res, http.StatusSeeOther)
+	if loc := res.Header.Get("Location"); loc != "/password/reset" {
+		t.Fatalf("token not moved out of the URL: Location = %q", loc)
+	}
+	form := c.get("/password/reset")
+	wantStatus(t, form, http.StatusOK)
+	if form.doc.Find("#password-form").Length() != 1 {
+		t.Fatal("no reset form")
+	}
+	res = c.post("/password/reset", url.Values{"password": {"password"}, "password_confirm": {"password"}}, htmx...)
+	wantStatus(t, res, http.StatusUnprocessableEntity)
+	if !strings.Contains(res.doc.Find("#password-error").Text(), "too common") {
+		t.Errorf("validator not applied: %q", res.doc.Find("#password-error").Text())
+	}
+	newPassword := "violet-Harbour-1888"
+	res = c.post("/password/reset", url.Values{"password": {newPassword}, "password_confirm": {newPassword}})
+	wantStatus(t, res, http.StatusSeeOther)
+	if loc := res.Header.Get("Location"); loc != "/login" {
+		t.Errorf("Location = %q", loc)
+	}
+	if c.get("/dashboard").StatusCode != http.StatusSeeOther {
+		t.Error("a reset signed the user in")
+	}
+	if elsewhere.get("/dashboard").StatusCode != http.StatusSeeOther {
+		t.Error("the reset did not end the other session")
+	}
+	if m := ta.smtp.next(t); m.Subject != "Your Tally password was changed" {
+		t.Errorf("notice = %q", m.Subject)
+	}
+	// Single use: the same link is refused now.
+	c.get(path(t, link))
+	wantStatus(t, c.get("/password/reset"), http.StatusBadRequest)
+	c.login("ada", newPassword)
+}
+
+func TestPasswordResetLinkExpires(t *testing.T) {
+	ta := newTestApp(t)
+	ta.createUser("ada", "ada@example.com", goodPassword)
+	c := ta.client()
+	c.get("/password/forgot")
+	c.post("/password/forgot", url.Values{"email": {"ada@example.com"}})
+	link := ta.smtp.next(t).Link(t, "http://")
+	ta.clock.Advance(61 * time.Minute)
+	c.get(path(t, link))
+	res := c.get("/password/reset")
+	wantStatus(t, res, http.StatusBadRequest)
+	if res.doc.Find(`a[href="/password/forgot"]`).Length() != 1 {
+		t.Error("no way to ask for a new link")
+	}
+	wantStatus(t, c.post("/password/reset", url.Values{"password": {goodPassword + "1"}, "password_confirm": {goodPassword + "1"}}), http.StatusBadRequest)
+}
+
+func TestChangePassword(t *testing.T) {
+	ta := newTestApp(t)
+	u := ta.createUser("ada", "ada@example.com", goodPassword)
+	elsewhere := ta.client()
+	elsewhere.login("ada", goodPassword)
+	c := ta.client()
+	c.login("ada", goodPassword)
+	c.get("/account/password")
+
+	newPassword := "violet-Harbour-1888"
+	cases := []struct {
+		name, field string
+		form        url.Values
+	}{
+		{"wrong current", "current_password", url.Values{"current_password": {"nope-nope-nope"}, "new_password": {newPassword}, "new_password_confirm": {newPassword}}},
+		{"weak new", "new_password", url.Values{"current_password": {goodPassword}, "new_password": {"12345678"}, "new_password_confirm": {"12345678"}}},
+		{"mismatch", "new_password_confirm", url.Values{"current_password": {goodPassword}, "new_password": {newPassword}, "new_password_confirm": {newPassword + "!"}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			res := c.post("/account/password", tc.form, htmx...)
+			wantStatus(t, res, http.StatusUnprocessableEntity)
+			if res.doc.Find("#"+tc.field+"-error").Length() != 1 {
+				t.Errorf("no error beside %s", tc.field)
+			}
+			after, _ := models.FindUser(ta.db, u.ID)
+			if after.PasswordHash != u.PasswordHash {
+				t.Fatal("password changed anyway")
+			}
+		})
+	}
+	before := c.cookie("tally_session")
+	res := c.post("/account/password", url.Values{"current_password": {goodPassword}, "new_password": {newPassword}, "new_password_confirm": {newPassword}})
+	wantStatus(t, res, http.StatusSeeOther)
+	if c.cookie("tally_session") == before {
+		t.Error("session id not rotated")
+	}
+	wantStatus(t, c.get("/dashboard"), http.StatusOK)
+	if elsewhere.get("/dashboard").StatusCode != http.StatusSeeOther {
+		t.Error("other session still signed in")
+	}
+	if m := ta.smtp.next(t); m.Subject != "Your Tally password was changed" {
+		t.Errorf("notice = %q", m.Subject)
+	}
+	// Notices of the owner's own actions are never held back by rate limits.
+	c.get("/account/password")
+	c.post("/account/password", url.Values{"current_password": {newPassword}, "new_password": {goodPassword}, "new_password_confirm": {goodPassword}})
+	if m := ta.smtp.next(t); m.Subject != "Your Tally password was changed" {
+		t.Errorf("second notice = %q", m.Subject)
+	}
+}
+
+func TestOutboxSurvivesRestart(t *testing.T) {
+	ta := newTestApp(t)
+	ta.stopOutbox() // the server "crashes" before it can send
+	c := ta.client()
+	c.get("/register")
+	wantStatus(t, c.post("/register", registerValues()), http.StatusSeeOther)
+	var pending int64
+	ta.db.Model(&models.Email{}).Where("status = ?", models.MailPending).Count(&pending)
+	if pending != 1 {
+		t.Fatalf("pending mails = %d, want the verification mail queued with the account", pending)
+	}
+	ta.start()
+	if m := ta.smtp.next(t); m.Subject != "Confirm your email address for Tally" {
+		t.Errorf("mail after restart = %q", m.Subject)
+	}
+}
+
+func TestOutboxRetriesWithBackoff(t *testing.T) {
+	ta := newTestApp(t, "TALLY_SMTP_URL", "smtp://127.0.0.1:1?tls=none") // nothing listens there
+	ta.stopOutbox()
+	c := ta.client()
+	c.get("/register")
+	c.post("/register", registerValues())
+	ctx := context.Background()
+	for attempt := 1; attempt <= maxMailAttempts; attempt++ {
+		if sent := ta.outbox.DeliverDue(ctx); sent != 0 {
+			t.Fatal("sent to nowhere")
+		}
+		var e models.Email
+		ta.db.First(&e)
+		if e.Attempts != attempt || e.LastError == "" {
+			t.Fatalf("attempt %d recorded as %+v", attempt, e)
+		}
+		if attempt == maxMailAttempts {
+			if e.Status != models.MailFailed {
+				t.Errorf("status after %d attempts = %s", attempt, e.Status)
+			}
+			break
+		}
+		if !e.NextAttemptAt.After(ta.clock.Now()) {
+			t.Fatalf("no backoff after attempt %d", attempt)
+		}
+		ta.outbox.DeliverDue(ctx) // not due yet: nothing happens
+		ta.clock.Advance(e.NextAttemptAt.Sub(ta.clock.Now()))
+	}
+}
+
+func TestLogMailerWritesTheWholeMail(t *testing.T) {
+	var buf bytes.Buffer
+	m := logMailer{log: slog.New(slog.NewTextHandler(&buf, nil))}
+	if err := m.Send(context.Background(), models.Email{To: "a@example.com", Subject: "Hi", Text: "open http://x/verify?token=abc"}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "http://x/verify?token=abc") || !strings.Contains(buf.String(), "a@example.com") {
+		t.Errorf("log = %s", buf.String())
+	}
+}
