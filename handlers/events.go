@@ -1,0 +1,21 @@
+package handlers
+
+import (
+	"github.com/gofiber/fiber/v2"
+	"gorm.io/gorm"
+
+	"tally/models"
+)
+
+// recordEvent writes a security event about userID for the current request: its IP and
+// device, and the acting staff member when one is impersonating or administering.
+func (h *Handlers) recordEvent(c *fiber.Ctx, db *gorm.DB, userID uint, kind, detail string, actor *models.User) error {
+	e := &models.SecurityEvent{
+		UserID: userID, Kind: kind, Detail: detail, CreatedAt: h.now(),
+		IP: c.IP(), Device: models.DeviceName(c.Get(fiber.HeaderUserAgent)),
+	}
+	if actor != nil && actor.ID != 0 && actor.ID != userID {
+		e.ActorID = &actor.ID
+	}
+	return models.RecordEvent(db, e)
+}
