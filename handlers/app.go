@@ -39,6 +39,7 @@ type Handlers struct {
 	tokens   models.Tokens
 	outbox   *Outbox
 	limits   fiber.Storage
+	gate     *hashGate
 }
 
 // formBodyLimit caps url-encoded forms; the app-wide limit is larger for uploads.
@@ -46,6 +47,11 @@ const formBodyLimit = 64 << 10
 
 // New builds the Fiber app with every route and middleware.
 func New(d Deps) *fiber.App {
+	app, _ := build(d)
+	return app
+}
+
+func build(d Deps) (*fiber.App, *Handlers) {
 	if d.Now == nil {
 		d.Now = func() time.Time { return time.Now().UTC() }
 	}
@@ -58,27 +64,18 @@ func New(d Deps) *fiber.App {
 		tokens:   models.Tokens{Secret: d.Config.Secret},
 		outbox:   d.Outbox,
 		limits:   d.Limits,
+		gate:     newHashGate(),
 	}
 	app := fiber.New(fiber.Config{
-		AppName:                 "Tally",
-		ErrorHandler:            h.handleError,
-		BodyLimit:               3 << 20,
-		ReadTimeout:             15 * time.Second,
-		WriteTimeout:            30 * time.Second,
-		IdleTimeout:             90 * time.Second,
-		ReadBufferSize:          16 << 10,
-		DisableStartupMessage:   true,
-		EnableTrustedProxyCheck: true,
-		TrustedProxies:          d.Config.TrustedProxies,
-		ProxyHeader:             proxyHeader(d.Config),
+		AppName:               "Tally",
+		ErrorHandler:          h.handleError,
+		BodyLimit:             3 << 20,
+		ReadTimeout:           15 * time.Second,
+		WriteTimeout:          30 * time.Second,
+		IdleTimeout:           90 * time.Second,
+		ReadBufferSize:        16 << 10,
+		DisableStartupMessage: true,
 	})
 	h.addRoutes(app)
-	return app
-}
-
-func proxyHeader(cfg Config) string {
-	if len(cfg.TrustedProxies) == 0 {
-		return ""
-	}
-	return fiber.HeaderXForwardedFor
+	return app, h
 }

@@ -52,6 +52,8 @@ type testApp struct {
 	dir    string
 	smtp   *smtpServer
 	outbox *Outbox
+	h      *Handlers
+	hash   models.HashParams
 	// stopOutbox stops the background worker; tests that want mail to stay queued call it.
 	stopOutbox context.CancelFunc
 }
@@ -71,7 +73,7 @@ func newTestApp(t *testing.T, env ...string) *testApp {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ta := &testApp{t: t, cfg: cfg, dir: dir, smtp: smtpSrv, clock: &testClock{now: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}}
+	ta := &testApp{t: t, cfg: cfg, dir: dir, smtp: smtpSrv, hash: testHash, clock: &testClock{now: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}}
 	ta.start()
 	return ta
 }
@@ -108,8 +110,8 @@ func (ta *testApp) start() {
 	go ta.outbox.Run(ctx)
 	t.Cleanup(func() { cancel(); limits.Close(); st.Close(); models.Close(db) })
 	ta.db = db
-	ta.app = New(Deps{Config: ta.cfg, DB: db, Sessions: st, Limits: limits, Outbox: ta.outbox, Log: log,
-		Now: ta.clock.Now, Hash: testHash})
+	ta.app, ta.h = build(Deps{Config: ta.cfg, DB: db, Sessions: st, Limits: limits, Outbox: ta.outbox, Log: log,
+		Now: ta.clock.Now, Hash: ta.hash})
 }
 
 // client is a browser: it keeps cookies and knows the last CSRF token it was shown.

@@ -52,4 +52,8 @@ func (h *Handlers) addRoutes(app *fiber.App) {
 	app.Get("/dashboard", h.requireUser, h.Dashboard)
 	app.Get("/account/password", h.requireUser, h.ChangePasswordPage)
 	app.Post("/account/password", h.requireUser, limitForm, h.ChangePassword)
+	app.Get("/account/sessions", h.requireUser, h.Sessions)
+	app.Post("/account/sessions/revoke-others", h.requireUser, limitForm, h.RevokeOtherSessions)
+	app.Post("/account/sessions/:id/revoke", h.requireUser, limitForm, h.RevokeSession)
+	app.Get("/account/security", h.requireUser, h.Security)
 }

@@ -88,3 +88,20 @@ func (s *AuthSession) CheckLifetime(now time.Time, idle, max time.Duration) erro
 	}
 	return nil
 }
+
+// UserSessions lists a user's sessions, most recently used first.
+func UserSessions(db *gorm.DB, userID uint) ([]AuthSession, error) {
+	var ss []AuthSession
+	err := db.Where("user_id = ?", userID).Order("last_seen_at DESC").Find(&ss).Error
+	return ss, err
+}
+
+// EndUserSession ends one session of a user; it reports ErrNotFound for a session that is not
+// theirs, so nobody can end another user's session by guessing ids.
+func EndUserSession(db *gorm.DB, userID uint, id string) error {
+	res := db.Where("user_id = ? AND id = ?", userID, id).Delete(&AuthSession{})
+	if res.Error == nil && res.RowsAffected == 0 {
+		return ErrNotFound
+	}
+	return res.Error
+}
