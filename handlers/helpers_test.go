@@ -54,6 +54,7 @@ type testApp struct {
 	outbox *Outbox
 	h      *Handlers
 	hash   models.HashParams
+	logs   syncBuffer
 	// stopOutbox stops the background worker; tests that want mail to stay queued call it.
 	stopOutbox context.CancelFunc
 }
@@ -81,7 +82,7 @@ func newTestApp(t *testing.T, env ...string) *testApp {
 // start opens the data dir and builds the app; calling it again simulates a restart.
 func (ta *testApp) start() {
 	t := ta.t
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := slog.New(slog.NewTextHandler(&ta.logs, nil))
 	db, err := models.Open(filepath.Join(ta.dir, "tally.db"), log)
 	if err != nil {
 		t.Fatal(err)
@@ -251,4 +252,22 @@ func (ta *testApp) listen() string {
 	go func() { _ = ta.app.Listener(ln) }()
 	ta.t.Cleanup(func() { _ = ta.app.Shutdown() })
 	return "http://" + ln.Addr().String()
+}
+
+// syncBuffer collects the app's log lines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
