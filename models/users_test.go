@@ -12,7 +12,6 @@ import (
 	"gorm.io/gorm"
 )
 
-
 func openTestDB(t *testing.T) *gorm.DB {
 	t.Helper()
 	db, err := Open(filepath.Join(t.TempDir(), "tally.db"), slog.New(slog.NewTextHandler(io.Discard, nil)))
