@@ -40,6 +40,8 @@ type Handlers struct {
 	outbox   *Outbox
 	limits   fiber.Storage
 	gate     *hashGate
+	// sessionCache spares signed-in page views the session-and-user query.
+	sessionCache *models.SessionCache
 }
 
 // formBodyLimit caps url-encoded forms; the app-wide limit is larger for uploads.
@@ -60,11 +62,12 @@ func build(d Deps) (*fiber.App, *Handlers) {
 	}
 	h := &Handlers{
 		cfg: d.Config, db: d.DB, log: d.Log, now: d.Now, hash: d.Hash,
-		sessions: newSessionStore(d.Config, d.Sessions),
-		tokens:   models.Tokens{Secret: d.Config.Secret},
-		outbox:   d.Outbox,
-		limits:   d.Limits,
-		gate:     newHashGate(),
+		sessions:     newSessionStore(d.Config, newCachedStorage(d.Sessions, 10000)),
+		tokens:       models.Tokens{Secret: d.Config.Secret},
+		outbox:       d.Outbox,
+		limits:       d.Limits,
+		gate:         newHashGate(),
+		sessionCache: models.NewSessionCache(d.DB, 10000),
 	}
 	app := fiber.New(fiber.Config{
 		AppName:               "Tally",

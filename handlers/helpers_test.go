@@ -44,7 +44,7 @@ func (c *testClock) Advance(d time.Duration) {
 
 // testApp is the real app on a real SQLite data dir in t.TempDir().
 type testApp struct {
-	t      *testing.T
+	t      testing.TB
 	app    *fiber.App
 	db     *gorm.DB
 	cfg    Config
@@ -59,7 +59,7 @@ type testApp struct {
 	stopOutbox context.CancelFunc
 }
 
-func newTestApp(t *testing.T, env ...string) *testApp {
+func newTestApp(t testing.TB, env ...string) *testApp {
 	t.Helper()
 	dir := t.TempDir()
 	vars := map[string]string{"TALLY_DATA_DIR": dir, "TALLY_SECRET": strings.Repeat("s", 40)}
@@ -217,7 +217,7 @@ func (c *client) login(login, password string) {
 	}
 }
 
-func wantStatus(t *testing.T, res *response, want int) {
+func wantStatus(t testing.TB, res *response, want int) {
 	t.Helper()
 	if res.StatusCode != want {
 		t.Fatalf("%s %s: status %d, want %d\n%s", res.Request.Method, res.Request.URL.Path, res.StatusCode, want, trim(res.body))

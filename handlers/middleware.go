@@ -117,7 +117,7 @@ func (h *Handlers) resolveUser(c *fiber.Ctx, ws *webSession) error {
 		return nil
 	}
 	now := h.now()
-	as, err := models.FindAuthSession(h.db, aid)
+	as, err := h.sessionCache.Find(h.db, aid)
 	if err == nil && as.User.IsActive {
 		idle, max := h.cfg.SessionIdle, h.cfg.SessionMax
 		if as.Remember {
@@ -138,7 +138,7 @@ func (h *Handlers) resolveUser(c *fiber.Ctx, ws *webSession) error {
 	}
 	// Last-seen is written at most once a minute per session, not on every view.
 	if now.Sub(as.LastSeenAt) >= time.Minute {
-		if err := models.TouchAuthSession(h.db, as.ID, now); err != nil {
+		if err := h.sessionCache.Touch(h.db, as.ID, now); err != nil {
 			return err
 		}
 		ws.touch()

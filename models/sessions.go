@@ -61,11 +61,6 @@ func FindAuthSession(db *gorm.DB, id string) (*AuthSession, error) {
 	return &s, nil
 }
 
-// TouchAuthSession moves last-seen forward; callers coalesce it so a page view is not a write.
-func TouchAuthSession(db *gorm.DB, id string, now time.Time) error {
-	return db.Model(&AuthSession{}).Where("id = ?", id).Update("last_seen_at", now).Error
-}
-
 // EndAuthSession deletes one session; ending one that is already gone is not an error.
 func EndAuthSession(db *gorm.DB, id string) error {
 	return db.Where("id = ?", id).Delete(&AuthSession{}).Error
