@@ -203,3 +203,63 @@ func TestBrowserSpinnerDuringRequest(t *testing.T) {
 	do(t, ctx, "the answer replaces the form",
 		chromedp.WaitVisible(chromedp.CSS(`#register-form[role="status"]`)))
 }
+
+// TestBrowserRegisterVerifyDashboard is issue 4 end to end: the registration form in the
+// browser, the mail the app hands to a real SMTP server, a login refused until the address is
+// confirmed, and the mail's link opened in the same browser.
+func TestBrowserRegisterVerifyDashboard(t *testing.T) {
+	e := startApp(t)
+	ctx := newBrowser(t)
+	const email = "grace@example.com"
+	openRegister(t, e, ctx)
+	do(t, ctx, "register",
+		fill("username", "grace", "email", email, "first_name", "Grace", "last_name", "Hopper",
+			"password", goodPassword, "password_confirm", goodPassword),
+		chromedp.Click(registerSubmit),
+		chromedp.WaitVisible(chromedp.Search(`//*[@id="register-form"][@role="status"]//h2[normalize-space()="Check your inbox"]`)),
+	)
+	assertSwappedInPlace(t, e, ctx)
+
+	m := e.nextMail(t)
+	if !slices.Equal(m.Rcpt, []string{email}) || !slices.Equal(m.To, []string{email}) {
+		t.Errorf("mail sent to %q (To header %q), want only %s", m.Rcpt, m.To, email)
+	}
+	if want := "Confirm your email address for Tally"; m.Subject != want {
+		t.Errorf("mail subject %q, want %q", m.Subject, want)
+	}
+	prefix := e.url("/verify?token=")
+	link := m.link(t, prefix)
+	if link == prefix {
+		t.Fatalf("the verification link has an empty token:\n%s", m.Text)
+	}
+	if !strings.Contains(m.HTML, `href="`+link+`"`) {
+		t.Errorf("the HTML part does not link to %s:\n%s", link, m.HTML)
+	}
+
+	// The right password before the link is followed: refused, with a way to get a new link.
+	do(t, ctx, "log in before confirming",
+		chromedp.Navigate(e.url("/login")),
+		chromedp.WaitVisible(chromedp.ID("login-form")),
+		fill("login", "grace", "password", goodPassword),
+		chromedp.Click(chromedp.CSS(`#login-form button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.ID("form-error")),
+	)
+	if msg, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("form-error"))); err != nil || !strings.Contains(msg, "not confirmed") {
+		t.Errorf("login error %q, want it to say the address is not confirmed (%v)", msg, err)
+	}
+	do(t, ctx, "the resend button is offered",
+		chromedp.WaitVisible(chromedp.Search(`//form[@id="login-form"]//button[normalize-space()="Send a new activation link"]`)))
+	if loc := location(t, ctx); loc != e.url("/login") {
+		t.Errorf("unconfirmed login ended at %s, want to stay at /login", loc)
+	}
+
+	do(t, ctx, "follow the verification link to the dashboard",
+		chromedp.Navigate(link),
+		chromedp.WaitVisible(chromedp.Search(`//h1[normalize-space()="Hello, Grace"]`)),
+	)
+	do(t, ctx, "the dashboard confirms the address",
+		chromedp.WaitVisible(chromedp.Search(`//*[@id="alerts"]//*[contains(normalize-space(), "Your email address is confirmed")]`)))
+	if loc := location(t, ctx); loc != e.url("/dashboard") {
+		t.Errorf("after the verification link at %s, want /dashboard", loc)
+	}
+}

@@ -28,61 +28,83 @@ var testHash = models.HashParams{Memory: 1024, Time: 1, Threads: 1, KeyLen: 32}
 
 const goodPassword = "tangerine-Umbrella-42"
 
-// env is one running Tally: the real app on a loopback port with its own data dir. It is a
-// struct so that later pieces (an in-process SMTP server for the mail a test expects) can be
-// added beside the app without changing every test.
+// env is one running Tally: the real app on a loopback port with its own data dir, and the
+// SMTP server its mail goes to.
 type env struct {
 	t    *testing.T
 	base string // "http://127.0.0.1:<port>", without a trailing slash
 	db   *gorm.DB
+	mail *mailServer
 }
 
-// startApp builds the app on a t.TempDir() data dir and serves it until the test ends.
+// startApp builds the app on a t.TempDir() data dir, wired like main.go (session and rate
+// limit storage, SMTP mailer, outbox worker), and serves it until the test ends. Everything it
+// opens is closed at cleanup, in reverse order.
 func startApp(t *testing.T) *env {
 	t.Helper()
+	mailSrv := startMailServer(t)
 	// Listen first: the configured base URL must be the address the browser will use, or the
 	// CSRF origin check refuses every form.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = ln.Close() }) // for a failed start; the app closes it otherwise
 	base := "http://" + ln.Addr().String()
 	dir := t.TempDir()
 	vars := map[string]string{
 		"TALLY_DATA_DIR": dir,
 		"TALLY_SECRET":   strings.Repeat("s", 40),
 		"TALLY_BASE_URL": base,
+		"TALLY_SMTP_URL": "smtp://" + mailSrv.addr + "?tls=none",
 	}
 	cfg, err := handlers.LoadConfig(func(k string) string { return vars[k] })
 	if err != nil {
-		ln.Close()
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	db, err := models.Open(filepath.Join(dir, "tally.db"), logger)
 	if err != nil {
-		ln.Close()
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { models.Close(db) })
 	if err := models.Migrate(db); err != nil {
-		ln.Close()
-		models.Close(db)
 		t.Fatal(err)
 	}
 	st, err := handlers.OpenSessionStorage(filepath.Join(dir, "sessions.db"))
 	if err != nil {
-		ln.Close()
-		models.Close(db)
 		t.Fatal(err)
 	}
-	app := handlers.New(handlers.Deps{Config: cfg, DB: db, Sessions: st, Log: logger, Hash: testHash})
-	go func() { _ = app.Listener(ln) }()
+	t.Cleanup(func() { st.Close() })
+	limits, err := handlers.OpenLimitStorage(filepath.Join(dir, "sessions.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { limits.Close() })
+	mailer, err := handlers.NewMailer(cfg, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outbox := handlers.NewOutbox(db, mailer, logger, nil)
+	workCtx, stopWork := context.WithCancel(context.Background())
+	workDone := make(chan struct{})
+	go func() {
+		defer close(workDone)
+		outbox.Run(workCtx)
+	}()
+	// The worker must be gone before the database closes under it.
 	t.Cleanup(func() {
-		_ = app.ShutdownWithTimeout(5 * time.Second)
-		st.Close()
-		models.Close(db)
+		stopWork()
+		select {
+		case <-workDone:
+		case <-time.After(mailTimeout):
+			t.Error("the outbox worker did not stop")
+		}
 	})
-	return &env{t: t, base: base, db: db}
+	app := handlers.New(handlers.Deps{Config: cfg, DB: db, Sessions: st, Limits: limits, Outbox: outbox, Log: logger, Hash: testHash})
+	go func() { _ = app.Listener(ln) }()
+	t.Cleanup(func() { _ = app.ShutdownWithTimeout(5 * time.Second) })
+	return &env{t: t, base: base, db: db, mail: mailSrv}
 }
 
 // url is the absolute address of a path on the app.
