@@ -62,7 +62,7 @@ func New(d Deps) *fiber.App {
 	app := fiber.New(fiber.Config{
 		AppName:                 "Tally",
 		ErrorHandler:            h.handleError,
-		BodyLimit:               3 << 20,
+		BodyLimit:               appBodyLimit,
 		ReadTimeout:             15 * time.Second,
 		WriteTimeout:            30 * time.Second,
 		IdleTimeout:             90 * time.Second,
