@@ -56,7 +56,8 @@ const (
 	ErrImageEmpty   ImageError = "This file is empty."
 )
 
-// decodeSlots bounds how many pictures are decoded at once: each may take tens of MiB.
+// decodeSlots bounds how many pictures are decoded at once: each may take up to 64 MiB and
+// half a second of CPU.
 var decodeSlots = make(chan struct{}, 2)
 
 type imageCodec struct {
@@ -119,13 +120,10 @@ func ProcessAvatar(data []byte) (out []byte, contentType string, err error) {
 		return nil, "", ImageError(fmt.Sprintf("This picture is %d×%d pixels; pictures may have at most %d pixels a side and %d megapixels in all.",
 			cfg.Width, cfg.Height, maxAvatarSide, maxAvatarPixels>>20))
 	}
-	decodeSlots <- struct{}{}
-	src, err := codec.decode(bytes.NewReader(data))
-	<-decodeSlots
+	dst, err := decodeThumbnail(codec, data)
 	if err != nil {
 		return nil, "", ErrImageCorrupt
 	}
-	dst := squareThumbnail(src, AvatarSize)
 	if format == "jpeg" {
 		dst = orient(dst, jpegOrientation(data))
 	}
@@ -136,6 +134,18 @@ func ProcessAvatar(data []byte) (out []byte, contentType string, err error) {
 		err, contentType = (&png.Encoder{CompressionLevel: png.BestCompression}).Encode(&buf, dst), "image/png"
 	}
 	return buf.Bytes(), contentType, err
+}
+
+// decodeThumbnail decodes and scales while holding one of decodeSlots: at most that many
+// full-size pictures are in use at once.
+func decodeThumbnail(codec imageCodec, data []byte) (*image.NRGBA, error) {
+	decodeSlots <- struct{}{}
+	defer func() { <-decodeSlots }()
+	src, err := codec.decode(bytes.NewReader(data))
+	if err != nil {
+		return nil, err
+	}
+	return squareThumbnail(src, AvatarSize), nil
 }
 
 // squareThumbnail crops the centred square of src and scales it to size×size.
