@@ -117,11 +117,10 @@ func (h *Handlers) emailChangeFromToken(token string) (*models.User, string, err
 	} else if err != nil {
 		return nil, "", err
 	}
+	// Verify also refuses the link of an account deactivated since: the token is bound to the
+	// active flag.
 	if err := h.tokens.Verify(p, u, h.now(), h.cfg.VerifyTTL); err != nil {
 		return nil, "", err
-	}
-	if !u.IsActive {
-		return nil, "", models.ErrTokenInvalid
 	}
 	return u, p.Extra, nil
 }

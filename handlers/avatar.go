@@ -125,9 +125,6 @@ func avatarUpload(c *fiber.Ctx) ([]byte, error) {
 	if err != nil {
 		return nil, models.ImageError("Choose a picture to upload.")
 	}
-	if fh.Size > models.MaxAvatarBytes {
-		return nil, errAvatarTooLarge
-	}
 	f, err := fh.Open()
 	if err != nil {
 		return nil, err

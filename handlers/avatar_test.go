@@ -152,7 +152,7 @@ func storedAvatar(t *testing.T, ta *testApp, userID uint) (*models.Avatar, image
 
 func near(c color.Color, r, g, b uint32) bool {
 	cr, cg, cb, _ := c.RGBA()
-	d := func(x, y uint32) bool { return max(x>>8, y) - min(x>>8, y) < 40 }
+	d := func(x, y uint32) bool { return max(x>>8, y)-min(x>>8, y) < 40 }
 	return d(cr, r) && d(cg, g) && d(cb, b)
 }
 

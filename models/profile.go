@@ -122,7 +122,7 @@ func NormalizeGitHub(s string) (string, string) {
 		}
 		name = strings.TrimSuffix(strings.TrimPrefix(u.Path, "/"), "/")
 	}
-	if len(name) > 39 || !githubUsername.MatchString(name) {
+	if !githubUsername.MatchString(name) {
 		return "", bad
 	}
 	return "https://github.com/" + name, ""
