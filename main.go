@@ -48,6 +48,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err := models.Migrate(db); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
+	if err := models.PruneLoginFailures(db, time.Now().UTC().Add(-24*time.Hour)); err != nil {
+		return err
+	}
 	if len(args) > 0 {
 		return fmt.Errorf("unknown command %q", args[0])
 	}

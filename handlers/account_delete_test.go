@@ -213,6 +213,16 @@ func TestDeleteAccount(t *testing.T) {
 			t.Fatalf("nothing in %s to delete: the test would prove nothing", table)
 		}
 	}
+	guesser := ta.client()
+	guesser.get("/login")
+	guesser.post("/login", url.Values{"login": {"ada"}, "password": {"wrong-" + goodPassword}})
+	failures := func() (n int64) {
+		ta.db.Model(&models.LoginFailure{}).Where("key = ?", models.UserKey(u)).Count(&n)
+		return n
+	}
+	if failures() == 0 {
+		t.Fatal("no login failure counted under the account")
+	}
 
 	page := c.get("/account/delete")
 	wantStatus(t, page, http.StatusOK)
@@ -240,6 +250,9 @@ func TestDeleteAccount(t *testing.T) {
 		if n != 0 {
 			t.Errorf("%d rows of the deleted user left in %s", n, table)
 		}
+	}
+	if n := failures(); n != 0 {
+		t.Errorf("%d login failures of the deleted account left", n)
 	}
 	for table, n := range userRows(t, ta, bob.ID) {
 		if n != bobBefore[table] {

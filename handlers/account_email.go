@@ -12,8 +12,9 @@ import (
 	"tally/views"
 )
 
-// confirmPassword records an error on field unless password is u's current password.
-func (h *Handlers) confirmPassword(f *views.Form, field, password string, u *models.User) error {
+// confirmPassword records an error on field unless password is u's current password. The
+// check goes through the hashing gate like a login.
+func (h *Handlers) confirmPassword(c *fiber.Ctx, f *views.Form, field, password string, u *models.User) error {
 	if password == "" {
 		f.AddError(field, "Enter your password.")
 		return nil
@@ -21,8 +22,7 @@ func (h *Handlers) confirmPassword(f *views.Form, field, password string, u *mod
 	ok := false
 	if len(password) <= 1024 {
 		var err error
-		ok, _, err = models.CheckPassword(password, u.PasswordHash, h.hash)
-		if err != nil && !errors.Is(err, models.ErrInvalidHash) {
+		if ok, err = h.checkPassword(c, u, password); err != nil {
 			return err
 		}
 	}
@@ -54,7 +54,7 @@ func (h *Handlers) ChangeEmail(c *fiber.Ctx) error {
 	} else if f.NewEmail == u.Email {
 		f.AddError("new_email", "This is already your address.")
 	}
-	if err := h.confirmPassword(&f.Form, "password", form(c, "password"), u); err != nil {
+	if err := h.confirmPassword(c, &f.Form, "password", form(c, "password"), u); err != nil {
 		return err
 	}
 	if !f.Valid() {

@@ -195,6 +195,14 @@ func DeleteAccount(tx *gorm.DB, userID uint) error {
 			return err
 		}
 	}
+	// Login throttling counts failures under the account's key; they go with it.
+	key := UserKey(&User{ID: userID})
+	if err := tx.Where("key = ?", key).Delete(&LoginFailure{}).Error; err != nil {
+		return err
+	}
+	if err := tx.Where("key = ?", key).Delete(&LoginLock{}).Error; err != nil {
+		return err
+	}
 	res := tx.Where("id = ?", userID).Delete(&User{})
 	if res.Error == nil && res.RowsAffected == 0 {
 		return ErrNotFound
