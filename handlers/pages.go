@@ -13,7 +13,11 @@ func (h *Handlers) Home(c *fiber.Ctx) error {
 	if currentUser(c).IsAuthenticated() {
 		return h.redirect(c, "/dashboard")
 	}
-	return h.render(c, page{Title: "Personal finance on your own server", Body: views.Landing(), NoSession: true})
+	body := views.Landing()
+	if c.Query("deleted") == "1" {
+		body = views.LandingDeleted()
+	}
+	return h.render(c, page{Title: "Personal finance on your own server", Body: body, NoSession: true})
 }
 
 func (h *Handlers) Dashboard(c *fiber.Ctx) error {
@@ -40,12 +44,18 @@ type meJSON struct {
 	IsActive   bool       `json:"is_active"`
 	DateJoined time.Time  `json:"date_joined"`
 	LastLogin  *time.Time `json:"last_login"`
+	profileJSON
 }
 
 func (h *Handlers) Me(c *fiber.Ctx) error {
 	u := currentUser(c)
-	return c.JSON(meJSON{
+	me := meJSON{
 		ID: u.ID, Username: u.Username, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName,
 		IsStaff: u.IsStaff, IsActive: u.IsActive, DateJoined: u.DateJoined, LastLogin: u.LastLogin,
-	})
+	}
+	var err error
+	if me.profileJSON, err = h.profileJSON(u); err != nil {
+		return err
+	}
+	return c.JSON(me)
 }

@@ -56,4 +56,23 @@ func (h *Handlers) addRoutes(app *fiber.App) {
 	app.Post("/account/sessions/revoke-others", h.requireUser, limitForm, h.RevokeOtherSessions)
 	app.Post("/account/sessions/:id/revoke", h.requireUser, limitForm, h.RevokeSession)
 	app.Get("/account/security", h.requireUser, h.Security)
+	app.Get("/profile", h.requireUser, h.ProfilePage)
+	app.Get("/profile/edit", h.requireUser, h.ProfileEditPage)
+	app.Post("/profile", h.requireUser, limitForm, h.UpdateProfile)
+	// Multipart: bounded by the app's BodyLimit (appBodyLimit), not limitForm.
+	app.Post("/profile/avatar", h.requireUser, h.UploadAvatar)
+	app.Post("/profile/avatar/delete", h.requireUser, limitForm, h.RemoveAvatar)
+	app.Get("/avatars/:id", h.requireUser, h.Avatar)
+
+	// Account data: refused while a staff member impersonates the user, who alone may move,
+	// take away or delete their account.
+	app.Get("/account/email", h.requireUser, h.EmailChangePage)
+	app.Post("/account/email", h.requireUser, limitForm, h.limitIP(), h.ChangeEmail)
+	app.Get("/account/export", h.requireUser, h.ExportPage)
+	app.Post("/account/export", h.requireUser, limitForm, h.Export)
+	app.Get("/account/delete", h.requireUser, h.DeletePage)
+	app.Post("/account/delete", h.requireUser, limitForm, h.DeleteAccount)
+
+	// Links from mail: the token is the credential.
+	app.Get("/account/email/confirm", h.ConfirmEmailChange)
 }
