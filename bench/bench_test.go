@@ -1,0 +1,74 @@
+package main
+
+import (
+	"encoding/json"
+	"slices"
+	"testing"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+)
+
+// fakeRun is a run of n requests of latency lat each over one second, ok answering code.
+func fakeRun(name string, offered float64, n int, lat time.Duration, code int, ok bool) *runStats {
+	s := newStats(name, offered)
+	start := time.Unix(1_800_000_000, 0)
+	for i := range n {
+		s.add(&vegeta.Result{Code: uint16(code), Latency: lat,
+			Timestamp: start.Add(time.Duration(i) * time.Second / time.Duration(n))}, ok)
+	}
+	return s
+}
+
+// TestReportJSON checks the JSON shape the issue asks for, without running any load.
+func TestReportJSON(t *testing.T) {
+	r := &results{
+		machine: machineInfo(), dur: 3 * time.Second, binaryBytes: 18 << 20, workers: 32,
+		hash:       fakeRun("hash", 0, 45, 40*time.Millisecond, 200, true),
+		loginRuns:  []*runStats{fakeRun("login x1.0", 45, 44, 60*time.Millisecond, 303, true)},
+		floor:      fakeRun("floor", 0, 20000, time.Millisecond, 200, true),
+		dashboard:  fakeRun("dashboard", 0, 4000, 5*time.Millisecond, 200, true),
+		dashHalf:   fakeRun("dashboard half", 2000, 2000, 2*time.Millisecond, 200, true),
+		flood:      fakeRun("flood", 2000, 2000, 3*time.Millisecond, 200, true),
+		floodLogin: fakeRun("flood logins", 180, 180, time.Millisecond, 503, true),
+		starts:     []time.Duration{20 * time.Millisecond, 30 * time.Millisecond, 25 * time.Millisecond},
+	}
+	r.login = best(r.loginRuns)
+	b, err := json.Marshal(buildReport(r))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"scenarios", "binary_mib", "start_ms"} {
+		if _, ok := got[k]; !ok {
+			t.Errorf("report has no %q: %s", k, b)
+		}
+	}
+	if got["binary_mib"] != 18.0 || got["start_ms"] != 25.0 {
+		t.Errorf("binary_mib %v, start_ms %v; want 18 and the median 25", got["binary_mib"], got["start_ms"])
+	}
+	rows, _ := got["scenarios"].([]any)
+	var names []string
+	for _, x := range rows {
+		s, _ := x.(map[string]any)
+		names = append(names, s["name"].(string))
+		for _, k := range []string{"name", "rps", "p50_ms", "p99_ms", "limit", "ratio", "rss_mib", "errors"} {
+			if _, ok := s[k]; !ok {
+				t.Errorf("scenario %v has no %q", s["name"], k)
+			}
+		}
+		if _, ok := s["p99_half_ms"]; ok != (s["name"] == "dashboard") {
+			t.Errorf("scenario %v: p99_half_ms present %t; want it on dashboard only", s["name"], ok)
+		}
+	}
+	if want := []string{"hash", "login", "floor", "dashboard", "flood"}; !slices.Equal(names, want) {
+		t.Errorf("scenario names %v, want %v", names, want)
+	}
+	dash := rows[3].(map[string]any)
+	if dash["ratio"] != 0.2 || dash["p99_ms"] != 5.0 || dash["p99_half_ms"] != 2.0 {
+		t.Errorf("dashboard row %v: want ratio 0.2 (4000/20000), p99 5, p99_half 2", dash)
+	}
+}

@@ -1,0 +1,168 @@
+// Command bench is Tally's load benchmark: it builds the binary, starts it on loopback with a
+// fresh data dir, seeds users, drives load with vegeta and prints one table of requests/s,
+// p50/p99 latency and the ratio of each scenario to its limit, all measured in the same run.
+//
+//	go run ./bench            # about 15 s a scenario
+//	go run ./bench -quick     # about 3 s a scenario (CI smoke)
+//	go run ./bench -json FILE # the table as JSON too
+//
+// It exits non-zero only when the harness itself fails; a missed target is a measurement.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+)
+
+type options struct {
+	dur      time.Duration // per scenario
+	jsonPath string
+	users    int
+	workers  int // connections of the max-rate runs (floor and dashboard)
+	keep     bool
+	views    float64 // page views during the flood, as a fraction of the dashboard's peak
+}
+
+func main() {
+	var o options
+	quick := flag.Bool("quick", false, "run every scenario for about 3 s (CI smoke) instead of about 15 s")
+	flag.StringVar(&o.jsonPath, "json", "", "also write the report as JSON to `FILE`")
+	flag.IntVar(&o.users, "users", 500, "active users to seed")
+	flag.IntVar(&o.workers, "workers", 32, "concurrent connections for the max-rate runs (floor, dashboard)")
+	flag.Float64Var(&o.views, "flood-views", 0.5, "page views offered during the flood, as a `fraction` of the dashboard's peak")
+	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (binary, data dir, server logs)")
+	floor := flag.String("floor-server", "", "internal: serve the bare Fiber floor page on `ADDR`")
+	flag.Usage = usage
+	flag.Parse()
+
+	if *floor != "" {
+		if err := serveFloor(*floor); err != nil {
+			fmt.Fprintln(os.Stderr, "bench floor server:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	o.dur = 15 * time.Second
+	if *quick {
+		o.dur = 3 * time.Second
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// usage is flag's default output without the internal -floor-server flag.
+func usage() {
+	out := flag.CommandLine.Output()
+	fmt.Fprintf(out, "Usage: go run ./bench [flags]\n")
+	flag.VisitAll(func(f *flag.Flag) {
+		if f.Name == "floor-server" {
+			return
+		}
+		name, help := flag.UnquoteUsage(f)
+		fmt.Fprintf(out, "  -%s %s\n    \t%s\n", f.Name, name, help)
+	})
+}
+
+func progress(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
+}
+
+// run is the whole benchmark, in the order of the report.
+func run(ctx context.Context, o options) (err error) {
+	var res results
+	res.machine = machineInfo()
+	res.dur, res.workers = o.dur, o.workers
+
+	root, err := moduleRoot()
+	if err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp("", "tally-bench-")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil || o.keep {
+			fmt.Fprintf(os.Stderr, "bench: kept %s (tally.log holds the server's output)\n", tmp)
+			return
+		}
+		os.RemoveAll(tmp)
+	}()
+
+	bin := filepath.Join(tmp, "tally")
+	progress("building %s", root)
+	if res.binaryBytes, err = buildTally(ctx, root, bin); err != nil {
+		return err
+	}
+	dataDir := filepath.Join(tmp, "data")
+	progress("seeding %d users", o.users)
+	if err := seed(dataDir, o.users); err != nil {
+		return err
+	}
+
+	progress("limit A: argon2id hashes for %s (no load)", o.dur)
+	if res.hash, err = measureHash(ctx, o.dur); err != nil {
+		return err
+	}
+	limitA := res.hash.rps()
+
+	env := tallyEnv(dataDir)
+	srv, _, err := startTally(bin, env, filepath.Join(tmp, "tally.log"))
+	if err != nil {
+		return err
+	}
+	defer func() { srv.stop() }()
+
+	if res.loginRuns, err = loginScenario(ctx, srv, limitA, o); err != nil {
+		return err
+	}
+	res.login = best(res.loginRuns)
+
+	if res.floor, err = floorScenario(ctx, tmp, o); err != nil {
+		return err
+	}
+	if res.dashboard, res.dashHalf, err = dashboardScenario(ctx, srv, o); err != nil {
+		return err
+	}
+	res.dashRSSBefore = currentRSSMiB(srv.pid())
+	views := math.Max(1, res.dashboard.rps()*o.views)
+	if res.flood, res.floodLogin, err = floodScenario(ctx, srv, limitA, views, o); err != nil {
+		return err
+	}
+	res.floodRSSAfter = currentRSSMiB(srv.pid())
+
+	if err := srv.stop(); err != nil {
+		return fmt.Errorf("stop tally: %w", err)
+	}
+	progress("start time: 5 restarts on the existing data dir")
+	for range 5 {
+		s, took, err := startTally(bin, env, filepath.Join(tmp, "tally.log"))
+		if err != nil {
+			return err
+		}
+		res.starts = append(res.starts, took)
+		if err := s.stop(); err != nil {
+			return fmt.Errorf("stop tally: %w", err)
+		}
+	}
+
+	rep := buildReport(&res)
+	rep.print(os.Stdout)
+	if o.jsonPath != "" {
+		if err := rep.writeJSON(o.jsonPath); err != nil {
+			return err
+		}
+	}
+	return nil
+}

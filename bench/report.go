@@ -1,0 +1,225 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"math"
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// results is everything measured, in the order of the run.
+type results struct {
+	machine     machine
+	dur         time.Duration
+	binaryBytes int64
+	hash        *runStats
+	loginRuns   []*runStats
+	login       *runStats // the best of loginRuns
+	floor       *runStats
+	dashboard   *runStats // max rate
+	dashHalf    *runStats // half of dashboard's rate
+	flood       *runStats // page views during the flood
+	floodLogin  *runStats // the flood itself
+	// Server RSS right before and right after the flood, for memory growth.
+	dashRSSBefore, floodRSSAfter float64
+	starts                       []time.Duration
+	workers                      int
+}
+
+type machine struct {
+	GOMAXPROCS int    `json:"gomaxprocs"`
+	NProc      string `json:"nproc"`
+	CPU        string `json:"cpu"`
+	Go         string `json:"go"`
+	Date       string `json:"date"`
+}
+
+// scenario is one row of the table; its JSON names are the issue's.
+type scenario struct {
+	Name      string  `json:"name"`
+	RPS       float64 `json:"rps"`
+	P50Ms     float64 `json:"p50_ms"`
+	P99Ms     float64 `json:"p99_ms"`
+	Limit     float64 `json:"limit"`
+	Ratio     float64 `json:"ratio"`
+	RSSMiB    float64 `json:"rss_mib"`
+	Errors    int     `json:"errors"`
+	P99HalfMs float64 `json:"p99_half_ms,omitempty"` // dashboard: p99 at half its peak rate
+	// login and flood: status counts of the login POSTs ("0" = no HTTP answer).
+	LoginCodes map[string]int `json:"login_codes,omitempty"`
+}
+
+type target struct {
+	Name  string `json:"name"`
+	Pass  bool   `json:"pass"`
+	Value string `json:"value"`
+}
+
+type report struct {
+	Scenarios []scenario `json:"scenarios"`
+	BinaryMiB float64    `json:"binary_mib"`
+	StartMs   float64    `json:"start_ms"`
+	Machine   machine    `json:"machine"`
+	ScenarioS float64    `json:"scenario_seconds"`
+	Targets   []target   `json:"targets"`
+	Notes     []string   `json:"notes"`
+}
+
+func machineInfo() machine {
+	m := machine{GOMAXPROCS: runtime.GOMAXPROCS(0), NProc: strconv.Itoa(runtime.NumCPU()),
+		Go: runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH, CPU: "unknown",
+		Date: time.Now().Format(time.RFC3339)}
+	if out, err := exec.Command("nproc").Output(); err == nil {
+		m.NProc = strings.TrimSpace(string(out))
+	}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for line := range strings.Lines(string(b)) {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPU = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	return m
+}
+
+func ms(d time.Duration) float64 { return round(float64(d) / 1e6) }
+func round(x float64) float64    { return math.Round(x*100) / 100 }
+
+func ratio(a, b float64) float64 {
+	if b <= 0 {
+		return 0
+	}
+	return round(a / b)
+}
+
+func row(s *runStats, limit float64) scenario {
+	return scenario{Name: s.name, RPS: round(s.rps()), P50Ms: ms(s.pct(0.5)), P99Ms: ms(s.pct(0.99)),
+		Limit: round(limit), Ratio: ratio(s.rps(), limit), RSSMiB: round(s.rssMiB), Errors: s.errs}
+}
+
+func codeCounts(s *runStats) map[string]int {
+	out := map[string]int{}
+	for c, n := range s.codes {
+		out[strconv.Itoa(c)] = n
+	}
+	return out
+}
+
+func codeText(s *runStats) string {
+	var parts []string
+	for _, c := range slices.Sorted(maps.Keys(s.codes)) {
+		parts = append(parts, fmt.Sprintf("%d x%d", c, s.codes[c]))
+	}
+	for e, n := range s.errText {
+		parts = append(parts, fmt.Sprintf("%q x%d", e, n))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func median(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Sorted(slices.Values(ds))
+	return s[len(s)/2]
+}
+
+// buildReport turns the measurements into the table's rows, the targets and the notes.
+func buildReport(r *results) *report {
+	limitA, limitB := r.hash.rps(), r.floor.rps()
+	rep := &report{Machine: r.machine, ScenarioS: r.dur.Seconds(),
+		BinaryMiB: round(float64(r.binaryBytes) / (1 << 20)), StartMs: ms(median(r.starts))}
+	hash, login, floor, dash, flood := row(r.hash, limitA), row(r.login, limitA), row(r.floor, limitB),
+		row(r.dashboard, limitB), row(r.flood, r.flood.offered)
+	hash.Name, login.Name, flood.Name = "hash", "login", "flood"
+	login.LoginCodes, flood.LoginCodes = codeCounts(r.login), codeCounts(r.floodLogin)
+	dash.P99HalfMs = ms(r.dashHalf.pct(0.99))
+	rep.Scenarios = []scenario{hash, login, floor, dash, flood}
+
+	add := func(name string, pass bool, format string, args ...any) {
+		rep.Targets = append(rep.Targets, target{Name: name, Pass: pass, Value: fmt.Sprintf(format, args...)})
+	}
+	add("login >= 90% of limit A", login.Ratio >= 0.9, "%.0f%%", 100*login.Ratio)
+	add("dashboard >= 20% of limit B", dash.Ratio >= 0.2, "%.0f%%", 100*dash.Ratio)
+	add("dashboard p99 < 10 ms at half its peak", dash.P99HalfMs < 10, "%.2f ms at %.0f req/s", dash.P99HalfMs, r.dashHalf.offered)
+	add("flood: dashboard p99 < 50 ms", flood.P99Ms < 50, "%.2f ms", flood.P99Ms)
+	add("flood: no errors on page views", flood.Errors == 0, "%d of %d", flood.Errors, flood.Errors+r.flood.ok)
+	add("flood: every login answered (303/422/429/503)", r.floodLogin.errs == 0, "%s", codeText(r.floodLogin))
+	add("flood: server RSS < 150 MiB", flood.RSSMiB < 150, "%.1f MiB", flood.RSSMiB)
+	add("start to first /healthz 200 < 300 ms", rep.StartMs < 300, "%.1f ms", rep.StartMs)
+
+	note := func(format string, args ...any) { rep.Notes = append(rep.Notes, fmt.Sprintf(format, args...)) }
+	note("hash: %d goroutines in the bench process, %d hashes; RSS is the bench process's", r.machine.GOMAXPROCS, r.hash.ok)
+	for _, s := range r.loginRuns {
+		note("%s: offered %.1f req/s, %.1f logins/s, p50 %.1f ms, p99 %.1f ms; %s",
+			s.name, s.offered, s.rps(), ms(s.pct(0.5)), ms(s.pct(0.99)), codeText(s))
+	}
+	note("floor, dashboard: max rate over the same %d keep-alive connections (-workers); floor RSS is its child process's", r.workers)
+	h := r.dashHalf
+	note("dashboard at half peak: offered %.0f req/s, got %.1f, p50 %.2f ms, p99 %.2f ms, errors %d",
+		h.offered, h.rps(), ms(h.pct(0.5)), ms(h.pct(0.99)), h.errs)
+	f := r.floodLogin
+	note("flood: page views offered %.0f req/s (-flood-views x dashboard peak; its limit column), logins offered %.0f req/s, answered %.1f/s: %s",
+		r.flood.offered, f.offered, f.rps(), codeText(f))
+	note("flood: server RSS %.1f MiB before, %.1f MiB after, peak %.1f MiB; peak open descriptors (mostly connections) %d, dashboard alone %d",
+		r.dashRSSBefore, r.floodRSSAfter, flood.RSSMiB, r.flood.fds, r.dashboard.fds)
+	var starts []string
+	for _, d := range r.starts {
+		starts = append(starts, fmt.Sprintf("%.1f", ms(d)))
+	}
+	note("start: exec to first /healthz 200 on the existing data dir, %s ms (median reported)", strings.Join(starts, ", "))
+	var other []string
+	for _, s := range []*runStats{r.hash, r.login, r.floor, r.dashboard, r.dashHalf, r.flood} {
+		other = append(other, fmt.Sprintf("%s %.2f", s.name, s.other))
+	}
+	note("other load: CPU used meanwhile by processes other than the bench and its server, in cores of %d: %s",
+		runtime.NumCPU(), strings.Join(other, ", "))
+	if s := codeText(r.flood); r.flood.errs > 0 {
+		note("flood page views: %s", s)
+	}
+	return rep
+}
+
+func (rep *report) print(w io.Writer) {
+	m := rep.Machine
+	fmt.Fprintf(w, "Tally load benchmark, %s, %.0f s a scenario\n", m.Date, rep.ScenarioS)
+	fmt.Fprintf(w, "GOMAXPROCS %d, nproc %s, CPU %s, %s\n", m.GOMAXPROCS, m.NProc, m.CPU, m.Go)
+	fmt.Fprintf(w, "binary %.1f MiB, start to first /healthz 200: %.1f ms\n\n", rep.BinaryMiB, rep.StartMs)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "scenario\treq/s\tp50 ms\tp99 ms\tlimit\tratio\tRSS MiB\terrors\t")
+	for _, s := range rep.Scenarios {
+		fmt.Fprintf(tw, "%s\t%.1f\t%.2f\t%.2f\t%.1f\t%.2f\t%.1f\t%d\t\n",
+			s.Name, s.RPS, s.P50Ms, s.P99Ms, s.Limit, s.Ratio, s.RSSMiB, s.Errors)
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "\nnotes:")
+	for _, n := range rep.Notes {
+		fmt.Fprintf(w, "  %s\n", n)
+	}
+	fmt.Fprintln(w, "\ntargets:")
+	for _, t := range rep.Targets {
+		verdict := "PASS"
+		if !t.Pass {
+			verdict = "FAIL"
+		}
+		fmt.Fprintf(w, "  %s  %s: %s\n", verdict, t.Name, t.Value)
+	}
+}
+
+func (rep *report) writeJSON(path string) error {
+	b, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}

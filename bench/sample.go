@@ -1,0 +1,125 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// rssSampler records a process's peak resident memory during one scenario: VmRSS every 100 ms,
+// and VmHWM at the end after resetting it at the start (clear_refs 5), so each scenario gets
+// its own peak rather than the process's lifetime peak.
+type rssSampler struct {
+	pid      int
+	hwmReset bool
+	peakKiB  int64
+	peakFDs  int // open descriptors: mostly connections
+	cpu0     cpuSnap
+	stopc    chan struct{}
+	done     chan struct{}
+}
+
+func sampleRSS(pid int) *rssSampler {
+	r := &rssSampler{pid: pid, stopc: make(chan struct{}), done: make(chan struct{})}
+	r.hwmReset = os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0) == nil
+	r.cpu0 = readCPU(pid)
+	go func() {
+		defer close(r.done)
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			r.peakKiB = max(r.peakKiB, procStatusKiB(pid, "VmRSS"))
+			if fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid)); err == nil {
+				r.peakFDs = max(r.peakFDs, len(fds))
+			}
+			select {
+			case <-r.stopc:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return r
+}
+
+// stop ends sampling and returns the peak RSS in MiB, the peak of open descriptors, and the
+// CPU that neither this process nor pid used meanwhile, in cores (other load on the machine).
+func (r *rssSampler) stop() (rssMiB float64, fds int, otherCores float64) {
+	close(r.stopc)
+	<-r.done
+	peak := r.peakKiB
+	if r.hwmReset {
+		peak = max(peak, procStatusKiB(r.pid, "VmHWM"))
+	}
+	c := readCPU(r.pid)
+	if total := c.total - r.cpu0.total; total > 0 {
+		other := (c.busy - r.cpu0.busy) - (c.ours - r.cpu0.ours)
+		otherCores = max(0, float64(other)/float64(total)*float64(runtime.NumCPU()))
+	}
+	return float64(peak) / 1024, r.peakFDs, otherCores
+}
+
+// cpuSnap holds clock ticks: the machine's busy and total time (/proc/stat, steal counted as
+// busy) and the time of this process plus pid (/proc/<pid>/stat utime+stime).
+type cpuSnap struct{ busy, total, ours int64 }
+
+func readCPU(pid int) cpuSnap {
+	var s cpuSnap
+	if b, err := os.ReadFile("/proc/stat"); err == nil {
+		line, _, _ := strings.Cut(string(b), "\n")
+		for i, f := range strings.Fields(line)[1:] {
+			n, _ := strconv.ParseInt(f, 10, 64)
+			if i < 8 { // user nice system idle iowait irq softirq steal
+				s.total += n
+				if i != 3 && i != 4 {
+					s.busy += n
+				}
+			}
+		}
+	}
+	s.ours = procTicks(os.Getpid())
+	if pid != os.Getpid() {
+		s.ours += procTicks(pid)
+	}
+	return s
+}
+
+func procTicks(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name, which may hold spaces and parentheses.
+	f := strings.Fields(string(b[bytes.LastIndex(b, []byte(") "))+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return utime + stime
+}
+
+func currentRSSMiB(pid int) float64 { return float64(procStatusKiB(pid, "VmRSS")) / 1024 }
+
+// procStatusKiB reads one "Field:   123 kB" line of /proc/<pid>/status; 0 when unreadable.
+func procStatusKiB(pid int, field string) int64 {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		name, rest, ok := strings.Cut(sc.Text(), ":")
+		if ok && name == field {
+			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return n
+		}
+	}
+	return 0
+}

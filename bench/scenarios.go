@@ -1,0 +1,202 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"tally/models"
+)
+
+// measureHash is limit A: GOMAXPROCS goroutines hashing with Tally's parameters for d, in this
+// process, with no load running. Its RSS is the bench process's own.
+func measureHash(ctx context.Context, d time.Duration) (*runStats, error) {
+	st := newStats("hash", 0)
+	rss := sampleRSS(os.Getpid())
+	var (
+		mu       sync.Mutex
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	start := time.Now()
+	deadline := start.Add(d)
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			var lat []time.Duration
+			var err error
+			for err == nil && ctx.Err() == nil && time.Now().Before(deadline) {
+				t := time.Now()
+				_, err = models.HashPassword(benchPassword, models.DefaultHashParams)
+				lat = append(lat, time.Since(t))
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			st.lat, st.ok = append(st.lat, lat...), st.ok+len(lat)
+			firstErr = errors.Join(firstErr, err)
+		})
+	}
+	wg.Wait()
+	st.start, st.end = start, time.Now()
+	st.rssMiB, _, st.other = rss.stop()
+	st.codes[200] = st.ok
+	return st, errors.Join(firstErr, ctx.Err())
+}
+
+// loginScenario posts correct credentials over many users at limit A x1.0 and x1.1; the report
+// keeps the run with more successful logins a second.
+func loginScenario(ctx context.Context, srv *proc, limitA float64, o options) ([]*runStats, error) {
+	var runs []*runStats
+	for _, f := range []float64{1.0, 1.1} {
+		rate := limitA * f
+		pairs, err := prepareLogins(ctx, srv.base, int(rate*o.dur.Seconds()*1.2)+20)
+		if err != nil {
+			return nil, err
+		}
+		progress("login: %.1f req/s (limit A x%.1f) for %s", rate, f, o.dur)
+		a, p := fixedRate(rate, loginWorkers)
+		st := attack(ctx, a, p, loginTargeter(srv.base, pairs, o.users), o.dur,
+			newStats(fmt.Sprintf("login x%.1f", f), rate), srv.pid(), is(fiber.StatusSeeOther))
+		runs = append(runs, st)
+		if err := pause(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return runs, nil
+}
+
+func best(runs []*runStats) *runStats {
+	b := runs[0]
+	for _, r := range runs[1:] {
+		if r.rps() > b.rps() {
+			b = r
+		}
+	}
+	return b
+}
+
+// pause lets the server finish queued work between runs.
+func pause(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(time.Second):
+		return nil
+	}
+}
+
+// warmUp runs one unrecorded second, so connections exist and caches are warm.
+func warmUp(ctx context.Context, tr vegeta.Targeter, pid, workers int) {
+	a, p := maxRate(workers)
+	attack(ctx, a, p, tr, time.Second, newStats("warm-up", 0), pid, is(200))
+}
+
+// floorScenario is limit B: a bare Fiber app in a child process (this binary with
+// -floor-server), driven like the dashboard.
+func floorScenario(ctx context.Context, tmp string, o options) (*runStats, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	srv, _, err := startProc(self, []string{"-floor-server", addr}, os.Environ(), filepath.Join(tmp, "floor.log"), addr, "/")
+	if err != nil {
+		return nil, err
+	}
+	defer srv.stop()
+	tr := getTargeter(srv.base+"/", "")
+	warmUp(ctx, tr, srv.pid(), o.workers)
+	progress("limit B: bare Fiber page at max rate (%d connections) for %s", o.workers, o.dur)
+	a, p := maxRate(o.workers)
+	st := attack(ctx, a, p, tr, o.dur, newStats("floor", 0), srv.pid(), is(fiber.StatusOK))
+	return st, errors.Join(ctx.Err(), srv.stop())
+}
+
+// dashboardScenario signs in once and reads /dashboard at max rate, then at half that rate.
+func dashboardScenario(ctx context.Context, srv *proc, o options) (full, half *runStats, err error) {
+	cookie, err := loginOnce(srv.base, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	tr := getTargeter(srv.base+"/dashboard", cookie)
+	warmUp(ctx, tr, srv.pid(), o.workers)
+	progress("dashboard: max rate (%d connections) for %s", o.workers, o.dur)
+	a, p := maxRate(o.workers)
+	full = attack(ctx, a, p, tr, o.dur, newStats("dashboard", 0), srv.pid(), is(fiber.StatusOK))
+	if err := pause(ctx); err != nil {
+		return nil, nil, err
+	}
+	rate := max(1, full.rps()/2)
+	progress("dashboard: %.0f req/s (half of peak) for %s", rate, o.dur)
+	a, p = fixedRate(rate, viewWorkers(o))
+	half = attack(ctx, a, p, tr, o.dur, newStats("dashboard half", rate), srv.pid(), is(fiber.StatusOK))
+	return full, half, pause(ctx)
+}
+
+// floodScenario reads /dashboard at dashRate while login POSTs arrive at 4x limit A. Page views
+// must all get 200; a login must get an answer (303 in, 422 refused, 429/503 turned away).
+func floodScenario(ctx context.Context, srv *proc, limitA, dashRate float64, o options) (dash, flood *runStats, err error) {
+	floodRate := 4 * limitA
+	pairs, err := prepareLogins(ctx, srv.base, int(floodRate*o.dur.Seconds()*1.2)+20)
+	if err != nil {
+		return nil, nil, err
+	}
+	cookie, err := loginOnce(srv.base, 1)
+	if err != nil {
+		return nil, nil, err
+	}
+	progress("flood: logins at %.0f req/s (limit A x4) with dashboard at %.0f req/s for %s", floodRate, dashRate, o.dur)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		a, p := fixedRate(floodRate, loginWorkers)
+		flood = attack(ctx, a, p, loginTargeter(srv.base, pairs, o.users), o.dur, newStats("flood logins", floodRate),
+			srv.pid(), is(fiber.StatusSeeOther, fiber.StatusUnprocessableEntity, fiber.StatusTooManyRequests, fiber.StatusServiceUnavailable))
+	})
+	a, p := fixedRate(dashRate, viewWorkers(o))
+	dash = attack(ctx, a, p, getTargeter(srv.base+"/dashboard", cookie), o.dur, newStats("flood", dashRate),
+		srv.pid(), is(fiber.StatusOK))
+	wg.Wait()
+	dash.rssMiB, dash.fds = max(dash.rssMiB, flood.rssMiB), max(dash.fds, flood.fds)
+	return dash, flood, ctx.Err()
+}
+
+// floorPage is about as small as a real page's head.
+const floorPage = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Floor</title></head>` +
+	`<body><main><h1>Floor</h1><p>A bare Fiber handler.</p></main></body></html>`
+
+// serveFloor is the child process of limit B: Fiber with the settings of handlers/app.go (keep
+// them in step) and one route, until SIGTERM.
+func serveFloor(addr string) error {
+	app := fiber.New(fiber.Config{
+		AppName:               "Tally",
+		BodyLimit:             3 << 20,
+		ReadTimeout:           15 * time.Second,
+		WriteTimeout:          30 * time.Second,
+		IdleTimeout:           90 * time.Second,
+		ReadBufferSize:        16 << 10,
+		DisableStartupMessage: true,
+	})
+	app.Get("/", func(c *fiber.Ctx) error {
+		c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+		return c.SendString(floorPage)
+	})
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		_ = app.ShutdownWithTimeout(5 * time.Second)
+	}()
+	return app.Listen(addr)
+}
