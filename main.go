@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -19,6 +21,7 @@ import (
 )
 
 func main() {
+	tuneRuntime()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
@@ -106,4 +109,18 @@ func newLogger(cfg handlers.Config, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// tuneRuntime sets two runtime limits unless the operator set them (GOMAXPROCS, GOMEMLIMIT).
+// More Ps than CPUs: password hashing runs on one low-priority worker thread per CPU, and page
+// views need Ps of their own to run beside them. A soft memory limit: each hash allocates
+// 19 MiB, and under a login flood the default GC pacing would let the heap grow far past what
+// is live.
+func tuneRuntime() {
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(2 * runtime.NumCPU())
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(110 << 20)
+	}
 }

@@ -188,6 +188,9 @@ func (h *Handlers) Login(c *fiber.Ctx) error {
 	if !f.Valid() {
 		return h.renderLogin(c, fiber.StatusUnprocessableEntity, f)
 	}
+	if err := h.refuseIfBusy(c); err != nil {
+		return err
+	}
 	guard, locked, err := h.guardLogin(c, f.Login)
 	if err != nil {
 		return err
@@ -198,12 +201,10 @@ func (h *Handlers) Login(c *fiber.Ctx) error {
 		f.NonFieldError = errLocked
 		return h.renderLogin(c, fiber.StatusUnprocessableEntity, f)
 	}
-	leave, err := h.gate.enter(c)
-	if err != nil {
-		return err
+	var user *models.User
+	if gateErr := h.gate.run(c, func() { user, err = models.AuthenticateUser(h.db, f.Login, password, h.hash) }); gateErr != nil {
+		return gateErr
 	}
-	user, err := models.AuthenticateUser(h.db, f.Login, password, h.hash)
-	leave()
 	switch {
 	case errors.Is(err, models.ErrInvalidCredentials):
 		if err := h.loginFailed(c, guard); err != nil {

@@ -16,54 +16,76 @@ import (
 )
 
 // hashGate bounds password hashing: argon2id takes ~19 MiB and tens of milliseconds a hash, so
-// at most GOMAXPROCS run at once and a short queue waits; anything beyond is turned away at
-// once. A login flood then cannot exhaust memory or starve page views.
+// a fixed pool of workers (one per CPU) does all of it, a short queue waits, and anything beyond
+// is turned away at once. The workers run on OS threads of lower priority, and main gives the
+// Go scheduler more Ps than workers, so a login flood cannot exhaust memory or starve page
+// views of CPU while logins alone still use every core.
 type hashGate struct {
-	running chan struct{}
-	admit   chan struct{} // running + waiting
+	jobs chan func()
 }
 
 func newHashGate() *hashGate {
-	n := runtime.GOMAXPROCS(0)
-	return &hashGate{running: make(chan struct{}, n), admit: make(chan struct{}, 3*n)}
+	n := runtime.NumCPU()
+	g := &hashGate{jobs: make(chan func(), 4*n)}
+	for range n {
+		go g.work()
+	}
+	return g
+}
+
+func (g *hashGate) work() {
+	runtime.LockOSThread() // the thread keeps its lowered priority for this worker alone
+	lowerThreadPriority()
+	for job := range g.jobs {
+		job()
+	}
 }
 
 var errBusy = fiber.NewError(fiber.StatusServiceUnavailable, "Tally is busy right now. Please try again in a moment.")
 
-// enter waits for a hashing slot, or fails at once when the queue is full.
-func (g *hashGate) enter(c *fiber.Ctx) (leave func(), err error) {
+// full reports whether a new job would be turned away; handlers ask before doing any other
+// work for a request that will need a hash, so shedding costs next to nothing.
+func (g *hashGate) full() bool { return len(g.jobs) == cap(g.jobs) }
+
+// run queues fn for a worker and waits for it, or fails at once when the queue is full.
+func (g *hashGate) run(c *fiber.Ctx, fn func()) error {
+	done := make(chan struct{})
 	select {
-	case g.admit <- struct{}{}:
+	case g.jobs <- func() { defer close(done); fn() }:
 	default:
 		c.Set(fiber.HeaderRetryAfter, "1")
-		return nil, errBusy
+		return errBusy
 	}
-	g.running <- struct{}{}
-	return func() { <-g.running; <-g.admit }, nil
+	<-done
+	return nil
+}
+
+// refuseIfBusy answers 503 at once when the hashing queue is full.
+func (h *Handlers) refuseIfBusy(c *fiber.Ctx) error {
+	if h.gate.full() {
+		c.Set(fiber.HeaderRetryAfter, "1")
+		return errBusy
+	}
+	return nil
 }
 
 // hashPassword hashes through the gate.
-func (h *Handlers) hashPassword(c *fiber.Ctx, password string) (string, error) {
-	leave, err := h.gate.enter(c)
-	if err != nil {
-		return "", err
+func (h *Handlers) hashPassword(c *fiber.Ctx, password string) (hash string, err error) {
+	if gateErr := h.gate.run(c, func() { hash, err = models.HashPassword(password, h.hash) }); gateErr != nil {
+		return "", gateErr
 	}
-	defer leave()
-	return models.HashPassword(password, h.hash)
+	return hash, err
 }
 
 // checkPassword compares through the gate.
-func (h *Handlers) checkPassword(c *fiber.Ctx, u *models.User, password string) (bool, error) {
-	leave, err := h.gate.enter(c)
-	if err != nil {
-		return false, err
+func (h *Handlers) checkPassword(c *fiber.Ctx, u *models.User, password string) (ok bool, err error) {
+	if gateErr := h.gate.run(c, func() { ok, _, err = models.CheckPassword(password, u.PasswordHash, h.hash) }); gateErr != nil {
+		return false, gateErr
 	}
-	defer leave()
-	ok, _, err := models.CheckPassword(password, u.PasswordHash, h.hash)
-	if err != nil && err != models.ErrInvalidHash {
-		return false, err
+	if err == models.ErrInvalidHash {
+		err = nil
 	}
-	return ok, nil
+	return ok, err
 }
 
 // The known-device cookie marks a browser that has signed in to an account before. A lock

@@ -3,6 +3,7 @@ package handlers
 import (
 	"net/http"
 	"net/url"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -329,9 +330,10 @@ func TestHashingIsBounded(t *testing.T) {
 	c := ta.client()
 	c.get("/login")
 
-	// Fill every running and waiting place of the gate, as a flood would.
-	for i := 0; i < cap(ta.h.gate.admit); i++ {
-		ta.h.gate.admit <- struct{}{}
+	// Occupy every hashing worker and every place in the queue, as a flood would.
+	release := make(chan struct{})
+	for i := 0; i < runtime.NumCPU()+cap(ta.h.gate.jobs); i++ {
+		ta.h.gate.jobs <- func() { <-release }
 	}
 	res := c.post("/login", url.Values{"login": {"ada"}, "password": {goodPassword}})
 	wantStatus(t, res, http.StatusServiceUnavailable)
@@ -341,9 +343,7 @@ func TestHashingIsBounded(t *testing.T) {
 	c.get("/register")
 	wantStatus(t, c.post("/register", registerValues("username", "zed", "email", "zed@example.com")), http.StatusServiceUnavailable)
 	wantStatus(t, viewer.get("/dashboard"), http.StatusOK) // page views go on
-	for i := 0; i < cap(ta.h.gate.admit); i++ {
-		<-ta.h.gate.admit
-	}
+	close(release)
 	c.get("/login")
 	wantStatus(t, c.post("/login", url.Values{"login": {"ada"}, "password": {goodPassword}}), http.StatusSeeOther)
 }
