@@ -40,12 +40,23 @@ type meJSON struct {
 	IsActive   bool       `json:"is_active"`
 	DateJoined time.Time  `json:"date_joined"`
 	LastLogin  *time.Time `json:"last_login"`
+	// Impersonator is the staff member viewing Tally as this user, or null.
+	Impersonator *impersonatorJSON `json:"impersonator"`
+}
+
+type impersonatorJSON struct {
+	ID       uint   `json:"id"`
+	Username string `json:"username"`
 }
 
 func (h *Handlers) Me(c *fiber.Ctx) error {
 	u := currentUser(c)
-	return c.JSON(meJSON{
+	me := meJSON{
 		ID: u.ID, Username: u.Username, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName,
 		IsStaff: u.IsStaff, IsActive: u.IsActive, DateJoined: u.DateJoined, LastLogin: u.LastLogin,
-	})
+	}
+	if imp := impersonator(c); imp != nil {
+		me.Impersonator = &impersonatorJSON{ID: imp.ID, Username: imp.Username}
+	}
+	return c.JSON(me)
 }

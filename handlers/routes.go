@@ -27,7 +27,7 @@ func (h *Handlers) addRoutes(app *fiber.App) {
 	}))
 	app.Get("/healthz", h.Healthz)
 
-	app.Use(h.loadSession, h.checkCSRF)
+	app.Use(h.loadSession, h.applyImpersonation, h.checkCSRF)
 
 	// Public.
 	app.Get("/", h.Home)
@@ -50,6 +50,20 @@ func (h *Handlers) addRoutes(app *fiber.App) {
 	// Signed-in users.
 	app.Get("/api/me", h.requireUserAPI, h.Me)
 	app.Get("/dashboard", h.requireUser, h.Dashboard)
-	app.Get("/account/password", h.requireUser, h.ChangePasswordPage)
-	app.Post("/account/password", h.requireUser, limitForm, h.ChangePassword)
+	// Pages that would let support take over an account refuse a staff member viewing as its owner.
+	app.Get("/account/password", h.requireUser, h.refuseImpersonation, h.ChangePasswordPage)
+	app.Post("/account/password", h.requireUser, h.refuseImpersonation, limitForm, h.ChangePassword)
+
+	// Staff (everyone else gets 404).
+	app.Get("/admin/users", h.requireStaff, h.AdminUsers)
+	app.Get("/admin/users/:id<int>", h.requireStaff, h.AdminUser)
+	app.Post("/admin/users/:id<int>/activate", h.requireStaff, limitForm, h.adminAction(h.activate))
+	app.Post("/admin/users/:id<int>/deactivate", h.requireStaff, limitForm, h.adminAction(h.deactivate))
+	app.Post("/admin/users/:id<int>/resend-verification", h.requireStaff, limitForm, h.adminAction(h.resendVerification))
+	app.Post("/admin/users/:id<int>/send-reset", h.requireStaff, limitForm, h.adminAction(h.sendResetLink))
+	app.Post("/admin/users/:id<int>/impersonate", h.requireStaff, limitForm, h.StartImpersonation)
+	// Superusers (staff get 403).
+	app.Post("/admin/users/:id<int>/staff", h.requireSuperuser, limitForm, h.adminAction(h.setStaff))
+	// A staff member viewing as another user (everyone else gets 404).
+	app.Post("/admin/impersonate/stop", limitForm, h.StopImpersonation)
 }

@@ -59,7 +59,10 @@ func Open(path string, log *slog.Logger) (*gorm.DB, error) {
 
 // Migrate brings the schema up to date; it runs at every start.
 func Migrate(db *gorm.DB) error {
-	return db.AutoMigrate(&User{}, &AuthSession{}, &Email{}, &SecurityEvent{})
+	if err := db.AutoMigrate(&User{}, &AuthSession{}, &Email{}, &SecurityEvent{}); err != nil {
+		return err
+	}
+	return migrateUserListIndexes(db)
 }
 
 // Close closes the underlying connection pool.
