@@ -55,6 +55,10 @@ func TestAdminDeactivateEndsSessions(t *testing.T) {
 		t.Errorf("Location = %q", loc)
 	}
 	page = admin.get(userPath(bob, ""))
+	// Ended at once, not just at their next request.
+	if got := page.doc.Find("#user-sessions").Text(); got != "0" {
+		t.Errorf("sessions after deactivation = %q", got)
+	}
 	if page.doc.Find("#user-active").Text() != "No" || !strings.Contains(page.doc.Find("#alerts").Text(), "signed out everywhere") {
 		t.Errorf("detail page after deactivation: %s", page.doc.Find("#alerts").Text())
 	}
