@@ -40,7 +40,7 @@ func TestAdminDeactivateEndsSessions(t *testing.T) {
 	if got := page.doc.Find("#user-sessions").Text(); got != "2" {
 		t.Errorf("sessions = %q", got)
 	}
-	if page.doc.Find(`form[action="` + userPath(bob, "/deactivate") + `"] input[name="_csrf"]`).Length() != 1 {
+	if page.doc.Find(`form[action="`+userPath(bob, "/deactivate")+`"] input[name="_csrf"]`).Length() != 1 {
 		t.Fatal("no deactivate form with a CSRF token")
 	}
 	t.Run("without CSRF token", func(t *testing.T) {
