@@ -49,6 +49,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if err := models.Migrate(db); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
+	if err := models.PruneLoginFailures(db, time.Now().UTC().Add(-24*time.Hour)); err != nil {
+		return err
+	}
 	if len(args) > 0 {
 		cli := &handlers.CLI{Config: cfg, DB: db, In: stdin, Out: stdout, Err: stderr}
 		return cli.Run(ctx, args)

@@ -80,6 +80,9 @@ func (h *Handlers) Verify(c *fiber.Ctx) error {
 	if err := models.ActivateUser(h.db, u, h.now()); err != nil {
 		return err
 	}
+	if err := h.recordEvent(c, h.db, u.ID, models.EventEmailVerified, "", nil); err != nil {
+		return err
+	}
 	if err := h.startSession(c, u, false); err != nil {
 		return err
 	}
@@ -192,7 +195,11 @@ func (h *Handlers) Reset(c *fiber.Ctx) error {
 	if !f.Valid() {
 		return h.renderPassword(c, fiber.StatusUnprocessableEntity, f)
 	}
-	if err := h.setPassword(c, u, password, ""); err != nil {
+	if err := h.setPassword(c, u, password, "", models.EventPasswordReset); err != nil {
+		return err
+	}
+	// A reset proves control of the mailbox: it lifts a lockout of the account.
+	if err := models.ClearKey(h.db, models.UserKey(u)); err != nil {
 		return err
 	}
 	currentSession(c).del(keyResetToken)
@@ -206,13 +213,16 @@ func attrsOf(u *models.User) models.UserAttrs {
 
 // setPassword stores the new password, ends the user's sessions except keep, and queues the
 // notice, all in one transaction.
-func (h *Handlers) setPassword(c *fiber.Ctx, u *models.User, password, keep string) error {
-	hash, err := models.HashPassword(password, h.hash)
+func (h *Handlers) setPassword(c *fiber.Ctx, u *models.User, password, keep, event string) error {
+	hash, err := h.hashPassword(c, password)
 	if err != nil {
 		return err
 	}
 	err = h.db.Transaction(func(tx *gorm.DB) error {
 		if err := models.SetPassword(tx, u, hash); err != nil {
+			return err
+		}
+		if err := h.recordEvent(c, tx, u.ID, event, "", nil); err != nil {
 			return err
 		}
 		if _, err := models.EndUserSessions(tx, u.ID, keep); err != nil {
@@ -239,7 +249,7 @@ func (h *Handlers) ChangePassword(c *fiber.Ctx) error {
 	current, password := form(c, "current_password"), form(c, "new_password")
 	if current == "" {
 		f.AddError("current_password", "Enter your current password.")
-	} else if ok, _, err := models.CheckPassword(current, u.PasswordHash, h.hash); err != nil && !errors.Is(err, models.ErrInvalidHash) {
+	} else if ok, err := h.checkPassword(c, u, current); err != nil {
 		return err
 	} else if !ok {
 		f.AddError("current_password", "Your current password is not correct.")
@@ -250,13 +260,14 @@ func (h *Handlers) ChangePassword(c *fiber.Ctx) error {
 	}
 	ws := currentSession(c)
 	aid := ws.getString(keyAuthSession)
-	if err := h.setPassword(c, u, password, aid); err != nil {
+	if err := h.setPassword(c, u, password, aid, models.EventPasswordChange); err != nil {
 		return err
 	}
 	if err := ws.renew(); err != nil {
 		return err
 	}
 	ws.set(keyAuthSession, aid)
+	ws.remember = currentAuthSession(c).Remember
 	ws.csrfToken()
 	h.flash(c, "Your password has been changed. Your other sessions were signed out.")
 	return h.redirect(c, "/dashboard")

@@ -39,6 +39,9 @@ type Handlers struct {
 	tokens   models.Tokens
 	outbox   *Outbox
 	limits   fiber.Storage
+	gate     *hashGate
+	// sessionCache spares signed-in page views the session-and-user query.
+	sessionCache *models.SessionCache
 }
 
 // formBodyLimit caps url-encoded forms; the app-wide limit is larger for uploads.
@@ -46,6 +49,11 @@ const formBodyLimit = 64 << 10
 
 // New builds the Fiber app with every route and middleware.
 func New(d Deps) *fiber.App {
+	app, _ := build(d)
+	return app
+}
+
+func build(d Deps) (*fiber.App, *Handlers) {
 	if d.Now == nil {
 		d.Now = func() time.Time { return time.Now().UTC() }
 	}
@@ -54,31 +62,23 @@ func New(d Deps) *fiber.App {
 	}
 	h := &Handlers{
 		cfg: d.Config, db: d.DB, log: d.Log, now: d.Now, hash: d.Hash,
-		sessions: newSessionStore(d.Config, d.Sessions),
-		tokens:   models.Tokens{Secret: d.Config.Secret},
-		outbox:   d.Outbox,
-		limits:   d.Limits,
+		sessions:     newSessionStore(d.Config, newCachedStorage(d.Sessions, 10000)),
+		tokens:       models.Tokens{Secret: d.Config.Secret},
+		outbox:       d.Outbox,
+		limits:       d.Limits,
+		gate:         newHashGate(),
+		sessionCache: models.NewSessionCache(d.DB, 10000),
 	}
 	app := fiber.New(fiber.Config{
-		AppName:                 "Tally",
-		ErrorHandler:            h.handleError,
-		BodyLimit:               3 << 20,
-		ReadTimeout:             15 * time.Second,
-		WriteTimeout:            30 * time.Second,
-		IdleTimeout:             90 * time.Second,
-		ReadBufferSize:          16 << 10,
-		DisableStartupMessage:   true,
-		EnableTrustedProxyCheck: true,
-		TrustedProxies:          d.Config.TrustedProxies,
-		ProxyHeader:             proxyHeader(d.Config),
+		AppName:               "Tally",
+		ErrorHandler:          h.handleError,
+		BodyLimit:             3 << 20,
+		ReadTimeout:           15 * time.Second,
+		WriteTimeout:          30 * time.Second,
+		IdleTimeout:           90 * time.Second,
+		ReadBufferSize:        16 << 10,
+		DisableStartupMessage: true,
 	})
 	h.addRoutes(app)
-	return app
-}
-
-func proxyHeader(cfg Config) string {
-	if len(cfg.TrustedProxies) == 0 {
-		return ""
-	}
-	return fiber.HeaderXForwardedFor
+	return app, h
 }

@@ -188,3 +188,28 @@ func TestPageViewIsNotASessionWrite(t *testing.T) {
 		}
 	}
 }
+
+func TestLogsHoldNoSecrets(t *testing.T) {
+	ta := newTestApp(t)
+	c := ta.client()
+	link := c.register("ada_l", "ada@example.com").Link(t, "http://")
+	token := strings.SplitN(link, "token=", 2)[1]
+	c.get(path(t, link))
+	c.post("/logout", nil)
+	c.get("/login")
+	c.post("/login", url.Values{"login": {"ada_l"}, "password": {"wrong-" + goodPassword}})
+	c.login("ada_l", goodPassword)
+	c.get("/dashboard")
+	logs := ta.logs.String()
+	if !strings.Contains(logs, "path=/verify") || !strings.Contains(logs, "path=/login status=303") {
+		t.Fatalf("expected one line per request, got:\n%s", logs)
+	}
+	for name, secret := range map[string]string{
+		"password": goodPassword, "verification token": token, "session id": c.cookie("tally_session"),
+		"csrf token": c.csrf, "password hash": "$argon2id$",
+	} {
+		if secret != "" && strings.Contains(logs, secret) {
+			t.Errorf("the log contains the %s", name)
+		}
+	}
+}

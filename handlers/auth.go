@@ -66,7 +66,7 @@ func (h *Handlers) Register(c *fiber.Ctx) error {
 // reveals which addresses are registered; the password is hashed either way, so neither does
 // the response time.
 func (h *Handlers) register(c *fiber.Ctx, f views.RegisterForm, password string) error {
-	hash, err := models.HashPassword(password, h.hash)
+	hash, err := h.hashPassword(c, password)
 	if err != nil {
 		return err
 	}
@@ -153,7 +153,7 @@ func (h *Handlers) LoginPage(c *fiber.Ctx) error {
 	if currentUser(c).IsAuthenticated() {
 		return h.redirect(c, safeNext(next, "/dashboard"))
 	}
-	f := views.LoginForm{Next: next}
+	f := views.LoginForm{Next: next, RememberOffered: h.cfg.RememberMe}
 	if c.Query("logged_out") != "" {
 		f.Notice = "You have been logged out."
 	}
@@ -171,8 +171,10 @@ const errBadLogin = "That username or email and password do not match an account
 // Login signs a user in with a new session id and goes to next when it is a local path.
 func (h *Handlers) Login(c *fiber.Ctx) error {
 	f := views.LoginForm{
-		Login: strings.TrimSpace(form(c, "login")),
-		Next:  safeNext(form(c, "next"), ""),
+		Login:           strings.TrimSpace(form(c, "login")),
+		Next:            safeNext(form(c, "next"), ""),
+		Remember:        h.cfg.RememberMe && c.FormValue("remember") != "",
+		RememberOffered: h.cfg.RememberMe,
 	}
 	password := form(c, "password")
 	f.Check(f.Login != "", "login", "Enter your username or email.")
@@ -186,9 +188,27 @@ func (h *Handlers) Login(c *fiber.Ctx) error {
 	if !f.Valid() {
 		return h.renderLogin(c, fiber.StatusUnprocessableEntity, f)
 	}
+	guard, locked, err := h.guardLogin(c, f.Login)
+	if err != nil {
+		return err
+	}
+	if locked {
+		// The right password does not get in either, and the answer is the same for names
+		// without an account.
+		f.NonFieldError = errLocked
+		return h.renderLogin(c, fiber.StatusUnprocessableEntity, f)
+	}
+	leave, err := h.gate.enter(c)
+	if err != nil {
+		return err
+	}
 	user, err := models.AuthenticateUser(h.db, f.Login, password, h.hash)
+	leave()
 	switch {
 	case errors.Is(err, models.ErrInvalidCredentials):
+		if err := h.loginFailed(c, guard); err != nil {
+			return err
+		}
 		f.NonFieldError = errBadLogin
 		return h.renderLogin(c, fiber.StatusUnprocessableEntity, f)
 	case errors.Is(err, models.ErrInactive) && !user.IsVerified():
@@ -202,7 +222,10 @@ func (h *Handlers) Login(c *fiber.Ctx) error {
 	case err != nil:
 		return err
 	}
-	if err := h.startSession(c, user, false); err != nil {
+	if err := h.loginSucceeded(c, guard, user); err != nil {
+		return err
+	}
+	if err := h.startSession(c, user, f.Remember); err != nil {
 		return err
 	}
 	return h.redirect(c, safeNext(f.Next, "/dashboard"))
@@ -221,12 +244,14 @@ func (h *Handlers) startSession(c *fiber.Ctx, user *models.User, remember bool) 
 	}
 	now := h.now()
 	as, err := models.StartAuthSession(h.db, models.NewAuthSession{
-		UserID: user.ID, IP: c.IP(), UserAgent: utils.CopyString(c.Get(fiber.HeaderUserAgent)), Remember: remember,
+		UserID: user.ID, IP: h.clientIP(c), UserAgent: utils.CopyString(c.Get(fiber.HeaderUserAgent)), Remember: remember,
 	}, now)
 	if err != nil {
 		return err
 	}
 	ws.set(keyAuthSession, as.ID)
+	c.Locals(localAuthSession, as)
+	ws.remember = remember
 	ws.csrfToken()
 	if err := models.RecordLogin(h.db, user, now); err != nil {
 		return err
@@ -243,6 +268,11 @@ func (h *Handlers) Logout(c *fiber.Ctx) error {
 	if aid := ws.getString(keyAuthSession); aid != "" {
 		if err := models.EndAuthSession(h.db, aid); err != nil {
 			return err
+		}
+		if u := currentUser(c); u.IsAuthenticated() {
+			if err := h.recordEvent(c, h.db, u.ID, models.EventLogout, "", nil); err != nil {
+				return err
+			}
 		}
 	}
 	if err := ws.destroy(); err != nil {

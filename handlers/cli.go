@@ -71,7 +71,7 @@ func (cli *CLI) Run(ctx context.Context, args []string) error {
 	case "reset-link":
 		return cli.withUser(rest, cli.resetLink)
 	case "unlock":
-		return cli.withUser(rest, cli.unlock)
+		return cli.unlock(rest)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(cli.Out, cliUsage)
 		return nil
@@ -165,7 +165,7 @@ func (cli *CLI) askPassword(ctx context.Context, attrs models.UserAttrs) (string
 			if err != nil {
 				return "", err
 			}
-			return pw, checkPassword(pw, pw, attrs)
+			return pw, validatePasswordPair(pw, pw, attrs)
 		}
 		fmt.Fprint(cli.Err, "Password: ")
 		pw, err := cli.tty(ctx)
@@ -177,7 +177,7 @@ func (cli *CLI) askPassword(ctx context.Context, attrs models.UserAttrs) (string
 		if err != nil {
 			return "", err
 		}
-		if err := checkPassword(pw, again, attrs); err != nil {
+		if err := validatePasswordPair(pw, again, attrs); err != nil {
 			fmt.Fprintln(cli.Err, "Error:", err)
 			continue
 		}
@@ -185,8 +185,8 @@ func (cli *CLI) askPassword(ctx context.Context, attrs models.UserAttrs) (string
 	}
 }
 
-// checkPassword applies registration's validators.
-func checkPassword(pw, again string, attrs models.UserAttrs) error {
+// validatePasswordPair applies registration's validators and the confirmation.
+func validatePasswordPair(pw, again string, attrs models.UserAttrs) error {
 	switch problems := models.ValidatePassword(pw, attrs); {
 	case pw == "":
 		return errors.New("the password is empty")
@@ -363,6 +363,24 @@ func (cli *CLI) resetLink(u *models.User) error {
 	return nil
 }
 
-func (cli *CLI) unlock(u *models.User) error {
-	return errors.New("unlock is not available yet")
+// unlock clears the lockout and failure count of what a login field names: a username, an
+// email, or a name without an account (guessing locks those too).
+func (cli *CLI) unlock(args []string) error {
+	if len(args) != 1 {
+		return errors.New("give exactly one username or email")
+	}
+	return cli.DB.Transaction(func(tx *gorm.DB) error {
+		if err := models.ClearLoginFailures(tx, args[0]); err != nil {
+			return err
+		}
+		u, err := models.FindUserByLogin(tx, args[0])
+		if errors.Is(err, models.ErrNotFound) {
+			fmt.Fprintf(cli.Out, "Sign-in for %q is unlocked (no account has this name).\n", args[0])
+			return nil
+		} else if err != nil {
+			return err
+		}
+		fmt.Fprintf(cli.Out, "Sign-in for %s is unlocked.\n", u.Username)
+		return cli.event(tx, u, models.EventAdminChange, "Sign-in lockout cleared from the command line")
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -22,8 +23,18 @@ type Config struct {
 	Secret         []byte
 	SessionIdle    time.Duration
 	SessionMax     time.Duration
-	TrustedProxies []string
+	TrustedProxies []netip.Prefix
 	LogLevel       string
+
+	// RememberMe offers "remember me" at login: 7 days idle, 30 days absolute.
+	RememberMe bool
+
+	// Login throttling: LockoutThreshold failures of one identity within LockoutWindow lock it
+	// for LockoutDuration; IPLoginLimit failures from one IP within the window get 429.
+	LockoutThreshold int
+	LockoutWindow    time.Duration
+	LockoutDuration  time.Duration
+	IPLoginLimit     int
 
 	SMTPURL   string
 	MailFrom  string
@@ -75,6 +86,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		{"TALLY_SESSION_MAX", "12h", &cfg.SessionMax},
 		{"TALLY_VERIFY_TTL", "72h", &cfg.VerifyTTL},
 		{"TALLY_RESET_TTL", "1h", &cfg.ResetTTL},
+		{"TALLY_LOCKOUT_WINDOW", "15m", &cfg.LockoutWindow},
+		{"TALLY_LOCKOUT_DURATION", "15m", &cfg.LockoutDuration},
 	} {
 		v, err := time.ParseDuration(env(d.key, d.def))
 		if err != nil || v < time.Minute {
@@ -90,6 +103,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		{"TALLY_RATE_MAIL_MINUTE", "1", &cfg.MailPerMinute},
 		{"TALLY_RATE_MAIL_HOUR", "5", &cfg.MailPerHour},
 		{"TALLY_RATE_IP_HOUR", "20", &cfg.IPPerHour},
+		{"TALLY_LOCKOUT_THRESHOLD", "10", &cfg.LockoutThreshold},
+		{"TALLY_IP_LOGIN_LIMIT", "50", &cfg.IPLoginLimit},
 	} {
 		v, err := strconv.Atoi(env(n.key, n.def))
 		if err != nil || v < 1 {
@@ -99,11 +114,14 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	cfg.SMTPURL = env("TALLY_SMTP_URL", "")
 	cfg.MailFrom = env("TALLY_MAIL_FROM", "Tally <tally@"+base.Hostname()+">")
-	if p := env("TALLY_TRUSTED_PROXIES", ""); p != "" {
-		cfg.TrustedProxies = strings.Split(p, ",")
-		for i := range cfg.TrustedProxies {
-			cfg.TrustedProxies[i] = strings.TrimSpace(cfg.TrustedProxies[i])
-		}
+	switch r := env("TALLY_REMEMBER", "on"); r {
+	case "on", "off":
+		cfg.RememberMe = r == "on"
+	default:
+		return cfg, errors.New("TALLY_REMEMBER must be on or off")
+	}
+	if cfg.TrustedProxies, err = parseTrustedProxies(env("TALLY_TRUSTED_PROXIES", "")); err != nil {
+		return cfg, err
 	}
 	if s := getenv("TALLY_SECRET"); s != "" {
 		if len(s) < 32 {
@@ -161,4 +179,25 @@ func (cfg Config) CookieName() string {
 // AbsURL makes a link absolute from the configured base URL, never from the request's Host.
 func (cfg Config) AbsURL(path string) string {
 	return cfg.BaseURL.String() + path
+}
+
+// parseTrustedProxies reads a comma-separated list of IPs and CIDR ranges.
+func parseTrustedProxies(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, item := range strings.Split(list, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(item); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(item)
+		if err != nil {
+			return nil, fmt.Errorf("TALLY_TRUSTED_PROXIES: %q is not an IP address or CIDR range", item)
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, nil
 }

@@ -12,7 +12,7 @@ import (
 func (h *Handlers) recordEvent(c *fiber.Ctx, db *gorm.DB, userID uint, kind, detail string, actor *models.User) error {
 	e := &models.SecurityEvent{
 		UserID: userID, Kind: kind, Detail: detail, CreatedAt: h.now(),
-		IP: c.IP(), Device: models.DeviceName(c.Get(fiber.HeaderUserAgent)),
+		IP: h.clientIP(c), Device: models.DeviceName(c.Get(fiber.HeaderUserAgent)),
 	}
 	if actor != nil && actor.ID != 0 && actor.ID != userID {
 		e.ActorID = &actor.ID

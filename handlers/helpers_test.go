@@ -44,7 +44,7 @@ func (c *testClock) Advance(d time.Duration) {
 
 // testApp is the real app on a real SQLite data dir in t.TempDir().
 type testApp struct {
-	t      *testing.T
+	t      testing.TB
 	app    *fiber.App
 	db     *gorm.DB
 	cfg    Config
@@ -52,11 +52,14 @@ type testApp struct {
 	dir    string
 	smtp   *smtpServer
 	outbox *Outbox
+	h      *Handlers
+	hash   models.HashParams
+	logs   syncBuffer
 	// stopOutbox stops the background worker; tests that want mail to stay queued call it.
 	stopOutbox context.CancelFunc
 }
 
-func newTestApp(t *testing.T, env ...string) *testApp {
+func newTestApp(t testing.TB, env ...string) *testApp {
 	t.Helper()
 	dir := t.TempDir()
 	vars := map[string]string{"TALLY_DATA_DIR": dir, "TALLY_SECRET": strings.Repeat("s", 40)}
@@ -71,7 +74,7 @@ func newTestApp(t *testing.T, env ...string) *testApp {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ta := &testApp{t: t, cfg: cfg, dir: dir, smtp: smtpSrv, clock: &testClock{now: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}}
+	ta := &testApp{t: t, cfg: cfg, dir: dir, smtp: smtpSrv, hash: testHash, clock: &testClock{now: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}}
 	ta.start()
 	return ta
 }
@@ -79,7 +82,7 @@ func newTestApp(t *testing.T, env ...string) *testApp {
 // start opens the data dir and builds the app; calling it again simulates a restart.
 func (ta *testApp) start() {
 	t := ta.t
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := slog.New(slog.NewTextHandler(&ta.logs, nil))
 	db, err := models.Open(filepath.Join(ta.dir, "tally.db"), log)
 	if err != nil {
 		t.Fatal(err)
@@ -108,8 +111,8 @@ func (ta *testApp) start() {
 	go ta.outbox.Run(ctx)
 	t.Cleanup(func() { cancel(); limits.Close(); st.Close(); models.Close(db) })
 	ta.db = db
-	ta.app = New(Deps{Config: ta.cfg, DB: db, Sessions: st, Limits: limits, Outbox: ta.outbox, Log: log,
-		Now: ta.clock.Now, Hash: testHash})
+	ta.app, ta.h = build(Deps{Config: ta.cfg, DB: db, Sessions: st, Limits: limits, Outbox: ta.outbox, Log: log,
+		Now: ta.clock.Now, Hash: ta.hash})
 }
 
 // client is a browser: it keeps cookies and knows the last CSRF token it was shown.
@@ -214,7 +217,7 @@ func (c *client) login(login, password string) {
 	}
 }
 
-func wantStatus(t *testing.T, res *response, want int) {
+func wantStatus(t testing.TB, res *response, want int) {
 	t.Helper()
 	if res.StatusCode != want {
 		t.Fatalf("%s %s: status %d, want %d\n%s", res.Request.Method, res.Request.URL.Path, res.StatusCode, want, trim(res.body))
@@ -249,4 +252,22 @@ func (ta *testApp) listen() string {
 	go func() { _ = ta.app.Listener(ln) }()
 	ta.t.Cleanup(func() { _ = ta.app.Shutdown() })
 	return "http://" + ln.Addr().String()
+}
+
+// syncBuffer collects the app's log lines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -43,6 +43,7 @@ func TestImpersonation(t *testing.T) {
 	ta := newTestApp(t)
 	super := ta.createAdmin("super", true)
 	bob := ta.createUser("bob", "bob@example.com", goodPassword)
+	ta.signedIn("bob") // a session of bob's own, which support must not end
 	c := ta.signedIn("super")
 	if c.get(userPath(bob, "")).doc.Find("#impersonate-button").Text() != "Log in as bob" {
 		t.Fatal("no Log in as button")
@@ -86,6 +87,7 @@ func TestImpersonation(t *testing.T) {
 	t.Run("refused while impersonating", func(t *testing.T) {
 		for _, r := range []struct{ method, path string }{
 			{"GET", "/account/password"}, {"POST", "/account/password"},
+			{"GET", "/account/sessions"}, {"POST", "/account/sessions/revoke-others"},
 			{"GET", "/admin/users"}, {"GET", userPath(bob, "")}, {"POST", userPath(super, "/deactivate")},
 			{"POST", userPath(bob, "/impersonate")},
 		} {
@@ -104,7 +106,7 @@ func TestImpersonation(t *testing.T) {
 				t.Errorf("%s %s: the refusal has no way to stop", r.method, r.path)
 			}
 		}
-		if ta.user(bob.ID).PasswordHash != bob.PasswordHash || !ta.user(super.ID).IsActive {
+		if n, _ := models.CountUserSessions(ta.db, bob.ID); ta.user(bob.ID).PasswordHash != bob.PasswordHash || !ta.user(super.ID).IsActive || n != 1 {
 			t.Error("something changed while impersonating")
 		}
 		// htmx gets the message in the alert region.

@@ -38,7 +38,7 @@ func (h *Handlers) logRequests(c *fiber.Ctx) error {
 		slog.Int("status", c.Response().StatusCode()),
 		slog.Duration("duration", time.Since(start)),
 		slog.Int("bytes", len(c.Response().Body())),
-		slog.String("ip", c.IP()),
+		slog.String("ip", h.clientIP(c)),
 		slog.String("request_id", requestID(c)),
 		slog.Uint64("user_id", uint64(currentUser(c).ID)),
 	)
@@ -93,7 +93,7 @@ func (h *Handlers) loadSession(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	ws := &webSession{s: s}
+	ws := &webSession{s: s, c: c, cfg: &h.cfg}
 	c.Locals(localSession, ws)
 	c.Locals(localUser, models.Anonymous)
 	if err := h.resolveUser(c, ws); err != nil {
@@ -117,9 +117,14 @@ func (h *Handlers) resolveUser(c *fiber.Ctx, ws *webSession) error {
 		return nil
 	}
 	now := h.now()
-	as, err := models.FindAuthSession(h.db, aid)
+	as, err := h.sessionCache.Find(h.db, aid, now)
 	if err == nil && as.User.IsActive {
-		err = as.CheckLifetime(now, h.cfg.SessionIdle, h.cfg.SessionMax)
+		idle, max := h.cfg.SessionIdle, h.cfg.SessionMax
+		if as.Remember {
+			idle, max = rememberIdle, rememberMax
+		}
+		err = as.CheckLifetime(now, idle, max)
+		ws.remember = as.Remember
 	} else if err == nil {
 		err = models.ErrInactive
 	}
@@ -133,7 +138,7 @@ func (h *Handlers) resolveUser(c *fiber.Ctx, ws *webSession) error {
 	}
 	// Last-seen is written at most once a minute per session, not on every view.
 	if now.Sub(as.LastSeenAt) >= time.Minute {
-		if err := models.TouchAuthSession(h.db, as.ID, now); err != nil {
+		if err := h.sessionCache.Touch(h.db, as.ID, now); err != nil {
 			return err
 		}
 		ws.touch()
@@ -148,6 +153,14 @@ func currentUser(c *fiber.Ctx) *models.User {
 		return u
 	}
 	return models.Anonymous
+}
+
+// currentAuthSession is the signed-in session's row (a zero value when anonymous).
+func currentAuthSession(c *fiber.Ctx) *models.AuthSession {
+	if as, ok := c.Locals(localAuthSession).(*models.AuthSession); ok {
+		return as
+	}
+	return &models.AuthSession{}
 }
 
 func currentSession(c *fiber.Ctx) *webSession {
@@ -244,7 +257,7 @@ func (h *Handlers) limitIP() fiber.Handler {
 		Expiration: time.Hour,
 		Storage:    h.limits,
 		KeyGenerator: func(c *fiber.Ctx) string {
-			return c.Route().Path + "|" + c.IP()
+			return c.Route().Path + "|" + h.clientIP(c)
 		},
 		LimitReached: func(c *fiber.Ctx) error {
 			return fiber.NewError(fiber.StatusTooManyRequests,

@@ -50,9 +50,13 @@ func (h *Handlers) addRoutes(app *fiber.App) {
 	// Signed-in users.
 	app.Get("/api/me", h.requireUserAPI, h.Me)
 	app.Get("/dashboard", h.requireUser, h.Dashboard)
+	app.Get("/account/security", h.requireUser, h.Security)
 	// Pages that would let support take over an account refuse a staff member viewing as its owner.
 	app.Get("/account/password", h.requireUser, h.refuseImpersonation, h.ChangePasswordPage)
 	app.Post("/account/password", h.requireUser, h.refuseImpersonation, limitForm, h.ChangePassword)
+	app.Get("/account/sessions", h.requireUser, h.refuseImpersonation, h.Sessions)
+	app.Post("/account/sessions/revoke-others", h.requireUser, h.refuseImpersonation, limitForm, h.RevokeOtherSessions)
+	app.Post("/account/sessions/:id/revoke", h.requireUser, h.refuseImpersonation, limitForm, h.RevokeSession)
 
 	// Staff (everyone else gets 404).
 	app.Get("/admin/users", h.requireStaff, h.AdminUsers)

@@ -81,7 +81,11 @@ const (
 // handler, and only when something changed: a page view is not a write.
 type webSession struct {
 	s     *session.Session
+	c     *fiber.Ctx
 	dirty bool
+	// remember makes the cookie persistent and the store keep the session longer.
+	remember bool
+	cfg      *Config
 }
 
 func (w *webSession) getString(key string) string {
@@ -131,10 +135,31 @@ func (w *webSession) save() error {
 	if w.s == nil || !w.dirty {
 		return nil
 	}
-	s := w.s
+	s, id := w.s, w.s.ID()
 	w.s, w.dirty = nil, false // Save returns the session to a pool: never use it again
-	return s.Save()
+	idle := w.cfg.SessionIdle
+	if w.remember {
+		idle = rememberIdle
+	}
+	s.SetExpiry(idle + time.Minute)
+	if err := s.Save(); err != nil {
+		return err
+	}
+	if w.remember {
+		// The store's cookies end with the browser; a remembered session's lasts.
+		w.c.Cookie(&fiber.Cookie{
+			Name: w.cfg.CookieName(), Value: id, Path: "/", MaxAge: int(rememberIdle.Seconds()),
+			Expires: time.Now().Add(rememberIdle), Secure: w.cfg.Prod, HTTPOnly: true, SameSite: fiber.CookieSameSiteLaxMode,
+		})
+	}
+	return nil
 }
+
+// Lifetimes of a remembered session (ASVS level 2 allows these for "remember me").
+const (
+	rememberIdle = 7 * 24 * time.Hour
+	rememberMax  = 30 * 24 * time.Hour
+)
 
 // csrfToken returns the session's CSRF token, creating one when the session has none.
 func (w *webSession) csrfToken() string {

@@ -22,7 +22,7 @@ type sentMail struct {
 }
 
 // Link returns the first link in the text part that starts with prefix.
-func (m sentMail) Link(t *testing.T, prefix string) string {
+func (m sentMail) Link(t testing.TB, prefix string) string {
 	t.Helper()
 	link := regexp.MustCompile(regexp.QuoteMeta(prefix) + `\S*`).FindString(m.Text)
 	if link == "" {
@@ -37,7 +37,7 @@ type smtpServer struct {
 	mails chan sentMail
 }
 
-func startSMTP(t *testing.T) *smtpServer {
+func startSMTP(t testing.TB) *smtpServer {
 	t.Helper()
 	s := &smtpServer{mails: make(chan sentMail, 100)}
 	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) {
@@ -55,7 +55,7 @@ func startSMTP(t *testing.T) *smtpServer {
 }
 
 // next waits for the next mail; the timeout only bounds a failing test.
-func (s *smtpServer) next(t *testing.T) sentMail {
+func (s *smtpServer) next(t testing.TB) sentMail {
 	t.Helper()
 	select {
 	case m := <-s.mails:
@@ -67,7 +67,7 @@ func (s *smtpServer) next(t *testing.T) sentMail {
 }
 
 // none asserts that no further mail is waiting once the outbox has run dry.
-func (s *smtpServer) none(t *testing.T, ta *testApp) {
+func (s *smtpServer) none(t testing.TB, ta *testApp) {
 	t.Helper()
 	ta.outbox.DeliverDue(context.Background())
 	select {

@@ -62,7 +62,7 @@ func seedUsers(tb testing.TB, db *gorm.DB, n int) {
 // BenchmarkAdminUserSearch measures one page of the admin's user list (the count and the page)
 // on 100,000 users.
 func BenchmarkAdminUserSearch(b *testing.B) {
-	db := openTestDB(b)
+	db := openListDB(b)
 	start := time.Now()
 	seedUsers(b, db, 100_000)
 	b.Logf("seeded 100,000 users in %s", time.Since(start).Round(time.Millisecond))

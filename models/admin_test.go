@@ -12,7 +12,8 @@ import (
 	"gorm.io/gorm"
 )
 
-func openTestDB(tb testing.TB) *gorm.DB {
+// openListDB is a migrated database in a temp dir, for tests and benchmarks.
+func openListDB(tb testing.TB) *gorm.DB {
 	tb.Helper()
 	db, err := Open(filepath.Join(tb.TempDir(), "tally.db"), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
@@ -34,7 +35,7 @@ func usernames(l *UserList) []string {
 }
 
 func TestListUsers(t *testing.T) {
-	db := openTestDB(t)
+	db := openListDB(t)
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i, n := range []struct {
 		username, email, first, last string
@@ -100,7 +101,7 @@ func TestListUsers(t *testing.T) {
 // page reads its sort index, a filter reads the flags index, and nothing reads every row of
 // the table. Only a search or a filter, which select few rows, may sort them.
 func TestListUsersUsesIndexes(t *testing.T) {
-	db := openTestDB(t)
+	db := openListDB(t)
 	yes, no := true, false
 	for _, tc := range []struct {
 		name    string

@@ -31,8 +31,9 @@ func Open(path string, log *slog.Logger) (*gorm.DB, error) {
 
 	db, err := gorm.Open(sqlite.Open(dsn), &gorm.Config{
 		TranslateError: true,
-		// The default logger prints bound values on errors, password hashes included.
-		Logger: logger.NewSlogLogger(log, logger.Config{
+		// The default logger prints bound values on errors, password hashes included. (GORM's
+		// slog logger formats every statement even when it logs nothing: this one does not.)
+		Logger: logger.New(slogWriter{log}, logger.Config{
 			SlowThreshold:             500 * time.Millisecond,
 			LogLevel:                  logger.Warn,
 			IgnoreRecordNotFoundError: true,
@@ -59,7 +60,7 @@ func Open(path string, log *slog.Logger) (*gorm.DB, error) {
 
 // Migrate brings the schema up to date; it runs at every start.
 func Migrate(db *gorm.DB) error {
-	if err := db.AutoMigrate(&User{}, &AuthSession{}, &Email{}, &SecurityEvent{}); err != nil {
+	if err := db.AutoMigrate(&User{}, &AuthSession{}, &Email{}, &SecurityEvent{}, &LoginFailure{}, &LoginLock{}); err != nil {
 		return err
 	}
 	return migrateUserListIndexes(db)
@@ -77,4 +78,11 @@ func Close(db *gorm.DB) error {
 // Ping reports whether the database answers.
 func Ping(db *gorm.DB) error {
 	return db.Exec("SELECT 1").Error
+}
+
+// slogWriter passes GORM's warnings and errors to the structured log.
+type slogWriter struct{ log *slog.Logger }
+
+func (w slogWriter) Printf(format string, args ...any) {
+	w.log.Warn("database", "detail", fmt.Sprintf(format, args...))
 }

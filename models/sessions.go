@@ -61,11 +61,6 @@ func FindAuthSession(db *gorm.DB, id string) (*AuthSession, error) {
 	return &s, nil
 }
 
-// TouchAuthSession moves last-seen forward; callers coalesce it so a page view is not a write.
-func TouchAuthSession(db *gorm.DB, id string, now time.Time) error {
-	return db.Model(&AuthSession{}).Where("id = ?", id).Update("last_seen_at", now).Error
-}
-
 // EndAuthSession deletes one session; ending one that is already gone is not an error.
 func EndAuthSession(db *gorm.DB, id string) error {
 	return db.Where("id = ?", id).Delete(&AuthSession{}).Error
@@ -87,4 +82,21 @@ func (s *AuthSession) CheckLifetime(now time.Time, idle, max time.Duration) erro
 		return ErrSessionExpired
 	}
 	return nil
+}
+
+// UserSessions lists a user's sessions, most recently used first.
+func UserSessions(db *gorm.DB, userID uint) ([]AuthSession, error) {
+	var ss []AuthSession
+	err := db.Where("user_id = ?", userID).Order("last_seen_at DESC").Find(&ss).Error
+	return ss, err
+}
+
+// EndUserSession ends one session of a user; it reports ErrNotFound for a session that is not
+// theirs, so nobody can end another user's session by guessing ids.
+func EndUserSession(db *gorm.DB, userID uint, id string) error {
+	res := db.Where("user_id = ? AND id = ?", userID, id).Delete(&AuthSession{})
+	if res.Error == nil && res.RowsAffected == 0 {
+		return ErrNotFound
+	}
+	return res.Error
 }

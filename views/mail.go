@@ -107,3 +107,14 @@ func PasswordChangedMail(name, link string) Mail {
 		Action:     "If this was not you, reset your password now", Link: link,
 	}
 }
+
+// LockoutMail tells the owner that sign-in to their account was paused.
+func LockoutMail(name, link string, d time.Duration) Mail {
+	return Mail{
+		Subject:  "Sign-in to your Tally account was paused",
+		Greeting: hello(name),
+		Paragraphs: []string{fmt.Sprintf("There were many failed attempts to sign in to your Tally account, so sign-in is paused for %s for browsers you have not used with Tally before.", hours(d)),
+			"Browsers where you have signed in before can still sign in. If the attempts were not yours, consider choosing a stronger password."},
+		Action: "Reset my password", Link: link,
+	}
+}

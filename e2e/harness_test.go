@@ -1,0 +1,236 @@
+package e2e
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"gorm.io/gorm"
+
+	"tally/handlers"
+	"tally/models"
+)
+
+// testTimeout bounds one browser test: every wait in a test runs under the context that
+// newBrowser returns, so a condition that never comes fails the test instead of hanging it.
+const testTimeout = 20 * time.Second
+
+// testHash keeps password hashing fast; production parameters are tested in models.
+var testHash = models.HashParams{Memory: 1024, Time: 1, Threads: 1, KeyLen: 32}
+
+const goodPassword = "tangerine-Umbrella-42"
+
+// env is one running Tally: the real app on a loopback port with its own data dir, and the
+// SMTP server its mail goes to.
+type env struct {
+	t    *testing.T
+	base string // "http://127.0.0.1:<port>", without a trailing slash
+	db   *gorm.DB
+	mail *mailServer
+}
+
+// startApp builds the app on a t.TempDir() data dir, wired like main.go (session and rate
+// limit storage, SMTP mailer, outbox worker), and serves it until the test ends. Everything it
+// opens is closed at cleanup, in reverse order.
+func startApp(t *testing.T) *env {
+	t.Helper()
+	mailSrv := startMailServer(t)
+	// Listen first: the configured base URL must be the address the browser will use, or the
+	// CSRF origin check refuses every form.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() }) // for a failed start; the app closes it otherwise
+	base := "http://" + ln.Addr().String()
+	dir := t.TempDir()
+	vars := map[string]string{
+		"TALLY_DATA_DIR": dir,
+		"TALLY_SECRET":   strings.Repeat("s", 40),
+		"TALLY_BASE_URL": base,
+		"TALLY_SMTP_URL": "smtp://" + mailSrv.addr + "?tls=none",
+	}
+	cfg, err := handlers.LoadConfig(func(k string) string { return vars[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	db, err := models.Open(filepath.Join(dir, "tally.db"), logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { models.Close(db) })
+	if err := models.Migrate(db); err != nil {
+		t.Fatal(err)
+	}
+	st, err := handlers.OpenSessionStorage(filepath.Join(dir, "sessions.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	limits, err := handlers.OpenLimitStorage(filepath.Join(dir, "sessions.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { limits.Close() })
+	mailer, err := handlers.NewMailer(cfg, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outbox := handlers.NewOutbox(db, mailer, logger, nil)
+	workCtx, stopWork := context.WithCancel(context.Background())
+	workDone := make(chan struct{})
+	go func() {
+		defer close(workDone)
+		outbox.Run(workCtx)
+	}()
+	// The worker must be gone before the database closes under it.
+	t.Cleanup(func() {
+		stopWork()
+		select {
+		case <-workDone:
+		case <-time.After(mailTimeout):
+			t.Error("the outbox worker did not stop")
+		}
+	})
+	app := handlers.New(handlers.Deps{Config: cfg, DB: db, Sessions: st, Limits: limits, Outbox: outbox, Log: logger, Hash: testHash})
+	go func() { _ = app.Listener(ln) }()
+	t.Cleanup(func() { _ = app.ShutdownWithTimeout(5 * time.Second) })
+	return &env{t: t, base: base, db: db, mail: mailSrv}
+}
+
+// url is the absolute address of a path on the app.
+func (e *env) url(path string) string { return e.base + path }
+
+// createUser stores an active, verified user directly, without the registration form.
+func (e *env) createUser(username, email, firstName, password string) *models.User {
+	e.t.Helper()
+	hash, err := models.HashPassword(password, testHash)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	u, err := models.CreateUser(e.db, models.NewUser{
+		Username: username, Email: email, FirstName: firstName, LastName: "Tester",
+		PasswordHash: hash, Active: true,
+	}, time.Now().UTC())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return u
+}
+
+// chromiumPath finds a Chromium or Chrome binary, or returns "".
+func chromiumPath() string {
+	if fi, err := os.Stat("/usr/bin/chromium"); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
+		return "/usr/bin/chromium"
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// newBrowser starts a headless Chromium with a fresh profile and returns the context of its
+// tab, limited to testTimeout. The browser closes when the test ends. Without a browser the
+// test is skipped on a laptop but fails in CI, where a silently skipped suite proves nothing.
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	bin := chromiumPath()
+	if bin == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("no Chromium found (/usr/bin/chromium, chromium, chromium-browser, google-chrome) and CI=true")
+		}
+		t.Skip("no Chromium found; install chromium to run the browser tests")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(bin),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		// The network here is closed: without these the browser keeps retrying Google services.
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	tabCtx, cancelTab := chromedp.NewContext(allocCtx)
+	// Start the browser on a context without deadline: the context of the first run owns the
+	// browser's life, and the deadline below must end waits, not the browser.
+	if err := chromedp.Do(tabCtx); err != nil {
+		cancelTab()
+		cancelAlloc()
+		t.Fatalf("start %s: %v", bin, err)
+	}
+	ctx, cancelTimeout := context.WithTimeout(tabCtx, testTimeout)
+	t.Cleanup(func() {
+		cancelTimeout()
+		// Close the browser gracefully, but not for ever.
+		closeCtx, cancel := context.WithTimeout(tabCtx, 5*time.Second)
+		defer cancel()
+		_ = chromedp.Cancel(closeCtx)
+		cancelTab()
+		cancelAlloc() // waits for the process to exit, before t.TempDir removes the profile
+	})
+	return ctx
+}
+
+// do runs browser steps and fails the test, showing what the page shows, at the first error.
+func do(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		t.Fatalf("%s: %v\n%s", what, err, pageState(ctx))
+	}
+}
+
+// eval evaluates a JavaScript expression in the page and returns its value.
+func eval[T any](t *testing.T, ctx context.Context, expr string) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		t.Fatalf("evaluate %s: %v\n%s", expr, err, pageState(ctx))
+	}
+	return v
+}
+
+// location is the address the browser shows.
+func location(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	loc, err := chromedp.Run(ctx, chromedp.Location())
+	if err != nil {
+		t.Fatalf("location: %v", err)
+	}
+	return loc
+}
+
+// fill types values into inputs, given as id, value pairs, like a user would.
+func fill(idValues ...string) chromedp.Action[chromedp.Void] {
+	var steps []chromedp.Action[chromedp.Void]
+	for i := 0; i+1 < len(idValues); i += 2 {
+		steps = append(steps, chromedp.SendKeys(chromedp.ID(idValues[i]), idValues[i+1]))
+	}
+	return chromedp.Steps(steps...)
+}
+
+// pageState describes the page for a failure message. It also works once the test's deadline
+// has passed, which is when it is needed most.
+func pageState(ctx context.Context) string {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](
+		`location.href + "\n" + (document.querySelector("main") || document.body || document.documentElement).innerText.slice(0, 1000)`))
+	if err != nil {
+		return "(page not readable: " + err.Error() + ")"
+	}
+	return "the page at " + s
+}

@@ -1,0 +1,43 @@
+package handlers
+
+import (
+	"net/netip"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// clientIP is the address limits and logs are keyed on. It is the connection's peer, unless
+// that peer is a configured trusted proxy: then X-Forwarded-For is read from the right, and the
+// first address that is not a trusted proxy wins. (The leftmost entry is whatever the client
+// wrote, so reading from the left would let anyone pick their own IP.)
+func (h *Handlers) clientIP(c *fiber.Ctx) string {
+	peer, ok := netip.AddrFromSlice(c.Context().RemoteIP())
+	if !ok {
+		return c.Context().RemoteIP().String()
+	}
+	peer = peer.Unmap()
+	if !h.trusted(peer) {
+		return peer.String()
+	}
+	hops := strings.Split(c.Get(fiber.HeaderXForwardedFor), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break
+		}
+		if a = a.Unmap(); !h.trusted(a) {
+			return a.String()
+		}
+	}
+	return peer.String()
+}
+
+func (h *Handlers) trusted(a netip.Addr) bool {
+	for _, p := range h.cfg.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer safe for the server goroutine and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func TestRunServesAndShutsDown(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	addr := freeAddr(t)
+	env := map[string]string{"TALLY_ADDR": addr, "TALLY_DATA_DIR": dir}
+	ctx, cancel := context.WithCancel(context.Background())
+	var stderr syncBuffer
+	stdoutR, stdout := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		err := run(ctx, nil, func(k string) string { return env[k] }, nil, stdout, &stderr)
+		stdout.Close() // unblocks the banner read if run fails early
+		done <- err
+	}()
+
+	// run prints its address once the listener is open: reading that line is the signal.
+	banner, err := bufio.NewReader(stdoutR).ReadString('\n')
+	if err != nil {
+		t.Fatalf("no banner: %v\n%s", err, stderr.String())
+	}
+	go func() { _, _ = io.Copy(io.Discard, stdoutR) }()
+	if !strings.Contains(banner, "http://"+addr) {
+		t.Errorf("banner = %q", banner)
+	}
+	res, err := http.Get("http://" + addr + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || string(body) != "ok" {
+		t.Errorf("/healthz = %d %q", res.StatusCode, body)
+	}
+	for _, f := range []string{"tally.db", "sessions.db", "secret.key"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("data dir lacks %s: %v", f, err)
+		}
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "secret.key")); err == nil && fi.Mode().Perm() != 0o600 {
+		t.Errorf("secret.key mode = %v", fi.Mode().Perm())
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("shutdown: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("server did not shut down")
+	}
+	if !strings.Contains(stderr.String(), "method=GET path=/healthz status=200") {
+		t.Errorf("no request log line: %s", stderr.String())
+	}
+}
+
+func TestRunRefusesBadConfig(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"prod over plain http", map[string]string{"TALLY_ENV": "prod", "TALLY_BASE_URL": "http://tally.example.com"}, "https"},
+		{"unknown env", map[string]string{"TALLY_ENV": "staging"}, "TALLY_ENV"},
+		{"bad idle", map[string]string{"TALLY_SESSION_IDLE": "soon"}, "TALLY_SESSION_IDLE"},
+		{"short secret", map[string]string{"TALLY_SECRET": "short"}, "TALLY_SECRET"},
+		{"bad proxy", map[string]string{"TALLY_TRUSTED_PROXIES": "10.0.0.0/8, nonsense"}, "TALLY_TRUSTED_PROXIES"},
+		{"bad smtp", map[string]string{"TALLY_SMTP_URL": "http://mail.example.com"}, "TALLY_SMTP_URL"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.env["TALLY_DATA_DIR"] = t.TempDir()
+			tc.env["TALLY_ADDR"] = freeAddr(t)
+			err := run(context.Background(), nil, func(k string) string { return tc.env[k] }, nil, io.Discard, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v, want one naming %s", err, tc.want)
+			}
+		})
+	}
+	t.Run("prod over http when told", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel() // start and stop at once: only the configuration is checked
+		env := map[string]string{"TALLY_ENV": "prod", "TALLY_BASE_URL": "http://tally.lan", "TALLY_ALLOW_HTTP": "1",
+			"TALLY_DATA_DIR": t.TempDir(), "TALLY_ADDR": freeAddr(t)}
+		if err := run(ctx, nil, func(k string) string { return env[k] }, nil, io.Discard, io.Discard); err != nil {
+			t.Errorf("err = %v", err)
+		}
+	})
+}
+
+// TestRunCommands: with arguments, run runs a command on the data dir instead of the server.
+func TestRunCommands(t *testing.T) {
+	env := map[string]string{"TALLY_DATA_DIR": filepath.Join(t.TempDir(), "data"), "TALLY_BASE_URL": "https://tally.example.org"}
+	getenv := func(k string) string { return env[k] }
+	tally := func(stdin string, args ...string) (string, error) {
+		var out bytes.Buffer
+		err := run(context.Background(), args, getenv, strings.NewReader(stdin), &out, io.Discard)
+		return out.String(), err
+	}
+	if _, err := tally("tangerine-Umbrella-42\n", "createsuperuser", "--username", "root", "--email", "root@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := tally("", "users"); err != nil || !strings.Contains(out, "root@example.com") {
+		t.Errorf("users: %q %v", out, err)
+	}
+	if out, err := tally("", "reset-link", "root"); err != nil || !strings.HasPrefix(out, "https://tally.example.org/password/reset?token=") {
+		t.Errorf("reset-link: %q %v", out, err)
+	}
+	if _, err := tally("", "frobnicate"); err == nil || !strings.Contains(err.Error(), `unknown command "frobnicate"`) {
+		t.Errorf("unknown command: %v", err)
+	}
+}

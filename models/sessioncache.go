@@ -1,0 +1,96 @@
+package models
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// SessionCache keeps the session-with-user row that every signed-in request needs, so a page
+// view does not cost a query. Correctness does not depend on callers remembering to
+// invalidate: any write through this *gorm.DB to users or auth_sessions (or any raw statement,
+// whose table is unknown) moves a generation counter, and entries from an older generation are
+// reloaded. A revoked session or a deactivated user is therefore seen at the next request
+// (within sessionCacheMaxAge when another process made the change).
+type SessionCache struct {
+	gen     atomic.Uint64
+	mu      sync.RWMutex
+	entries map[string]cachedSession
+	max     int
+}
+
+type cachedSession struct {
+	gen uint64
+	at  time.Time // when it was loaded
+	s   AuthSession
+}
+
+// sessionCacheMaxAge bounds how long an entry is trusted: other processes (the command line)
+// write to the same database without moving this process's generation counter.
+const sessionCacheMaxAge = 2 * time.Second
+
+const skipInvalidation = "tally:skip_session_cache_invalidation"
+
+// NewSessionCache makes a cache of at most max sessions and hooks it into db's write paths.
+func NewSessionCache(db *gorm.DB, max int) *SessionCache {
+	c := &SessionCache{entries: map[string]cachedSession{}, max: max}
+	bump := func(tx *gorm.DB) {
+		if skip, _ := tx.Get(skipInvalidation); skip == true {
+			return
+		}
+		switch tx.Statement.Table {
+		case "users", "auth_sessions", "":
+			c.gen.Add(1)
+		}
+	}
+	cb := db.Callback()
+	_ = cb.Create().After("gorm:create").Register("tally:session_cache", bump)
+	_ = cb.Update().After("gorm:update").Register("tally:session_cache", bump)
+	_ = cb.Delete().After("gorm:delete").Register("tally:session_cache", bump)
+	_ = cb.Raw().After("gorm:raw").Register("tally:session_cache", bump)
+	return c
+}
+
+// Find is FindAuthSession through the cache. The result is a copy the caller may change.
+func (c *SessionCache) Find(db *gorm.DB, id string, now time.Time) (*AuthSession, error) {
+	gen := c.gen.Load()
+	c.mu.RLock()
+	e, ok := c.entries[id]
+	c.mu.RUnlock()
+	if age := now.Sub(e.at); ok && e.gen == gen && age >= 0 && age < sessionCacheMaxAge {
+		s := e.s
+		return &s, nil
+	}
+	s, err := FindAuthSession(db, id)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if len(c.entries) >= c.max {
+		clear(c.entries)
+	}
+	c.entries[id] = cachedSession{gen: gen, at: now, s: *s}
+	c.mu.Unlock()
+	return s, nil
+}
+
+// Touch moves a session's last-seen time forward in the database and in the cache, without
+// invalidating every other cached session (it runs once a minute per active session).
+func (c *SessionCache) Touch(db *gorm.DB, id string, now time.Time) error {
+	err := db.Set(skipInvalidation, true).Model(&AuthSession{}).Where("id = ?", id).Update("last_seen_at", now).Error
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	if e, ok := c.entries[id]; ok {
+		e.s.LastSeenAt = now
+		c.entries[id] = e
+	}
+	c.mu.Unlock()
+	return nil
+}
+
+// Generation is the current invalidation generation (for tests and diagnostics).
+func (c *SessionCache) Generation() uint64 { return c.gen.Load() }

@@ -1,0 +1,177 @@
+package models
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+func openTestDB(t *testing.T) *gorm.DB {
+	t.Helper()
+	db, err := Open(filepath.Join(t.TempDir(), "tally.db"), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Migrate(db); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { Close(db) })
+	return db
+}
+
+func mustCreate(t *testing.T, db *gorm.DB, username, email, password string, p HashParams) *User {
+	t.Helper()
+	hash, err := HashPassword(password, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := CreateUser(db, NewUser{Username: username, Email: email, PasswordHash: hash, Active: true}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func TestCreateUserUniqueness(t *testing.T) {
+	db := openTestDB(t)
+	mustCreate(t, db, "Ada", "ada@example.com", "pw-123456789", cheap)
+	for _, tc := range []struct {
+		name, username, email string
+		want                  error
+	}{
+		{"username in other case", "ADA", "other@example.com", ErrUsernameTaken},
+		{"email in other case", "other", "ADA@Example.com", ErrEmailTaken},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := CreateUser(db, NewUser{Username: tc.username, Email: tc.email, PasswordHash: "x"}, time.Now())
+			if !errors.Is(err, tc.want) {
+				t.Errorf("err = %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestAuthenticateUserRehashes(t *testing.T) {
+	db := openTestDB(t)
+	old := HashParams{Memory: 2048, Time: 1, Threads: 1, KeyLen: 32}
+	mustCreate(t, db, "ada", "ada@example.com", "pw-123456789", old)
+	if _, err := AuthenticateUser(db, "ada", "wrong", cheap); !errors.Is(err, ErrInvalidCredentials) {
+		t.Fatalf("wrong password: %v", err)
+	}
+	u, err := AuthenticateUser(db, "ADA@example.com", "pw-123456789", cheap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, _ := FindUser(db, u.ID)
+	if !strings.Contains(stored.PasswordHash, "m=1024,t=1,p=1") {
+		t.Errorf("hash not upgraded to the current parameters: %s", stored.PasswordHash)
+	}
+	if _, err := AuthenticateUser(db, "ada", "pw-123456789", cheap); err != nil {
+		t.Errorf("login after rehash: %v", err)
+	}
+	if _, err := AuthenticateUser(db, "nobody", "pw-123456789", cheap); !errors.Is(err, ErrInvalidCredentials) {
+		t.Errorf("unknown user: %v", err)
+	}
+}
+
+func TestValidateUsernameAndEmail(t *testing.T) {
+	for _, tc := range []struct {
+		in string
+		ok bool
+	}{
+		{"ada", true}, {"a.b-c_d", true}, {"ab", false}, {strings.Repeat("a", 31), false}, {"ada lovelace", false},
+		{"ada@home", false}, {"ådä", false},
+	} {
+		if got := ValidateUsername(tc.in) == ""; got != tc.ok {
+			t.Errorf("ValidateUsername(%q) ok=%v, want %v", tc.in, got, tc.ok)
+		}
+	}
+	for _, tc := range []struct {
+		in string
+		ok bool
+	}{
+		{"ada@example.com", true}, {"a.b+c@sub.example.org", true}, {"ada@", false}, {"@example.com", false},
+		{"ada@localhost", false}, {"Ada <ada@example.com>", false}, {"ada@example.com.", false},
+		{strings.Repeat("a", 65) + "@example.com", false}, {"ada\n@example.com", false},
+	} {
+		if got := ValidateEmail(tc.in) == ""; got != tc.ok {
+			t.Errorf("ValidateEmail(%q) ok=%v, want %v", tc.in, got, tc.ok)
+		}
+	}
+}
+
+func TestTokens(t *testing.T) {
+	tokens := Tokens{Secret: []byte("0123456789abcdef0123456789abcdef")}
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	u := &User{ID: 7, Email: "ada@example.com", PasswordHash: "h1"}
+	tok := tokens.Make(u, PurposeReset, "", now)
+	check := func(token, purpose string, u *User, at time.Time) error {
+		p, err := tokens.Parse(token, purpose)
+		if err != nil {
+			return err
+		}
+		return tokens.Verify(p, u, at, time.Hour)
+	}
+	changed := *u
+	changed.PasswordHash = "h2"
+	loggedIn := *u
+	loggedIn.LastLogin = &now
+	other := *u
+	other.ID = 8
+	for _, tc := range []struct {
+		name    string
+		token   string
+		purpose string
+		user    *User
+		at      time.Time
+		want    error
+	}{
+		{"valid", tok, PurposeReset, u, now.Add(59 * time.Minute), nil},
+		{"expired", tok, PurposeReset, u, now.Add(61 * time.Minute), ErrTokenExpired},
+		{"other purpose", tok, PurposeVerify, u, now, ErrTokenInvalid},
+		{"password changed", tok, PurposeReset, &changed, now, ErrTokenInvalid},
+		{"logged in since", tok, PurposeReset, &loggedIn, now, ErrTokenInvalid},
+		{"other user", tok, PurposeReset, &other, now, ErrTokenInvalid},
+		{"tampered mac", tok[:len(tok)-2] + "AA", PurposeReset, u, now, ErrTokenInvalid},
+		{"other secret", Tokens{Secret: []byte("another-secret-another-secret-xx")}.Make(u, PurposeReset, "", now), PurposeReset, u, now, ErrTokenInvalid},
+		{"garbage", "a.b.c", PurposeReset, u, now, ErrTokenInvalid},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := check(tc.token, tc.purpose, tc.user, tc.at); !errors.Is(err, tc.want) {
+				t.Errorf("err = %v, want %v", err, tc.want)
+			}
+		})
+	}
+	t.Run("extra is signed", func(t *testing.T) {
+		tok := tokens.Make(u, PurposeEmailChange, "new@example.com", now)
+		p, err := tokens.Parse(tok, PurposeEmailChange)
+		if err != nil || p.Extra != "new@example.com" || tokens.Verify(p, u, now, time.Hour) != nil {
+			t.Fatalf("round trip: %v %+v", err, p)
+		}
+		p.Extra = "evil@example.com"
+		forged := strings.Join([]string{"7", PurposeEmailChange, strings.Split(tok, ".")[2], "ZXZpbEBleGFtcGxlLmNvbQ", strings.Split(tok, ".")[4]}, ".")
+		if err := check(forged, PurposeEmailChange, u, now); !errors.Is(err, ErrTokenInvalid) {
+			t.Errorf("changed extra accepted: %v", err)
+		}
+	})
+}
+
+func TestDeviceName(t *testing.T) {
+	for ua, want := range map[string]string{
+		"Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0":                                                    "Firefox on Linux",
+		"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36 Edg/130.0":     "Edge on Windows",
+		"Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/604.1": "Safari on iOS",
+		"curl/8.5.0": "curl",
+		"":           "Unknown browser",
+	} {
+		if got := DeviceName(ua); got != want {
+			t.Errorf("DeviceName(%q) = %q, want %q", ua, got, want)
+		}
+	}
+}
