@@ -101,8 +101,8 @@ func (q UserQuery) normalize() UserQuery {
 // filterUsers is the WHERE of the list: every search word must start one of the four columns.
 func filterUsers(db *gorm.DB, q UserQuery) *gorm.DB {
 	where := db.Model(&User{})
-	if ids, args := searchUsers(q.Search); ids != "" {
-		where = where.Where("id IN ("+ids+")", args...)
+	if cond, args := searchUsers(q.Search); cond != "" {
+		where = where.Where(cond, args...)
 	}
 	// Literal conditions, not parameters, so the planner sees which index entries they select.
 	for _, f := range []struct {
@@ -122,23 +122,33 @@ func filterUsers(db *gorm.DB, q UserQuery) *gorm.DB {
 	return where
 }
 
-// searchUsers returns a query for the ids of the users whose username, email, first or last
-// name starts with every word of search, and its arguments. Each word's ids come from the four
-// indexes alone, and the words' sets are intersected before any row is read.
+// searchUsers returns the condition that every word of search starts the username, email,
+// first or last name, and its arguments. The first word is matched inline, so the planner can
+// collect its rows from the four indexes (or check it against few rows selected by a filter);
+// the other words become one set of ids, read from the indexes alone and intersected, so a
+// broad first word does not mean reading every row it matches to test the next.
 func searchUsers(search string) (string, []any) {
 	words := strings.Fields(search)
 	if len(words) > maxSearchWords {
 		words = words[:maxSearchWords]
 	}
-	var parts []string
+	var cond string
+	var ids []string
 	var args []any
-	for _, w := range words {
+	for i, w := range words {
 		p := escapeLike(w) + "%"
-		parts = append(parts, `SELECT id FROM users WHERE username_key LIKE ? ESCAPE '\' OR email LIKE ? ESCAPE '\' OR `+
-			`first_name LIKE ? ESCAPE '\' OR last_name LIKE ? ESCAPE '\'`)
+		match := `username_key LIKE ? ESCAPE '\' OR email LIKE ? ESCAPE '\' OR first_name LIKE ? ESCAPE '\' OR last_name LIKE ? ESCAPE '\'`
+		if i == 0 {
+			cond = "(" + match + ")"
+		} else {
+			ids = append(ids, "SELECT id FROM users WHERE "+match)
+		}
 		args = append(args, p, p, p, p)
 	}
-	return strings.Join(parts, " INTERSECT "), args
+	if len(ids) > 0 {
+		cond += " AND id IN (" + strings.Join(ids, " INTERSECT ") + ")"
+	}
+	return cond, args
 }
 
 func pageOfUsers(where *gorm.DB, q UserQuery) *gorm.DB {

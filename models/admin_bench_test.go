@@ -74,6 +74,7 @@ func BenchmarkAdminUserSearch(b *testing.B) {
 		{"default page", UserQuery{}},
 		{"search one word", UserQuery{Search: "lov"}},
 		{"search two words", UserQuery{Search: "grace hop"}},
+		{"search three words", UserQuery{Search: "grace hop grace.hopper.2"}},
 		{"search username", UserQuery{Search: "ada.lovelace.12"}},
 		{"search email", UserQuery{Search: "sophie.kahn.59999@"}},
 		{"search rare, sorted by name", UserQuery{Search: "berners", Sort: "name"}},

@@ -72,6 +72,8 @@ func TestListUsers(t *testing.T) {
 		{"first name", UserQuery{Search: "grace"}, []string{"grace"}, 1},
 		{"last name", UserQuery{Search: "turing"}, []string{"alan"}, 1},
 		{"every word must match", UserQuery{Search: "ada love"}, []string{"ada_l"}, 1},
+		{"three words", UserQuery{Search: "lov ada_ ada@"}, []string{"ada_l"}, 1},
+		{"three words, one missing", UserQuery{Search: "lov ada_ grace"}, nil, 0},
 		{"no substring match", UserQuery{Search: "lace"}, nil, 0},
 		{"underscore is literal", UserQuery{Search: "ada_"}, []string{"ada_l"}, 1},
 		{"percent is literal", UserQuery{Search: "a%"}, []string{"a%b"}, 1},
@@ -111,7 +113,8 @@ func TestListUsersUsesIndexes(t *testing.T) {
 	}{
 		{"search", UserQuery{Search: "ada"}, []string{"idx_users_search_username", "idx_users_search_email",
 			"idx_users_search_first_name", "idx_users_name"}, true},
-		{"search two words", UserQuery{Search: "ada lo"}, []string{"INTERSECT", "idx_users_search_username"}, true},
+		{"search two words", UserQuery{Search: "ada lo"}, []string{"LIST SUBQUERY", "idx_users_search_username"}, true},
+		{"search three words", UserQuery{Search: "ada lo ad"}, []string{"INTERSECT", "idx_users_search_username"}, true},
 		{"default sort", UserQuery{}, []string{"idx_users_date_joined"}, false},
 		{"sort by name", UserQuery{Sort: "-name"}, []string{"idx_users_name"}, false},
 		{"sort by last login", UserQuery{Sort: "last_login"}, []string{"idx_users_last_login"}, false},
