@@ -72,7 +72,7 @@ func build(d Deps) (*fiber.App, *Handlers) {
 	app := fiber.New(fiber.Config{
 		AppName:               "Tally",
 		ErrorHandler:          h.handleError,
-		BodyLimit:             3 << 20,
+		BodyLimit:             appBodyLimit,
 		ReadTimeout:           15 * time.Second,
 		WriteTimeout:          30 * time.Second,
 		IdleTimeout:           90 * time.Second,

@@ -88,6 +88,9 @@ func TestImpersonation(t *testing.T) {
 		for _, r := range []struct{ method, path string }{
 			{"GET", "/account/password"}, {"POST", "/account/password"},
 			{"GET", "/account/sessions"}, {"POST", "/account/sessions/revoke-others"},
+			{"GET", "/account/email"}, {"POST", "/account/email"},
+			{"GET", "/account/export"}, {"POST", "/account/export"},
+			{"GET", "/account/delete"}, {"POST", "/account/delete"},
 			{"GET", "/admin/users"}, {"GET", userPath(bob, "")}, {"POST", userPath(super, "/deactivate")},
 			{"POST", userPath(bob, "/impersonate")},
 		} {

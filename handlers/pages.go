@@ -13,7 +13,11 @@ func (h *Handlers) Home(c *fiber.Ctx) error {
 	if currentUser(c).IsAuthenticated() {
 		return h.redirect(c, "/dashboard")
 	}
-	return h.render(c, page{Title: "Personal finance on your own server", Body: views.Landing(), NoSession: true})
+	body := views.Landing()
+	if c.Query("deleted") == "1" {
+		body = views.LandingDeleted()
+	}
+	return h.render(c, page{Title: "Personal finance on your own server", Body: body, NoSession: true})
 }
 
 func (h *Handlers) Dashboard(c *fiber.Ctx) error {
@@ -40,6 +44,7 @@ type meJSON struct {
 	IsActive   bool       `json:"is_active"`
 	DateJoined time.Time  `json:"date_joined"`
 	LastLogin  *time.Time `json:"last_login"`
+	profileJSON
 	// Impersonator is the staff member viewing Tally as this user, or null.
 	Impersonator *impersonatorJSON `json:"impersonator"`
 }
@@ -57,6 +62,10 @@ func (h *Handlers) Me(c *fiber.Ctx) error {
 	}
 	if imp := impersonator(c); imp != nil {
 		me.Impersonator = &impersonatorJSON{ID: imp.ID, Username: imp.Username}
+	}
+	var err error
+	if me.profileJSON, err = h.profileJSON(u); err != nil {
+		return err
 	}
 	return c.JSON(me)
 }

@@ -58,6 +58,26 @@ func (h *Handlers) addRoutes(app *fiber.App) {
 	app.Post("/account/sessions/revoke-others", h.requireUser, h.refuseImpersonation, limitForm, h.RevokeOtherSessions)
 	app.Post("/account/sessions/:id/revoke", h.requireUser, h.refuseImpersonation, limitForm, h.RevokeSession)
 
+	app.Get("/profile", h.requireUser, h.ProfilePage)
+	app.Get("/profile/edit", h.requireUser, h.ProfileEditPage)
+	app.Post("/profile", h.requireUser, limitForm, h.UpdateProfile)
+	// Multipart: bounded by the app's BodyLimit (appBodyLimit), not limitForm.
+	app.Post("/profile/avatar", h.requireUser, h.UploadAvatar)
+	app.Post("/profile/avatar/delete", h.requireUser, limitForm, h.RemoveAvatar)
+	app.Get("/avatars/:id", h.requireUser, h.Avatar)
+
+	// Account data: refused while a staff member impersonates the user, who alone may move,
+	// take away or delete their account.
+	app.Get("/account/email", h.requireUser, h.refuseImpersonation, h.EmailChangePage)
+	app.Post("/account/email", h.requireUser, h.refuseImpersonation, limitForm, h.limitIP(), h.ChangeEmail)
+	app.Get("/account/export", h.requireUser, h.refuseImpersonation, h.ExportPage)
+	app.Post("/account/export", h.requireUser, h.refuseImpersonation, limitForm, h.Export)
+	app.Get("/account/delete", h.requireUser, h.refuseImpersonation, h.DeletePage)
+	app.Post("/account/delete", h.requireUser, h.refuseImpersonation, limitForm, h.DeleteAccount)
+
+	// Links from mail: the token is the credential.
+	app.Get("/account/email/confirm", h.ConfirmEmailChange)
+
 	// Staff (everyone else gets 404).
 	app.Get("/admin/users", h.requireStaff, h.AdminUsers)
 	app.Get("/admin/users/:id<int>", h.requireStaff, h.AdminUser)

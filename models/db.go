@@ -60,7 +60,8 @@ func Open(path string, log *slog.Logger) (*gorm.DB, error) {
 
 // Migrate brings the schema up to date; it runs at every start.
 func Migrate(db *gorm.DB) error {
-	if err := db.AutoMigrate(&User{}, &AuthSession{}, &Email{}, &SecurityEvent{}, &LoginFailure{}, &LoginLock{}); err != nil {
+	if err := db.AutoMigrate(&User{}, &AuthSession{}, &Email{}, &SecurityEvent{}, &LoginFailure{}, &LoginLock{},
+		&Profile{}, &Avatar{}); err != nil {
 		return err
 	}
 	return migrateUserListIndexes(db)

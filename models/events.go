@@ -20,6 +20,10 @@ const (
 	EventSessionRevoked = "session_revoked"
 	EventAdminChange    = "admin_change"
 	EventImpersonation  = "impersonation"
+
+	// Profile and account data.
+	EventEmailChangeRequested = "email_change_requested"
+	EventDataExported         = "data_exported"
 )
 
 // SecurityEvent is one line of a user's security activity.
@@ -76,6 +80,10 @@ func DescribeEvent(kind string) string {
 		return "Account changed by an administrator"
 	case EventImpersonation:
 		return "Support access"
+	case EventEmailChangeRequested:
+		return "Email address change requested"
+	case EventDataExported:
+		return "Account data downloaded"
 	}
 	return kind
 }

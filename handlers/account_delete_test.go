@@ -1,0 +1,309 @@
+package handlers
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"tally/models"
+)
+
+func TestExport(t *testing.T) {
+	ta := newTestApp(t)
+	u := ta.createUser("ada", "ada@example.com", goodPassword)
+	ta.createUser("bob", "bob@example.com", goodPassword)
+	other := ta.client()
+	other.login("bob", goodPassword)
+	elsewhere := ta.client()
+	elsewhere.login("ada", goodPassword)
+	c := ta.client()
+	c.login("ada", goodPassword)
+	c.get("/profile/edit")
+	c.post("/profile", profileValues("phone_number", "+44 20 7946 0958", "github_link", "ada", "birth_date", "1990-05-17"))
+	c.upload("/profile/avatar", "x.png", "image/png", encodePNG(t, halves(20, 20)))
+	c.requestEmailChange("new@example.com", goodPassword) // events and mails to export
+
+	page := c.get("/account/export")
+	wantStatus(t, page, http.StatusOK)
+	if page.doc.Find("form#export-form #password").Length() != 1 {
+		t.Fatal("no password form")
+	}
+	if _, ok := page.doc.Find("form#export-form").Attr("hx-post"); ok {
+		t.Error("the download form must be a plain form, not htmx")
+	}
+	res := c.post("/account/export", url.Values{"password": {"wrong-" + goodPassword}})
+	wantStatus(t, res, http.StatusUnprocessableEntity)
+	if !strings.Contains(res.doc.Find("#password-error").Text(), "not correct") {
+		t.Error("no error beside the password")
+	}
+	if res.Header.Get("Content-Disposition") != "" {
+		t.Error("wrong password got a download")
+	}
+
+	res = c.post("/account/export", url.Values{"password": {goodPassword}})
+	wantStatus(t, res, http.StatusOK)
+	for h, want := range map[string]string{
+		"Content-Type":        "application/json; charset=utf-8",
+		"Content-Disposition": `attachment; filename="tally-ada-2026-11-23.json"`,
+		"Cache-Control":       "no-store",
+	} {
+		if got := res.Header.Get(h); got != want {
+			t.Errorf("%s = %q, want %q", h, got, want)
+		}
+	}
+	stored, _ := models.FindUser(ta.db, u.ID)
+	if strings.Contains(res.body, stored.PasswordHash) || strings.Contains(res.body, "argon2") || strings.Contains(strings.ToLower(res.body), "password_hash") {
+		t.Error("the export holds the password hash")
+	}
+	if strings.Contains(res.body, "bob") {
+		t.Error("the export holds another user's data")
+	}
+	var x struct {
+		User struct {
+			ID       uint   `json:"id"`
+			Username string `json:"username"`
+			Email    string `json:"email"`
+		} `json:"user"`
+		Profile struct {
+			PhoneNumber string `json:"phone_number"`
+			GitHubLink  string `json:"github_link"`
+			BirthDate   string `json:"birth_date"`
+			Avatar      *struct {
+				ContentType string `json:"content_type"`
+				DataBase64  string `json:"data_base64"`
+			} `json:"avatar"`
+		} `json:"profile"`
+		Sessions []struct {
+			ID      string `json:"id"`
+			Device  string `json:"device"`
+			IP      string `json:"ip"`
+			Current bool   `json:"current"`
+		} `json:"sessions"`
+		SecurityEvents []struct {
+			Kind        string `json:"kind"`
+			Description string `json:"description"`
+		} `json:"security_events"`
+		Emails []struct {
+			To      string `json:"to"`
+			Subject string `json:"subject"`
+		} `json:"emails"`
+		Finance *map[string]any `json:"finance"`
+	}
+	if err := json.Unmarshal([]byte(res.body), &x); err != nil {
+		t.Fatalf("not JSON: %v", err)
+	}
+	if x.User.ID != u.ID || x.User.Username != "ada" || x.User.Email != "ada@example.com" {
+		t.Errorf("user = %+v", x.User)
+	}
+	if x.Profile.PhoneNumber != "+442079460958" || x.Profile.GitHubLink != "https://github.com/ada" || x.Profile.BirthDate != "1990-05-17" {
+		t.Errorf("profile = %+v", x.Profile)
+	}
+	a, _ := models.FindAvatar(ta.db, u.ID)
+	if x.Profile.Avatar == nil || x.Profile.Avatar.ContentType != a.ContentType || x.Profile.Avatar.DataBase64 != base64.StdEncoding.EncodeToString(a.Data) {
+		t.Error("picture missing from the export")
+	}
+	if len(x.Sessions) != 2 {
+		t.Errorf("sessions = %+v, want this one and the other", x.Sessions)
+	}
+	current := 0
+	for _, s := range x.Sessions {
+		if s.Current {
+			current++
+		}
+		if s.ID == "" || s.IP == "" || s.Device == "" {
+			t.Errorf("session lacks details: %+v", s)
+		}
+	}
+	if current != 1 {
+		t.Errorf("%d sessions marked current", current)
+	}
+	kinds := ""
+	for _, e := range x.SecurityEvents {
+		kinds += e.Kind + " "
+		if e.Description == "" || e.Description == e.Kind {
+			t.Errorf("event %s has no description", e.Kind)
+		}
+	}
+	if !strings.Contains(kinds, models.EventEmailChangeRequested) || !strings.Contains(kinds, models.EventDataExported) {
+		t.Errorf("events = %s", kinds)
+	}
+	if len(x.Emails) != 2 || x.Emails[1].To != "new@example.com" {
+		t.Errorf("emails = %+v", x.Emails)
+	}
+	if strings.Contains(res.body, "/account/email/confirm") {
+		t.Error("the export holds a live link")
+	}
+	if x.Finance == nil || len(*x.Finance) != 0 {
+		t.Errorf("finance = %v, want {}", x.Finance)
+	}
+}
+
+// userRows counts, in every table with a user_id column, the rows of a user: whatever tables
+// later features add, deletion must leave none.
+func userRows(t *testing.T, ta *testApp, userID uint) map[string]int64 {
+	t.Helper()
+	var tables []string
+	ta.db.Raw(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`).Scan(&tables)
+	counts := map[string]int64{}
+	for _, table := range tables {
+		var cols []struct{ Name string }
+		ta.db.Raw(`SELECT name FROM pragma_table_info(?)`, table).Scan(&cols)
+		for _, col := range cols {
+			if col.Name == "user_id" {
+				var n int64
+				ta.db.Table(table).Where("user_id = ?", userID).Count(&n)
+				counts[table] = n
+			}
+		}
+	}
+	var n int64
+	ta.db.Model(&models.User{}).Where("id = ?", userID).Count(&n)
+	counts["users"] = n
+	return counts
+}
+
+func TestEveryUserTableCascades(t *testing.T) {
+	ta := newTestApp(t)
+	var tables []string
+	ta.db.Raw(`SELECT m.name FROM sqlite_master m JOIN pragma_table_info(m.name) c ON c.name = 'user_id' WHERE m.type = 'table'`).Scan(&tables)
+	if len(tables) < 5 {
+		t.Fatalf("tables with user_id: %v", tables)
+	}
+	for _, table := range tables {
+		var fks []struct {
+			Table    string
+			From     string
+			OnDelete string `gorm:"column:on_delete"`
+		}
+		ta.db.Raw(`SELECT "table", "from", on_delete FROM pragma_foreign_key_list(?)`, table).Scan(&fks)
+		ok := false
+		for _, fk := range fks {
+			ok = ok || fk.Table == "users" && fk.From == "user_id" && fk.OnDelete == "CASCADE"
+		}
+		if !ok {
+			t.Errorf("%s.user_id does not cascade on user delete: %+v", table, fks)
+		}
+	}
+}
+
+func TestDeleteAccount(t *testing.T) {
+	ta := newTestApp(t)
+	u := ta.createUser("ada", "ada@example.com", goodPassword)
+	bob := ta.createUser("bob", "bob@example.com", goodPassword)
+	bc := ta.client()
+	bc.login("bob", goodPassword)
+	bc.get("/profile")
+	bc.upload("/profile/avatar", "x.png", "image/png", encodePNG(t, halves(20, 20)))
+	bobBefore := userRows(t, ta, bob.ID)
+
+	elsewhere := ta.client()
+	elsewhere.login("ada", goodPassword)
+	c := ta.client()
+	c.login("ada", goodPassword)
+	c.get("/profile/edit")
+	c.post("/profile", profileValues("phone_number", "+44 20 7946 0958"))
+	c.upload("/profile/avatar", "x.png", "image/png", encodePNG(t, halves(20, 20)))
+	ta.stopOutbox() // leave a mail pending
+	c.requestEmailChange("new@example.com", goodPassword)
+	for table, n := range userRows(t, ta, u.ID) {
+		if n == 0 {
+			t.Fatalf("nothing in %s to delete: the test would prove nothing", table)
+		}
+	}
+	guesser := ta.client()
+	guesser.get("/login")
+	guesser.post("/login", url.Values{"login": {"ada"}, "password": {"wrong-" + goodPassword}})
+	failures := func() (n int64) {
+		ta.db.Model(&models.LoginFailure{}).Where("key = ?", models.UserKey(u)).Count(&n)
+		return n
+	}
+	if failures() == 0 {
+		t.Fatal("no login failure counted under the account")
+	}
+
+	page := c.get("/account/delete")
+	wantStatus(t, page, http.StatusOK)
+	if page.doc.Find(`#export-first a[href="/account/export"]`).Length() != 1 {
+		t.Error("the export is not offered first")
+	}
+	res := c.post("/account/delete", url.Values{"password": {"wrong-" + goodPassword}}, htmx...)
+	wantStatus(t, res, http.StatusUnprocessableEntity)
+	if res.doc.Find("form#delete-form #password-error").Length() != 1 {
+		t.Error("no error beside the password")
+	}
+	if userRows(t, ta, u.ID)["users"] != 1 {
+		t.Fatal("deleted with a wrong password")
+	}
+
+	res = c.post("/account/delete", url.Values{"password": {goodPassword}})
+	wantStatus(t, res, http.StatusSeeOther)
+	if loc := res.Header.Get("Location"); loc != "/?deleted=1" {
+		t.Errorf("Location = %q", loc)
+	}
+	if c.cookie("tally_session") != "" {
+		t.Error("the session cookie was not expired")
+	}
+	for table, n := range userRows(t, ta, u.ID) {
+		if n != 0 {
+			t.Errorf("%d rows of the deleted user left in %s", n, table)
+		}
+	}
+	if n := failures(); n != 0 {
+		t.Errorf("%d login failures of the deleted account left", n)
+	}
+	for table, n := range userRows(t, ta, bob.ID) {
+		if n != bobBefore[table] {
+			t.Errorf("bob's rows in %s: %d, were %d", table, n, bobBefore[table])
+		}
+	}
+	landing := c.get(res.Header.Get("Location"))
+	wantStatus(t, landing, http.StatusOK)
+	if got := landing.doc.Find("#deleted-notice").Text(); got != "Your account has been deleted." {
+		t.Errorf("landing notice = %q", got)
+	}
+	if ta.client().get("/").doc.Find("#deleted-notice").Length() != 0 {
+		t.Error("the notice shows without the query")
+	}
+	for name, cl := range map[string]*client{"this browser": c, "another browser": elsewhere} {
+		if cl.get("/dashboard").StatusCode != http.StatusSeeOther {
+			t.Errorf("%s is still signed in", name)
+		}
+	}
+	c.get("/login")
+	if res := c.post("/login", url.Values{"login": {"ada"}, "password": {goodPassword}}); res.StatusCode != http.StatusUnprocessableEntity {
+		t.Errorf("login after deletion: %d", res.StatusCode)
+	}
+}
+
+func TestDeleteAccountHTMX(t *testing.T) {
+	ta := newTestApp(t)
+	ta.createUser("ada", "ada@example.com", goodPassword)
+	c := ta.client()
+	c.login("ada", goodPassword)
+	c.get("/account/delete")
+	res := c.post("/account/delete", url.Values{"password": {goodPassword}}, htmx...)
+	wantStatus(t, res, http.StatusNoContent)
+	if got := res.Header.Get("HX-Redirect"); got != "/?deleted=1" {
+		t.Errorf("HX-Redirect = %q", got)
+	}
+}
+
+func TestDeleteLastSuperuserRefused(t *testing.T) {
+	ta := newTestApp(t)
+	root := ta.createUser("root", "root@example.com", goodPassword)
+	ta.db.Model(root).Updates(map[string]any{"is_superuser": true, "is_staff": true})
+	c := ta.client()
+	c.login("root", goodPassword)
+	c.get("/account/delete")
+	res := c.post("/account/delete", url.Values{"password": {goodPassword}}, htmx...)
+	wantStatus(t, res, http.StatusUnprocessableEntity)
+	if !strings.Contains(res.doc.Find("#form-error").Text(), "only administrator") {
+		t.Errorf("form error = %q", res.doc.Find("#form-error").Text())
+	}
+	other := ta.createUser("root2", "root2@example.com", goodPassword)
+	ta.db.Model(other).Updates(map[string]any{"is_superuser": true, "is_staff": true})
+	wantStatus(t, c.post("/account/delete", url.Values{"password": {goodPassword}}), http.StatusSeeOther)
+}

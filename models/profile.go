@@ -1,0 +1,259 @@
+package models
+
+import (
+	"errors"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// MailEmailChange is the purpose of the confirmation link sent to a new address.
+const MailEmailChange = "email_change"
+
+// Profile holds what a user tells about themselves beyond the account: the seed design's
+// UserProfile. A user without a row has an empty profile; the row is written at the first save.
+// Every field is stored normalised, so what the page shows is what was validated.
+type Profile struct {
+	UserID      uint   `gorm:"primaryKey;autoIncrement:false"`
+	User        User   `gorm:"constraint:OnDelete:CASCADE" json:"-"`
+	PhoneNumber string `gorm:"size:16;not null"`                     // "+" and 7-15 digits, or ""
+	GitHubLink  string `gorm:"column:github_link;size:100;not null"` // https://github.com/<username>, or ""
+	// BirthDate is a calendar date, "YYYY-MM-DD" or "": a date has no time zone to get wrong.
+	BirthDate string    `gorm:"size:10;not null"`
+	UpdatedAt time.Time `gorm:"not null"`
+}
+
+// ProfileChange is a validated, normalised edit of the profile page.
+type ProfileChange struct {
+	FirstName, LastName                string
+	PhoneNumber, GitHubLink, BirthDate string
+}
+
+// FindProfile returns the user's profile; a user who never saved one gets an empty one.
+func FindProfile(db *gorm.DB, userID uint) (*Profile, error) {
+	var ps []Profile
+	if err := db.Where("user_id = ?", userID).Limit(1).Find(&ps).Error; err != nil {
+		return nil, err
+	}
+	if len(ps) == 0 {
+		return &Profile{UserID: userID}, nil
+	}
+	return &ps[0], nil
+}
+
+// UpdateProfile stores the names on the user and the rest on the profile, in one transaction.
+func UpdateProfile(db *gorm.DB, u *User, ch ProfileChange, now time.Time) error {
+	return db.Transaction(func(tx *gorm.DB) error {
+		if err := tx.Model(&User{}).Where("id = ?", u.ID).
+			Updates(map[string]any{"first_name": ch.FirstName, "last_name": ch.LastName}).Error; err != nil {
+			return err
+		}
+		p := Profile{UserID: u.ID, PhoneNumber: ch.PhoneNumber, GitHubLink: ch.GitHubLink, BirthDate: ch.BirthDate, UpdatedAt: now}
+		err := tx.Omit("User").Clauses(clause.OnConflict{
+			Columns:   []clause.Column{{Name: "user_id"}},
+			DoUpdates: clause.AssignmentColumns([]string{"phone_number", "github_link", "birth_date", "updated_at"}),
+		}).Create(&p).Error
+		if err != nil {
+			return err
+		}
+		u.FirstName, u.LastName = ch.FirstName, ch.LastName
+		return nil
+	})
+}
+
+// NormalizePhone turns an international number as typed ("+44 20-7946.0958") into its stored
+// form ("+442079460958"). It returns a message when the number is not one; "" stays "".
+func NormalizePhone(s string) (string, string) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", ""
+	}
+	if msg := CheckText(s, 40); msg != "" {
+		return "", msg
+	}
+	digits := strings.Map(func(r rune) rune {
+		if r == ' ' || r == '.' || r == '-' {
+			return -1
+		}
+		return r
+	}, strings.TrimPrefix(s, "+"))
+	if !strings.HasPrefix(s, "+") || !phoneDigits.MatchString(digits) {
+		return "", "Enter the number in international format: + and the country code, then the number, like +44 20 7946 0958."
+	}
+	return "+" + digits, ""
+}
+
+// phoneDigits is E.164: at most 15 digits, the country code never starts with 0. Seven is the
+// shortest complete number in use.
+var phoneDigits = regexp.MustCompile(`^[1-9][0-9]{6,14}$`)
+
+// githubUsername is GitHub's rule: 1 to 39 letters, digits or single hyphens, not at either end.
+var githubUsername = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9]|-[A-Za-z0-9]){0,38}$`)
+
+// NormalizeGitHub accepts a GitHub profile link or a bare username (with or without "@") and
+// returns "https://github.com/<username>". Links elsewhere, to repositories, or with queries,
+// credentials or ports are refused: the stored link is always a plain profile address.
+func NormalizeGitHub(s string) (string, string) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", ""
+	}
+	const bad = "Enter a GitHub username or a link like https://github.com/octocat."
+	if msg := CheckText(s, 100); msg != "" {
+		return "", msg
+	}
+	name := strings.TrimPrefix(s, "@")
+	if strings.ContainsAny(s, "/:") {
+		raw := s
+		if !strings.Contains(raw, "://") {
+			raw = "https://" + raw
+		}
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.User != nil || u.Port() != "" ||
+			u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
+			return "", bad
+		}
+		if host := strings.ToLower(u.Host); host != "github.com" && host != "www.github.com" {
+			return "", "This is not a GitHub link: it must point to github.com."
+		}
+		name = strings.TrimSuffix(strings.TrimPrefix(u.Path, "/"), "/")
+	}
+	if !githubUsername.MatchString(name) {
+		return "", bad
+	}
+	return "https://github.com/" + name, ""
+}
+
+// GitHubUsername is the username of a stored GitHub link.
+func GitHubUsername(link string) string {
+	return strings.TrimPrefix(link, "https://github.com/")
+}
+
+// NormalizeBirthDate checks a "YYYY-MM-DD" date (what a date input sends) is a real day between
+// 1900-01-01 and today.
+func NormalizeBirthDate(s string, today time.Time) (string, string) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", ""
+	}
+	d, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return "", "Enter a real date as YYYY-MM-DD, like 1990-05-17."
+	}
+	y, m, day := today.Date()
+	if d.Year() < 1900 || d.After(time.Date(y, m, day, 0, 0, 0, 0, time.UTC)) {
+		return "", "Enter a date between 1900 and today."
+	}
+	return d.Format(time.DateOnly), ""
+}
+
+// Initials are what the default picture shows: the first letters of the first and last name,
+// or of the username.
+func Initials(u *User) string {
+	first := func(s string) string {
+		for _, r := range strings.TrimSpace(s) {
+			return strings.ToUpper(string(r))
+		}
+		return ""
+	}
+	if in := first(u.FirstName) + first(u.LastName); in != "" {
+		return in
+	}
+	return first(u.Username)
+}
+
+// SetEmail moves the account to a new, confirmed address; ErrEmailTaken when another account
+// has it by now.
+func SetEmail(tx *gorm.DB, u *User, email string, now time.Time) error {
+	email = NormalizeEmail(email)
+	err := tx.Model(&User{}).Where("id = ?", u.ID).
+		Updates(map[string]any{"email": email, "email_verified_at": now}).Error
+	if errors.Is(err, gorm.ErrDuplicatedKey) {
+		return ErrEmailTaken
+	} else if err != nil {
+		return err
+	}
+	u.Email, u.EmailVerifiedAt = email, &now
+	return nil
+}
+
+// accountTables are the tables holding rows that belong to a user, by user_id. Finance tables
+// join this list when they arrive; they must also declare OnDelete:CASCADE on their user.
+var accountTables = []any{&Avatar{}, &Profile{}, &AuthSession{}, &Email{}, &SecurityEvent{}}
+
+// DeleteAccount deletes a user and everything that is theirs inside tx. The foreign keys
+// cascade as well; deleting explicitly keeps it complete on a database whose tables predate a
+// constraint. Events in which the user acted on others (as staff) keep their actor id: they
+// are the other users' history.
+func DeleteAccount(tx *gorm.DB, userID uint) error {
+	for _, m := range accountTables {
+		if err := tx.Where("user_id = ?", userID).Delete(m).Error; err != nil {
+			return err
+		}
+	}
+	// Login throttling counts failures under the account's key; they go with it.
+	key := UserKey(&User{ID: userID})
+	if err := tx.Where("key = ?", key).Delete(&LoginFailure{}).Error; err != nil {
+		return err
+	}
+	if err := tx.Where("key = ?", key).Delete(&LoginLock{}).Error; err != nil {
+		return err
+	}
+	res := tx.Where("id = ?", userID).Delete(&User{})
+	if res.Error == nil && res.RowsAffected == 0 {
+		return ErrNotFound
+	}
+	return res.Error
+}
+
+// OtherActiveSuperusers counts the active superusers other than userID: the last one may not
+// delete their account, or nobody could administer the instance.
+func OtherActiveSuperusers(db *gorm.DB, userID uint) (int64, error) {
+	var n int64
+	err := db.Model(&User{}).Where("is_superuser AND is_active AND id <> ?", userID).Count(&n).Error
+	return n, err
+}
+
+// AccountData is everything Tally holds about a user, for the export.
+type AccountData struct {
+	User     User
+	Profile  Profile
+	Avatar   *Avatar
+	Sessions []AuthSession
+	Events   []SecurityEvent
+	Emails   []Email
+}
+
+// LoadAccountData reads AccountData in one transaction, so the parts agree with each other.
+func LoadAccountData(db *gorm.DB, userID uint) (*AccountData, error) {
+	d := &AccountData{}
+	err := db.Transaction(func(tx *gorm.DB) error {
+		u, err := FindUser(tx, userID)
+		if err != nil {
+			return err
+		}
+		d.User = *u
+		p, err := FindProfile(tx, userID)
+		if err != nil {
+			return err
+		}
+		d.Profile = *p
+		if d.Avatar, err = FindAvatar(tx, userID); errors.Is(err, ErrNotFound) {
+			d.Avatar = nil
+		} else if err != nil {
+			return err
+		}
+		if err := tx.Where("user_id = ?", userID).Order("created_at, id").Find(&d.Sessions).Error; err != nil {
+			return err
+		}
+		if err := tx.Where("user_id = ?", userID).Order("created_at, id").Find(&d.Events).Error; err != nil {
+			return err
+		}
+		return tx.Where("user_id = ?", userID).Order("created_at, id").Find(&d.Emails).Error
+	})
+	return d, err
+}
