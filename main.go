@@ -24,14 +24,15 @@ func main() {
 	tuneRuntime()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "tally:", err)
 		os.Exit(1)
 	}
 }
 
-// run is the whole program, so tests can start it with their own environment.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+// run is the whole program, so tests can start it with their own environment. With
+// arguments it runs a command (handlers.CLI) instead of the server.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	cfg, err := handlers.LoadConfig(getenv)
 	if err != nil {
 		return err
@@ -55,7 +56,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	if len(args) > 0 {
-		return fmt.Errorf("unknown command %q", args[0])
+		cli := &handlers.CLI{Config: cfg, DB: db, In: stdin, Out: stdout, Err: stderr}
+		return cli.Run(ctx, args)
 	}
 
 	sessions, err := handlers.OpenSessionStorage(filepath.Join(cfg.DataDir, "sessions.db"))

@@ -52,7 +52,7 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	stdoutR, stdout := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		err := run(ctx, nil, func(k string) string { return env[k] }, stdout, &stderr)
+		err := run(ctx, nil, func(k string) string { return env[k] }, nil, stdout, &stderr)
 		stdout.Close() // unblocks the banner read if run fails early
 		done <- err
 	}()
@@ -113,7 +113,7 @@ func TestRunRefusesBadConfig(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.env["TALLY_DATA_DIR"] = t.TempDir()
 			tc.env["TALLY_ADDR"] = freeAddr(t)
-			err := run(context.Background(), nil, func(k string) string { return tc.env[k] }, io.Discard, io.Discard)
+			err := run(context.Background(), nil, func(k string) string { return tc.env[k] }, nil, io.Discard, io.Discard)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("err = %v, want one naming %s", err, tc.want)
 			}
@@ -124,8 +124,31 @@ func TestRunRefusesBadConfig(t *testing.T) {
 		cancel() // start and stop at once: only the configuration is checked
 		env := map[string]string{"TALLY_ENV": "prod", "TALLY_BASE_URL": "http://tally.lan", "TALLY_ALLOW_HTTP": "1",
 			"TALLY_DATA_DIR": t.TempDir(), "TALLY_ADDR": freeAddr(t)}
-		if err := run(ctx, nil, func(k string) string { return env[k] }, io.Discard, io.Discard); err != nil {
+		if err := run(ctx, nil, func(k string) string { return env[k] }, nil, io.Discard, io.Discard); err != nil {
 			t.Errorf("err = %v", err)
 		}
 	})
+}
+
+// TestRunCommands: with arguments, run runs a command on the data dir instead of the server.
+func TestRunCommands(t *testing.T) {
+	env := map[string]string{"TALLY_DATA_DIR": filepath.Join(t.TempDir(), "data"), "TALLY_BASE_URL": "https://tally.example.org"}
+	getenv := func(k string) string { return env[k] }
+	tally := func(stdin string, args ...string) (string, error) {
+		var out bytes.Buffer
+		err := run(context.Background(), args, getenv, strings.NewReader(stdin), &out, io.Discard)
+		return out.String(), err
+	}
+	if _, err := tally("tangerine-Umbrella-42\n", "createsuperuser", "--username", "root", "--email", "root@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := tally("", "users"); err != nil || !strings.Contains(out, "root@example.com") {
+		t.Errorf("users: %q %v", out, err)
+	}
+	if out, err := tally("", "reset-link", "root"); err != nil || !strings.HasPrefix(out, "https://tally.example.org/password/reset?token=") {
+		t.Errorf("reset-link: %q %v", out, err)
+	}
+	if _, err := tally("", "frobnicate"); err == nil || !strings.Contains(err.Error(), `unknown command "frobnicate"`) {
+		t.Errorf("unknown command: %v", err)
+	}
 }

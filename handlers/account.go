@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"gorm.io/gorm"
@@ -17,7 +18,13 @@ const keyResetToken = "reset"
 
 // link is an absolute URL carrying a fresh token for u.
 func (h *Handlers) link(path, purpose string, u *models.User) string {
-	return h.cfg.AbsURL(path + "?token=" + url.QueryEscape(h.tokens.Make(u, purpose, "", h.now())))
+	return tokenLink(h.cfg, path, purpose, u, h.now())
+}
+
+// tokenLink is link for code without a Handlers: the command line prints reset links.
+func tokenLink(cfg Config, path, purpose string, u *models.User, now time.Time) string {
+	token := models.Tokens{Secret: cfg.Secret}.Make(u, purpose, "", now)
+	return cfg.AbsURL(path + "?token=" + url.QueryEscape(token))
 }
 
 func (h *Handlers) verifyMail(u *models.User) views.Mail {

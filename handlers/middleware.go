@@ -117,7 +117,7 @@ func (h *Handlers) resolveUser(c *fiber.Ctx, ws *webSession) error {
 		return nil
 	}
 	now := h.now()
-	as, err := h.sessionCache.Find(h.db, aid)
+	as, err := h.sessionCache.Find(h.db, aid, now)
 	if err == nil && as.User.IsActive {
 		idle, max := h.cfg.SessionIdle, h.cfg.SessionMax
 		if as.Remember {

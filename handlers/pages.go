@@ -45,6 +45,13 @@ type meJSON struct {
 	DateJoined time.Time  `json:"date_joined"`
 	LastLogin  *time.Time `json:"last_login"`
 	profileJSON
+	// Impersonator is the staff member viewing Tally as this user, or null.
+	Impersonator *impersonatorJSON `json:"impersonator"`
+}
+
+type impersonatorJSON struct {
+	ID       uint   `json:"id"`
+	Username string `json:"username"`
 }
 
 func (h *Handlers) Me(c *fiber.Ctx) error {
@@ -52,6 +59,9 @@ func (h *Handlers) Me(c *fiber.Ctx) error {
 	me := meJSON{
 		ID: u.ID, Username: u.Username, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName,
 		IsStaff: u.IsStaff, IsActive: u.IsActive, DateJoined: u.DateJoined, LastLogin: u.LastLogin,
+	}
+	if imp := impersonator(c); imp != nil {
+		me.Impersonator = &impersonatorJSON{ID: imp.ID, Username: imp.Username}
 	}
 	var err error
 	if me.profileJSON, err = h.profileJSON(u); err != nil {

@@ -38,7 +38,7 @@ func (h *Handlers) render(c *fiber.Ctx, p page) error {
 	if isHTMX(c) && p.Fragment != nil {
 		return p.Fragment.Render(ctx, c.Response().BodyWriter())
 	}
-	meta := views.Meta{Title: p.Title, User: currentUser(c), CSRF: token, Narrow: p.Narrow}
+	meta := views.Meta{Title: p.Title, User: currentUser(c), CSRF: token, Narrow: p.Narrow, Impersonator: impersonator(c)}
 	if !p.NoSession {
 		meta.Flash = ws.takeFlash()
 	}

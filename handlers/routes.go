@@ -27,7 +27,7 @@ func (h *Handlers) addRoutes(app *fiber.App) {
 	}))
 	app.Get("/healthz", h.Healthz)
 
-	app.Use(h.loadSession, h.checkCSRF)
+	app.Use(h.loadSession, h.applyImpersonation, h.checkCSRF)
 
 	// Public.
 	app.Get("/", h.Home)
@@ -50,12 +50,14 @@ func (h *Handlers) addRoutes(app *fiber.App) {
 	// Signed-in users.
 	app.Get("/api/me", h.requireUserAPI, h.Me)
 	app.Get("/dashboard", h.requireUser, h.Dashboard)
-	app.Get("/account/password", h.requireUser, h.ChangePasswordPage)
-	app.Post("/account/password", h.requireUser, limitForm, h.ChangePassword)
-	app.Get("/account/sessions", h.requireUser, h.Sessions)
-	app.Post("/account/sessions/revoke-others", h.requireUser, limitForm, h.RevokeOtherSessions)
-	app.Post("/account/sessions/:id/revoke", h.requireUser, limitForm, h.RevokeSession)
 	app.Get("/account/security", h.requireUser, h.Security)
+	// Pages that would let support take over an account refuse a staff member viewing as its owner.
+	app.Get("/account/password", h.requireUser, h.refuseImpersonation, h.ChangePasswordPage)
+	app.Post("/account/password", h.requireUser, h.refuseImpersonation, limitForm, h.ChangePassword)
+	app.Get("/account/sessions", h.requireUser, h.refuseImpersonation, h.Sessions)
+	app.Post("/account/sessions/revoke-others", h.requireUser, h.refuseImpersonation, limitForm, h.RevokeOtherSessions)
+	app.Post("/account/sessions/:id/revoke", h.requireUser, h.refuseImpersonation, limitForm, h.RevokeSession)
+
 	app.Get("/profile", h.requireUser, h.ProfilePage)
 	app.Get("/profile/edit", h.requireUser, h.ProfileEditPage)
 	app.Post("/profile", h.requireUser, limitForm, h.UpdateProfile)
@@ -66,13 +68,26 @@ func (h *Handlers) addRoutes(app *fiber.App) {
 
 	// Account data: refused while a staff member impersonates the user, who alone may move,
 	// take away or delete their account.
-	app.Get("/account/email", h.requireUser, h.EmailChangePage)
-	app.Post("/account/email", h.requireUser, limitForm, h.limitIP(), h.ChangeEmail)
-	app.Get("/account/export", h.requireUser, h.ExportPage)
-	app.Post("/account/export", h.requireUser, limitForm, h.Export)
-	app.Get("/account/delete", h.requireUser, h.DeletePage)
-	app.Post("/account/delete", h.requireUser, limitForm, h.DeleteAccount)
+	app.Get("/account/email", h.requireUser, h.refuseImpersonation, h.EmailChangePage)
+	app.Post("/account/email", h.requireUser, h.refuseImpersonation, limitForm, h.limitIP(), h.ChangeEmail)
+	app.Get("/account/export", h.requireUser, h.refuseImpersonation, h.ExportPage)
+	app.Post("/account/export", h.requireUser, h.refuseImpersonation, limitForm, h.Export)
+	app.Get("/account/delete", h.requireUser, h.refuseImpersonation, h.DeletePage)
+	app.Post("/account/delete", h.requireUser, h.refuseImpersonation, limitForm, h.DeleteAccount)
 
 	// Links from mail: the token is the credential.
 	app.Get("/account/email/confirm", h.ConfirmEmailChange)
+
+	// Staff (everyone else gets 404).
+	app.Get("/admin/users", h.requireStaff, h.AdminUsers)
+	app.Get("/admin/users/:id<int>", h.requireStaff, h.AdminUser)
+	app.Post("/admin/users/:id<int>/activate", h.requireStaff, limitForm, h.adminAction(h.activate))
+	app.Post("/admin/users/:id<int>/deactivate", h.requireStaff, limitForm, h.adminAction(h.deactivate))
+	app.Post("/admin/users/:id<int>/resend-verification", h.requireStaff, limitForm, h.adminAction(h.resendVerification))
+	app.Post("/admin/users/:id<int>/send-reset", h.requireStaff, limitForm, h.adminAction(h.sendResetLink))
+	app.Post("/admin/users/:id<int>/impersonate", h.requireStaff, limitForm, h.StartImpersonation)
+	// Superusers (staff get 403).
+	app.Post("/admin/users/:id<int>/staff", h.requireSuperuser, limitForm, h.adminAction(h.setStaff))
+	// A staff member viewing as another user (everyone else gets 404).
+	app.Post("/admin/impersonate/stop", limitForm, h.StopImpersonation)
 }

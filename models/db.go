@@ -60,8 +60,11 @@ func Open(path string, log *slog.Logger) (*gorm.DB, error) {
 
 // Migrate brings the schema up to date; it runs at every start.
 func Migrate(db *gorm.DB) error {
-	return db.AutoMigrate(&User{}, &AuthSession{}, &Email{}, &SecurityEvent{}, &LoginFailure{}, &LoginLock{},
-		&Profile{}, &Avatar{})
+	if err := db.AutoMigrate(&User{}, &AuthSession{}, &Email{}, &SecurityEvent{}, &LoginFailure{}, &LoginLock{},
+		&Profile{}, &Avatar{}); err != nil {
+		return err
+	}
+	return migrateUserListIndexes(db)
 }
 
 // Close closes the underlying connection pool.

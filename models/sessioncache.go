@@ -12,7 +12,8 @@ import (
 // view does not cost a query. Correctness does not depend on callers remembering to
 // invalidate: any write through this *gorm.DB to users or auth_sessions (or any raw statement,
 // whose table is unknown) moves a generation counter, and entries from an older generation are
-// reloaded. A revoked session or a deactivated user is therefore seen at the next request.
+// reloaded. A revoked session or a deactivated user is therefore seen at the next request
+// (within sessionCacheMaxAge when another process made the change).
 type SessionCache struct {
 	gen     atomic.Uint64
 	mu      sync.RWMutex
@@ -22,8 +23,13 @@ type SessionCache struct {
 
 type cachedSession struct {
 	gen uint64
+	at  time.Time // when it was loaded
 	s   AuthSession
 }
+
+// sessionCacheMaxAge bounds how long an entry is trusted: other processes (the command line)
+// write to the same database without moving this process's generation counter.
+const sessionCacheMaxAge = 2 * time.Second
 
 const skipInvalidation = "tally:skip_session_cache_invalidation"
 
@@ -48,12 +54,12 @@ func NewSessionCache(db *gorm.DB, max int) *SessionCache {
 }
 
 // Find is FindAuthSession through the cache. The result is a copy the caller may change.
-func (c *SessionCache) Find(db *gorm.DB, id string) (*AuthSession, error) {
+func (c *SessionCache) Find(db *gorm.DB, id string, now time.Time) (*AuthSession, error) {
 	gen := c.gen.Load()
 	c.mu.RLock()
 	e, ok := c.entries[id]
 	c.mu.RUnlock()
-	if ok && e.gen == gen {
+	if age := now.Sub(e.at); ok && e.gen == gen && age >= 0 && age < sessionCacheMaxAge {
 		s := e.s
 		return &s, nil
 	}
@@ -65,7 +71,7 @@ func (c *SessionCache) Find(db *gorm.DB, id string) (*AuthSession, error) {
 	if len(c.entries) >= c.max {
 		clear(c.entries)
 	}
-	c.entries[id] = cachedSession{gen: gen, s: *s}
+	c.entries[id] = cachedSession{gen: gen, at: now, s: *s}
 	c.mu.Unlock()
 	return s, nil
 }

@@ -1,0 +1,217 @@
+package handlers
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+	"gorm.io/gorm"
+
+	"tally/models"
+	"tally/views"
+)
+
+// isAdmin reports whether u may use the admin. Superusers are admins even without the staff flag.
+func isAdmin(u *models.User) bool { return u.IsAuthenticated() && (u.IsStaff || u.IsSuperuser) }
+
+// requireStaff lets staff through and answers 404 to everyone else, so that the admin's
+// existence is not revealed. While viewing Tally as another user the admin is closed: its
+// actions would be taken under the wrong name.
+func (h *Handlers) requireStaff(c *fiber.Ctx) error {
+	if impersonator(c) != nil {
+		return errAdminWhileImpersonating
+	}
+	if !isAdmin(currentUser(c)) {
+		return fiber.ErrNotFound
+	}
+	return c.Next()
+}
+
+var errAdminWhileImpersonating = fiber.NewError(fiber.StatusForbidden, "Stop viewing as another user to use the admin.")
+
+// requireSuperuser guards superuser-only actions: 404 for non-staff like every admin route,
+// 403 for staff, who know the admin exists.
+func (h *Handlers) requireSuperuser(c *fiber.Ctx) error {
+	switch u := currentUser(c); {
+	case impersonator(c) != nil:
+		return errAdminWhileImpersonating
+	case !isAdmin(u):
+		return fiber.ErrNotFound
+	case !u.IsSuperuser:
+		return fiber.NewError(fiber.StatusForbidden, "Only a superuser can grant or remove staff access.")
+	}
+	return c.Next()
+}
+
+func userURL(id uint) string { return "/admin/users/" + strconv.FormatUint(uint64(id), 10) }
+
+// adminTarget loads the user named by the :id of the URL.
+func (h *Handlers) adminTarget(c *fiber.Ctx, db *gorm.DB) (*models.User, error) {
+	id, err := strconv.ParseUint(c.Params("id"), 10, 32)
+	if err != nil || id == 0 {
+		return nil, fiber.ErrNotFound
+	}
+	return models.FindUser(db, uint(id))
+}
+
+// canManage says whether admin may change target's account: staff cannot touch superusers.
+func canManage(admin, target *models.User) bool {
+	return admin.IsSuperuser || !target.IsSuperuser
+}
+
+// AdminUsers lists users with search, filters, sorting and pages; htmx gets the results only.
+func (h *Handlers) AdminUsers(c *fiber.Ctx) error {
+	f := views.AdminUserFilter{
+		Q:        strings.TrimSpace(c.Query("q")),
+		Staff:    yesNoParam(c.Query("staff")),
+		Active:   yesNoParam(c.Query("active")),
+		Verified: yesNoParam(c.Query("verified")),
+		Sort:     models.NormalizeUserSort(c.Query("sort")),
+	}
+	f.Page, _ = strconv.Atoi(c.Query("page"))
+	if msg := models.CheckText(f.Q, 100); msg != "" {
+		f.Q, f.Error = "", "The search was not run: "+strings.ToLower(msg[:1])+msg[1:]
+	}
+	list, err := models.ListUsers(h.db, models.UserQuery{
+		Search: f.Q, Staff: tristate(f.Staff), Active: tristate(f.Active), Verified: tristate(f.Verified),
+		Sort: f.Sort, Page: f.Page, PerPage: 50,
+	})
+	if err != nil {
+		return err
+	}
+	v := views.AdminUserList{Filter: f, List: list}
+	return h.render(c, page{Title: "Users", Body: views.AdminUsersPage(v), Fragment: views.AdminUserResults(v)})
+}
+
+func yesNoParam(s string) string {
+	if s == "yes" || s == "no" {
+		return s
+	}
+	return ""
+}
+
+func tristate(s string) *bool {
+	if s == "" {
+		return nil
+	}
+	b := s == "yes"
+	return &b
+}
+
+// AdminUser shows one user's details, their security events and the actions open to this admin.
+func (h *Handlers) AdminUser(c *fiber.Ctx) error {
+	admin := currentUser(c)
+	u, err := h.adminTarget(c, h.db)
+	if err != nil {
+		return err
+	}
+	events, err := models.UserEvents(h.db, u.ID, 50)
+	if err != nil {
+		return err
+	}
+	sessions, err := models.CountUserSessions(h.db, u.ID)
+	if err != nil {
+		return err
+	}
+	self := admin.ID == u.ID
+	return h.render(c, page{Title: u.Username, Body: views.AdminUserPage(views.AdminUserDetail{
+		User: u, Events: events, Sessions: sessions, Self: self,
+		Manage:      canManage(admin, u) && !self,
+		SetStaff:    admin.IsSuperuser && !self,
+		Impersonate: canImpersonate(admin, u),
+	})})
+}
+
+// adminChange is what one admin button does to a user inside the transaction: it returns the
+// security event's detail ("" when nothing changed) and the message for the admin.
+type adminChange func(c *fiber.Ctx, tx *gorm.DB, admin, u *models.User) (detail, msg string, err error)
+
+// adminAction runs change on the user of the URL with the event naming the admin, all in one
+// transaction, then returns to the user's page. Nobody changes their own account here (an
+// admin could lock themselves out), and staff cannot change a superuser's.
+func (h *Handlers) adminAction(change adminChange) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		admin := currentUser(c)
+		var msg string
+		var id uint
+		err := h.db.Transaction(func(tx *gorm.DB) error {
+			u, err := h.adminTarget(c, tx)
+			if err != nil {
+				return err
+			}
+			id = u.ID
+			if u.ID == admin.ID {
+				return fiber.NewError(fiber.StatusForbidden, "You cannot change your own account from the admin.")
+			}
+			if !canManage(admin, u) {
+				return fiber.NewError(fiber.StatusForbidden, "Only a superuser can change a superuser's account.")
+			}
+			var detail string
+			if detail, msg, err = change(c, tx, admin, u); err != nil || detail == "" {
+				return err
+			}
+			return h.recordEvent(c, tx, u.ID, models.EventAdminChange, detail+" by "+admin.Username, admin)
+		})
+		if err != nil {
+			return err
+		}
+		h.outbox.Wake()
+		h.flash(c, msg)
+		return h.redirect(c, userURL(id))
+	}
+}
+
+// activate lets a deactivated account log in again.
+func (h *Handlers) activate(_ *fiber.Ctx, tx *gorm.DB, _, u *models.User) (string, string, error) {
+	if u.IsActive {
+		return "", u.Username + " is already active.", nil
+	}
+	return "Account activated", u.Username + " can log in again.", models.SetUserActive(tx, u, true)
+}
+
+// deactivate stops an account logging in and ends its sessions at their next request.
+func (h *Handlers) deactivate(_ *fiber.Ctx, tx *gorm.DB, _, u *models.User) (string, string, error) {
+	if !u.IsActive {
+		return "", u.Username + " is already deactivated.", nil
+	}
+	return "Account deactivated, sessions ended", u.Username + " is deactivated and signed out everywhere.",
+		models.SetUserActive(tx, u, false)
+}
+
+// resendVerification mails a fresh activation link to an unconfirmed address.
+func (h *Handlers) resendVerification(c *fiber.Ctx, tx *gorm.DB, _, u *models.User) (string, string, error) {
+	if u.IsVerified() {
+		return "", u.Username + " has already confirmed their address.", nil
+	}
+	if ok, err := h.mailAllowed(tx, u.Email, models.MailVerify); err != nil || !ok {
+		return "", "An activation link was sent to " + u.Email + " moments ago. Try again later.", err
+	}
+	return "Activation link sent", "A new activation link is on its way to " + u.Email + ".",
+		h.queueMail(c.UserContext(), tx, u, u.Email, models.MailVerify, h.verifyMail(u))
+}
+
+// sendResetLink mails a password reset link to an active account.
+func (h *Handlers) sendResetLink(c *fiber.Ctx, tx *gorm.DB, _, u *models.User) (string, string, error) {
+	if !u.IsActive {
+		return "", "Activate " + u.Username + " first: a deactivated account cannot reset its password.", nil
+	}
+	if ok, err := h.mailAllowed(tx, u.Email, models.MailReset); err != nil || !ok {
+		return "", "A reset link was sent to " + u.Email + " moments ago. Try again later.", err
+	}
+	m := views.ResetMail(u.FirstName, h.link("/password/reset", models.PurposeReset, u), h.cfg.ResetTTL)
+	return "Password reset link sent", "A password reset link is on its way to " + u.Email + ".",
+		h.queueMail(c.UserContext(), tx, u, u.Email, models.MailReset, m)
+}
+
+// setStaff grants or removes admin access; only superusers reach it.
+func (h *Handlers) setStaff(c *fiber.Ctx, tx *gorm.DB, _, u *models.User) (string, string, error) {
+	grant := c.FormValue("grant") == "1"
+	switch {
+	case grant == u.IsStaff:
+		return "", "Nothing changed.", nil
+	case grant:
+		return "Staff access granted", u.Username + " is now staff.", models.SetUserStaff(tx, u, true)
+	default:
+		return "Staff access removed", u.Username + " is no longer staff.", models.SetUserStaff(tx, u, false)
+	}
+}
