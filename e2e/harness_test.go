@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"gorm.io/gorm"
 
@@ -233,4 +234,50 @@ func pageState(ctx context.Context) string {
 		return "(page not readable: " + err.Error() + ")"
 	}
 	return "the page at " + s
+}
+
+// htmxWatcher runs in every document before the page's own scripts, like cspListener. It
+// counts the swaps htmx has settled and keeps the status of the last htmx response: htmx
+// activates swapped content (hx-* attributes, [autofocus]) only when the swap settles, some
+// 20 ms after it, so a click inside new content must wait for that, not for the element.
+const htmxWatcher = `window.__settled = 0;
+document.addEventListener('htmx:afterSettle', () => { window.__settled++; });
+document.addEventListener('htmx:afterRequest', e => { window.__status = e.detail.xhr ? e.detail.xhr.status : -1; });`
+
+// addPageScript runs source in every document the tab loads from now on, before the page's
+// own scripts; DevTools injects it, so the page's CSP does not apply to it.
+func addPageScript(t *testing.T, ctx context.Context, source string) {
+	t.Helper()
+	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument,
+		page.AddScriptToEvaluateOnNewDocumentParams{Source: source}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// swap runs trigger, which must start one htmx request, waits until htmx has settled what the
+// request swapped in, and returns the response's status. The page must run htmxWatcher.
+func swap(t *testing.T, ctx context.Context, what string, trigger ...chromedp.Action[chromedp.Void]) int {
+	t.Helper()
+	before := eval[int](t, ctx, `typeof window.__settled === 'number' ? (window.__status = 0, window.__settled) : -1`)
+	if before < 0 {
+		t.Fatalf("%s: htmxWatcher is not installed in this document", what)
+	}
+	do(t, ctx, what, trigger...)
+	if _, err := chromedp.Run(ctx, chromedp.PollFunction[bool](`n => window.__settled > n`,
+		chromedp.WithPollingArgs(before))); err != nil {
+		t.Fatalf("%s: no htmx swap settled: %v\n%s", what, err, pageState(ctx))
+	}
+	return eval[int](t, ctx, `window.__status`)
+}
+
+// logIn signs a user in through the login form and waits for the dashboard.
+func logIn(t *testing.T, e *env, ctx context.Context, login, firstName string) {
+	t.Helper()
+	do(t, ctx, "log in as "+login,
+		chromedp.Navigate(e.url("/login")),
+		chromedp.WaitVisible(chromedp.ID("login-form")),
+		fill("login", login, "password", goodPassword),
+		chromedp.Click(chromedp.CSS(`#login-form button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.Search(`//h1[normalize-space()="Hello, `+firstName+`"]`)),
+	)
 }
