@@ -22,6 +22,7 @@ func TestBrowserNoCSPViolations(t *testing.T) {
 		page.AddScriptToEvaluateOnNewDocumentParams{Source: cspListener}); err != nil {
 		t.Fatal(err)
 	}
+	addPageScript(t, ctx, htmxWatcher)
 
 	// One browser walks through the pages in order; each step is checked where it ends.
 	for _, step := range []struct {
@@ -40,6 +41,9 @@ func TestBrowserNoCSPViolations(t *testing.T) {
 			fill("login", "ada", "password", "not-"+goodPassword),
 			chromedp.Click(chromedp.CSS(`#login-form button[type="submit"]`)),
 			chromedp.WaitVisible(chromedp.ID("form-error")),
+			// The swapped form's [autofocus] takes the focus when the swap settles: typing
+			// before that would lose keys to the login field.
+			chromedp.Poll[chromedp.Void](`window.__settled > 0`),
 		)},
 		{"dashboard after login", chromedp.Steps(
 			fill("password", goodPassword),

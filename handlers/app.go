@@ -80,5 +80,6 @@ func build(d Deps) (*fiber.App, *Handlers) {
 		DisableStartupMessage: true,
 	})
 	h.addRoutes(app)
+	app.Hooks().OnShutdown(func() error { h.gate.stop(); return nil })
 	return app, h
 }

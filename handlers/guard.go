@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -21,7 +22,8 @@ import (
 // Go scheduler more Ps than workers, so a login flood cannot exhaust memory or starve page
 // views of CPU while logins alone still use every core.
 type hashGate struct {
-	jobs chan func()
+	jobs     chan func()
+	stopOnce sync.Once
 }
 
 func newHashGate() *hashGate {
@@ -32,6 +34,9 @@ func newHashGate() *hashGate {
 	}
 	return g
 }
+
+// stop ends the workers (their threads end with them); the gate takes no work after it.
+func (g *hashGate) stop() { g.stopOnce.Do(func() { close(g.jobs) }) }
 
 func (g *hashGate) work() {
 	runtime.LockOSThread() // the thread keeps its lowered priority for this worker alone

@@ -110,9 +110,14 @@ func (ta *testApp) start() {
 	ta.stopOutbox = cancel
 	go ta.outbox.Run(ctx)
 	t.Cleanup(func() { cancel(); limits.Close(); st.Close(); models.Close(db) })
+	if ta.h != nil {
+		ta.h.gate.stop() // the app of the previous start
+	}
 	ta.db = db
 	ta.app, ta.h = build(Deps{Config: ta.cfg, DB: db, Sessions: st, Limits: limits, Outbox: ta.outbox, Log: log,
 		Now: ta.clock.Now, Hash: ta.hash})
+	h := ta.h
+	t.Cleanup(func() { h.gate.stop() })
 }
 
 // client is a browser: it keeps cookies and knows the last CSRF token it was shown.
