@@ -220,15 +220,15 @@ func TestBrowserRegisterVerifyDashboard(t *testing.T) {
 	)
 	assertSwappedInPlace(t, e, ctx)
 
-	m := e.nextMail(t)
-	if !slices.Equal(m.Rcpt, []string{email}) || !slices.Equal(m.To, []string{email}) {
-		t.Errorf("mail sent to %q (To header %q), want only %s", m.Rcpt, m.To, email)
+	m := e.mail.Next(t)
+	if !slices.Equal(m.Rcpt, []string{email}) || !slices.Equal(m.ToHeader, []string{email}) {
+		t.Errorf("mail sent to %q (To header %q), want only %s", m.Rcpt, m.ToHeader, email)
 	}
 	if want := "Confirm your email address for Tally"; m.Subject != want {
 		t.Errorf("mail subject %q, want %q", m.Subject, want)
 	}
 	prefix := e.url("/verify?token=")
-	link := m.link(t, prefix)
+	link := m.Link(t, prefix)
 	if link == prefix {
 		t.Fatalf("the verification link has an empty token:\n%s", m.Text)
 	}

@@ -17,6 +17,7 @@ import (
 	"gorm.io/gorm"
 
 	"tally/handlers"
+	"tally/handlers/mailtest"
 	"tally/models"
 )
 
@@ -35,7 +36,7 @@ type env struct {
 	t    *testing.T
 	base string // "http://127.0.0.1:<port>", without a trailing slash
 	db   *gorm.DB
-	mail *mailServer
+	mail *mailtest.Server
 }
 
 // startApp builds the app on a t.TempDir() data dir, wired like main.go (session and rate
@@ -43,7 +44,7 @@ type env struct {
 // opens is closed at cleanup, in reverse order.
 func startApp(t *testing.T) *env {
 	t.Helper()
-	mailSrv := startMailServer(t)
+	mailSrv := mailtest.Start(t)
 	// Listen first: the configured base URL must be the address the browser will use, or the
 	// CSRF origin check refuses every form.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -57,7 +58,7 @@ func startApp(t *testing.T) *env {
 		"TALLY_DATA_DIR": dir,
 		"TALLY_SECRET":   strings.Repeat("s", 40),
 		"TALLY_BASE_URL": base,
-		"TALLY_SMTP_URL": "smtp://" + mailSrv.addr + "?tls=none",
+		"TALLY_SMTP_URL": mailSrv.URL(),
 	}
 	cfg, err := handlers.LoadConfig(func(k string) string { return vars[k] })
 	if err != nil {
@@ -98,7 +99,7 @@ func startApp(t *testing.T) *env {
 		stopWork()
 		select {
 		case <-workDone:
-		case <-time.After(mailTimeout):
+		case <-time.After(mailtest.Timeout):
 			t.Error("the outbox worker did not stop")
 		}
 	})

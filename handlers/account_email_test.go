@@ -35,7 +35,7 @@ func TestEmailChange(t *testing.T) {
 	if got := res.doc.Find("main").Text(); !strings.Contains(got, "Check the new inbox") || !strings.Contains(got, "ada.new@example.com") {
 		t.Errorf("answer = %q", got)
 	}
-	notice, confirm := ta.smtp.next(t), ta.smtp.next(t)
+	notice, confirm := ta.smtp.Next(t), ta.smtp.Next(t)
 	if notice.To != "ada@example.com" || notice.Subject != "Your Tally email address is being changed" || !strings.Contains(notice.Text, "ada.new@example.com") {
 		t.Errorf("notice to the old address = %q to %s", notice.Subject, notice.To)
 	}
@@ -97,8 +97,8 @@ func TestEmailChangeLinkWithoutSession(t *testing.T) {
 	c := ta.client()
 	c.login("ada", goodPassword)
 	c.requestEmailChange("ada2@example.com", goodPassword)
-	ta.smtp.next(t)
-	link := ta.smtp.next(t).Link(t, "http://")
+	ta.smtp.Next(t)
+	link := ta.smtp.Next(t).Link(t, "http://")
 
 	t.Run("expired", func(t *testing.T) {
 		ta.clock.Advance(73 * time.Hour)
@@ -132,8 +132,8 @@ func TestEmailChangeDoesNotEnumerate(t *testing.T) {
 	}
 	free := c.requestEmailChange("free@example.com", goodPassword)
 	wantStatus(t, free, http.StatusOK)
-	ta.smtp.next(t)
-	ta.smtp.next(t)
+	ta.smtp.Next(t)
+	ta.smtp.Next(t)
 	ta.clock.Advance(2 * time.Minute)
 
 	taken := c.requestEmailChange("BOB@example.com", goodPassword)
@@ -141,7 +141,7 @@ func TestEmailChangeDoesNotEnumerate(t *testing.T) {
 	if answer(taken, "bob@example.com") != answer(free, "free@example.com") {
 		t.Errorf("a taken address answers differently:\n%s\n%s", answer(taken, "bob@example.com"), answer(free, "free@example.com"))
 	}
-	notice, other := ta.smtp.next(t), ta.smtp.next(t)
+	notice, other := ta.smtp.Next(t), ta.smtp.Next(t)
 	if notice.To != "ada@example.com" || notice.Subject != "Your Tally email address is being changed" {
 		t.Errorf("the old address is not told the same way: %q to %s", notice.Subject, notice.To)
 	}
@@ -149,7 +149,7 @@ func TestEmailChangeDoesNotEnumerate(t *testing.T) {
 		strings.Contains(other.Text, "/account/email/confirm") {
 		t.Errorf("to the taken address: %q %s", other.Subject, other.Text)
 	}
-	ta.smtp.none(t, ta)
+	ta.noMail(t)
 	if after, _ := models.FindUser(ta.db, u.ID); after.Email != "ada@example.com" {
 		t.Error("address changed")
 	}
@@ -182,7 +182,7 @@ func TestEmailChangeInvalid(t *testing.T) {
 			}
 		})
 	}
-	ta.smtp.none(t, ta)
+	ta.noMail(t)
 	if kinds := eventKinds(ta, u.ID); strings.Contains(strings.Join(kinds, " "), "email") {
 		t.Errorf("events = %v", kinds)
 	}
@@ -194,8 +194,8 @@ func TestEmailChangeRaceForAddress(t *testing.T) {
 	c := ta.client()
 	c.login("ada", goodPassword)
 	c.requestEmailChange("new@example.com", goodPassword)
-	ta.smtp.next(t)
-	link := ta.smtp.next(t).Link(t, "http://")
+	ta.smtp.Next(t)
+	link := ta.smtp.Next(t).Link(t, "http://")
 	// Someone registers the address before Ada follows the link.
 	ta.createUser("carol", "new@example.com", goodPassword)
 	res := c.get(path(t, link))

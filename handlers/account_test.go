@@ -10,18 +10,19 @@ import (
 	"testing"
 	"time"
 
+	"tally/handlers/mailtest"
 	"tally/models"
 )
 
 // register submits the registration form and returns the verification mail.
-func (c *client) register(username, email string) sentMail {
+func (c *client) register(username, email string) mailtest.Mail {
 	c.ta.t.Helper()
 	c.get("/register")
 	res := c.post("/register", registerValues("username", username, "email", email))
 	if res.StatusCode != http.StatusSeeOther {
 		c.ta.t.Fatalf("register: %d %s", res.StatusCode, trim(res.body))
 	}
-	return c.ta.smtp.next(c.ta.t)
+	return c.ta.smtp.Next(c.ta.t)
 }
 
 // path turns an absolute link from a mail into a path for the test client.
@@ -45,7 +46,7 @@ func TestVerifyFlow(t *testing.T) {
 	if !strings.Contains(page.doc.Find("main").Text(), "Check your inbox") {
 		t.Errorf("after registration: %s", page.doc.Find("main").Text())
 	}
-	m := ta.smtp.next(t)
+	m := ta.smtp.Next(t)
 	if m.To != "ada@example.com" || m.Subject != "Confirm your email address for Tally" || !strings.Contains(m.HTML, "https://tally.example.org/verify?token=") {
 		t.Fatalf("mail = %+v", m)
 	}
@@ -129,7 +130,7 @@ func TestRegisterExistingEmailSendsNotice(t *testing.T) {
 	if !strings.Contains(c.get(res.Header.Get("Location")).doc.Find("main").Text(), "Check your inbox") {
 		t.Error("existing address is not answered like a new one")
 	}
-	m := ta.smtp.next(t)
+	m := ta.smtp.Next(t)
 	if m.To != "ada@example.com" || m.Subject != "You already have a Tally account" {
 		t.Fatalf("mail = %+v", m)
 	}
@@ -170,10 +171,10 @@ func TestResendAndForgotDoNotEnumerate(t *testing.T) {
 			wantStatus(t, res, http.StatusOK)
 			pages = append(pages, strings.ReplaceAll(res.doc.Find("main").Text(), models.NormalizeEmail(tc.email), "EMAIL"))
 			if tc.wantSubject == "" {
-				ta.smtp.none(t, ta)
+				ta.noMail(t)
 				return
 			}
-			if m := ta.smtp.next(t); m.Subject != tc.wantSubject || m.To != models.NormalizeEmail(tc.email) {
+			if m := ta.smtp.Next(t); m.Subject != tc.wantSubject || m.To != models.NormalizeEmail(tc.email) {
 				t.Errorf("mail = %q to %s", m.Subject, m.To)
 			}
 		})
@@ -202,26 +203,26 @@ func TestMailRateLimits(t *testing.T) {
 	}
 
 	forgot()
-	ta.smtp.next(t)
+	ta.smtp.Next(t)
 	forgot() // same minute: same answer, no mail
-	ta.smtp.none(t, ta)
+	ta.noMail(t)
 	// Another purpose is counted on its own: a registration notice still goes out.
 	c.get("/register")
 	c.post("/register", registerValues("username", "other", "email", "ada@example.com"))
-	if m := ta.smtp.next(t); m.Subject != "You already have a Tally account" {
+	if m := ta.smtp.Next(t); m.Subject != "You already have a Tally account" {
 		t.Errorf("notice held back by the reset limit: %q", m.Subject)
 	}
 	for i := 0; i < 4; i++ {
 		ta.clock.Advance(2 * time.Minute)
 		forgot()
-		ta.smtp.next(t)
+		ta.smtp.Next(t)
 	}
 	ta.clock.Advance(2 * time.Minute)
 	forgot() // sixth within the hour
-	ta.smtp.none(t, ta)
+	ta.noMail(t)
 	ta.clock.Advance(time.Hour)
 	forgot()
-	ta.smtp.next(t)
+	ta.smtp.Next(t)
 }
 
 func TestIPRateLimit(t *testing.T) {
@@ -252,7 +253,7 @@ func TestPasswordReset(t *testing.T) {
 	c := ta.client()
 	c.get("/password/forgot")
 	c.post("/password/forgot", url.Values{"email": {"ada@example.com"}})
-	link := ta.smtp.next(t).Link(t, "http://127.0.0.1:8080/password/reset?token=")
+	link := ta.smtp.Next(t).Link(t, "http://127.0.0.1:8080/password/reset?token=")
 
 	res := c.get(path(t, link))
 	wantStatus(t, res, http.StatusSeeOther)
@@ -281,7 +282,7 @@ func TestPasswordReset(t *testing.T) {
 	if elsewhere.get("/dashboard").StatusCode != http.StatusSeeOther {
 		t.Error("the reset did not end the other session")
 	}
-	if m := ta.smtp.next(t); m.Subject != "Your Tally password was changed" {
+	if m := ta.smtp.Next(t); m.Subject != "Your Tally password was changed" {
 		t.Errorf("notice = %q", m.Subject)
 	}
 	// Single use: the same link is refused now.
@@ -296,7 +297,7 @@ func TestPasswordResetLinkExpires(t *testing.T) {
 	c := ta.client()
 	c.get("/password/forgot")
 	c.post("/password/forgot", url.Values{"email": {"ada@example.com"}})
-	link := ta.smtp.next(t).Link(t, "http://")
+	link := ta.smtp.Next(t).Link(t, "http://")
 	ta.clock.Advance(61 * time.Minute)
 	c.get(path(t, link))
 	res := c.get("/password/reset")
@@ -348,13 +349,13 @@ func TestChangePassword(t *testing.T) {
 	if elsewhere.get("/dashboard").StatusCode != http.StatusSeeOther {
 		t.Error("other session still signed in")
 	}
-	if m := ta.smtp.next(t); m.Subject != "Your Tally password was changed" {
+	if m := ta.smtp.Next(t); m.Subject != "Your Tally password was changed" {
 		t.Errorf("notice = %q", m.Subject)
 	}
 	// Notices of the owner's own actions are never held back by rate limits.
 	c.get("/account/password")
 	c.post("/account/password", url.Values{"current_password": {newPassword}, "new_password": {goodPassword}, "new_password_confirm": {goodPassword}})
-	if m := ta.smtp.next(t); m.Subject != "Your Tally password was changed" {
+	if m := ta.smtp.Next(t); m.Subject != "Your Tally password was changed" {
 		t.Errorf("second notice = %q", m.Subject)
 	}
 }
@@ -371,7 +372,7 @@ func TestOutboxSurvivesRestart(t *testing.T) {
 		t.Fatalf("pending mails = %d, want the verification mail queued with the account", pending)
 	}
 	ta.start()
-	if m := ta.smtp.next(t); m.Subject != "Confirm your email address for Tally" {
+	if m := ta.smtp.Next(t); m.Subject != "Confirm your email address for Tally" {
 		t.Errorf("mail after restart = %q", m.Subject)
 	}
 }

@@ -100,7 +100,7 @@ func TestAdminMails(t *testing.T) {
 			t.Fatal("no resend button for an unverified user")
 		}
 		wantStatus(t, admin.post(userPath(newbie, "/resend-verification"), nil), http.StatusSeeOther)
-		m := ta.smtp.next(t)
+		m := ta.smtp.Next(t)
 		link := m.Link(t, "http://127.0.0.1:8080/verify?token=")
 		if m.To != "newbie@example.com" {
 			t.Errorf("mail to %s", m.To)
@@ -118,7 +118,7 @@ func TestAdminMails(t *testing.T) {
 	})
 	t.Run("password reset", func(t *testing.T) {
 		wantStatus(t, admin.post(userPath(bob, "/send-reset"), nil), http.StatusSeeOther)
-		m := ta.smtp.next(t)
+		m := ta.smtp.Next(t)
 		if m.To != "bob@example.com" {
 			t.Errorf("mail to %s", m.To)
 		}

@@ -45,11 +45,11 @@ func TestLockoutPerIdentityAcrossIPs(t *testing.T) {
 				t.Fatalf("after 10 failures: %q", formError(res))
 			}
 			if tc.target == "ada" {
-				if m := ta.smtp.next(t); m.Subject != "Sign-in to your Tally account was paused" || m.To != "ada@example.com" {
+				if m := ta.smtp.Next(t); m.Subject != "Sign-in to your Tally account was paused" || m.To != "ada@example.com" {
 					t.Errorf("lock mail = %q to %s", m.Subject, m.To)
 				}
 				ta.client().tryLogin("ADA@example.com", "still-wrong", "198.51.100.8") // more failures: no second mail
-				ta.smtp.none(t, ta)
+				ta.noMail(t)
 				// Restart: the lock is stored.
 				ta.start()
 				if res := ta.client().tryLogin("ada", goodPassword, "198.51.100.9"); formError(res) != errLocked {
@@ -121,11 +121,11 @@ func TestResetClearsLock(t *testing.T) {
 	for i := 0; i < 10; i++ {
 		ta.client().tryLogin("ada", "wrong", "203.0.113.1")
 	}
-	ta.smtp.next(t) // lock notice
+	ta.smtp.Next(t) // lock notice
 	c := ta.client()
 	c.get("/password/forgot")
 	c.post("/password/forgot", url.Values{"email": {"ada@example.com"}})
-	link := ta.smtp.next(t).Link(t, "http://")
+	link := ta.smtp.Next(t).Link(t, "http://")
 	c.get(path(t, link))
 	newPassword := "violet-Harbour-1888"
 	wantStatus(t, c.post("/password/reset", url.Values{"password": {newPassword}, "password_confirm": {newPassword}}), http.StatusSeeOther)

@@ -18,6 +18,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"gorm.io/gorm"
 
+	"tally/handlers/mailtest"
 	"tally/models"
 )
 
@@ -50,7 +51,7 @@ type testApp struct {
 	cfg    Config
 	clock  *testClock
 	dir    string
-	smtp   *smtpServer
+	smtp   *mailtest.Server
 	outbox *Outbox
 	h      *Handlers
 	hash   models.HashParams
@@ -66,9 +67,9 @@ func newTestApp(t testing.TB, env ...string) *testApp {
 	for i := 0; i+1 < len(env); i += 2 {
 		vars[env[i]] = env[i+1]
 	}
-	smtpSrv := startSMTP(t)
+	smtpSrv := mailtest.Start(t)
 	if _, ok := vars["TALLY_SMTP_URL"]; !ok {
-		vars["TALLY_SMTP_URL"] = "smtp://" + smtpSrv.addr + "?tls=none"
+		vars["TALLY_SMTP_URL"] = smtpSrv.URL()
 	}
 	cfg, err := LoadConfig(func(k string) string { return vars[k] })
 	if err != nil {
@@ -275,4 +276,13 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// noMail asserts that no mail is waiting once the outbox has run dry.
+func (ta *testApp) noMail(t testing.TB) {
+	t.Helper()
+	ta.outbox.DeliverDue(context.Background())
+	if m, ok := ta.smtp.Received(); ok {
+		t.Fatalf("unexpected mail to %s: %q", m.To, m.Subject)
+	}
 }

@@ -1,4 +1,6 @@
-package e2e
+// Package mailtest is a real SMTP server on loopback for tests: the app sends its mail over
+// SMTP as in production, and tests read each mail with its parts decoded.
+package mailtest
 
 import (
 	"bytes"
@@ -16,24 +18,25 @@ import (
 	"github.com/emersion/go-smtp"
 )
 
-// mailTimeout bounds the wait for one mail; it only matters when the mail never comes.
-const mailTimeout = 10 * time.Second
+// Timeout bounds the wait for one mail; it only matters when the mail never comes.
+const Timeout = 10 * time.Second
 
-// sentMail is a mail as the SMTP server received it, its parts decoded.
-type sentMail struct {
+// Mail is a mail as the server received it.
+type Mail struct {
 	From     string   // envelope sender (MAIL FROM)
 	Rcpt     []string // envelope recipients (RCPT TO)
-	To       []string // addresses in the To header
+	To       string   // the envelope recipients, joined: whom the mail was delivered to
+	ToHeader []string // addresses in the To header
 	Subject  string
 	Text     string
 	HTML     string
-	parseErr error // a mail the server could not parse; nextMail fails the test with it
+	err      error // a mail the server could not parse; Next fails the test with it
 }
 
 var linkRe = regexp.MustCompile(`https?://\S+`)
 
-// link returns the first link in the text part that starts with prefix.
-func (m sentMail) link(t *testing.T, prefix string) string {
+// Link returns the first link in the text part that starts with prefix.
+func (m Mail) Link(t testing.TB, prefix string) string {
 	t.Helper()
 	for _, l := range linkRe.FindAllString(m.Text, -1) {
 		if strings.HasPrefix(l, prefix) {
@@ -44,79 +47,92 @@ func (m sentMail) link(t *testing.T, prefix string) string {
 	return ""
 }
 
-// mailServer is a real SMTP server on loopback that hands every mail it accepts to a channel.
-type mailServer struct {
-	addr  string
-	mails chan sentMail
+// Server hands every mail it accepts to a channel.
+type Server struct {
+	Addr  string
+	mails chan Mail
 }
 
-// startMailServer serves SMTP on a loopback port until the test ends.
-func startMailServer(t *testing.T) *mailServer {
+// Start serves SMTP on a loopback port until the test ends.
+func Start(t testing.TB) *Server {
 	t.Helper()
-	s := &mailServer{mails: make(chan sentMail, 100)}
+	s := &Server{mails: make(chan Mail, 100)}
 	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) {
-		return &mailSession{srv: s}, nil
+		return &session{srv: s}, nil
 	}))
 	srv.Domain = "localhost"
-	srv.ReadTimeout = mailTimeout
-	srv.WriteTimeout = mailTimeout
+	srv.ReadTimeout = Timeout
+	srv.WriteTimeout = Timeout
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.addr = ln.Addr().String()
+	s.Addr = ln.Addr().String()
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { srv.Close() })
 	return s
 }
 
-// nextMail waits for the next mail the app sends.
-func (e *env) nextMail(t *testing.T) sentMail {
+// URL is the TALLY_SMTP_URL that points the app at this server.
+func (s *Server) URL() string { return "smtp://" + s.Addr + "?tls=none" }
+
+// Next waits for the next mail.
+func (s *Server) Next(t testing.TB) Mail {
 	t.Helper()
 	select {
-	case m := <-e.mail.mails:
-		if m.parseErr != nil {
-			t.Fatalf("the SMTP server got a mail it cannot read: %v", m.parseErr)
+	case m := <-s.mails:
+		if m.err != nil {
+			t.Fatalf("the SMTP server got a mail it cannot read: %v", m.err)
 		}
 		return m
-	case <-time.After(mailTimeout):
-		t.Fatalf("no mail arrived at the SMTP server within %s", mailTimeout)
-		return sentMail{}
+	case <-time.After(Timeout):
+		t.Fatalf("no mail arrived at the SMTP server within %s", Timeout)
+		return Mail{}
 	}
 }
 
-type mailSession struct {
-	srv  *mailServer
+// Received returns a mail that has already arrived, without waiting.
+func (s *Server) Received() (Mail, bool) {
+	select {
+	case m := <-s.mails:
+		return m, true
+	default:
+		return Mail{}, false
+	}
+}
+
+type session struct {
+	srv  *Server
 	from string
 	rcpt []string
 }
 
-func (s *mailSession) Reset()        { s.from, s.rcpt = "", nil }
-func (s *mailSession) Logout() error { return nil }
+func (s *session) Reset()        { s.from, s.rcpt = "", nil }
+func (s *session) Logout() error { return nil }
 
-func (s *mailSession) Mail(from string, _ *smtp.MailOptions) error {
+func (s *session) Mail(from string, _ *smtp.MailOptions) error {
 	s.from = from
 	return nil
 }
 
-func (s *mailSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	s.rcpt = append(s.rcpt, to)
 	return nil
 }
 
 // Data accepts the mail whatever its content; a mail it cannot parse goes to the test as an
 // error, since refusing it would only make the outbox retry later and the test time out.
-func (s *mailSession) Data(r io.Reader) error {
-	m, err := parseMail(r)
-	m.From, m.Rcpt, m.parseErr = s.from, s.rcpt, err
+func (s *session) Data(r io.Reader) error {
+	m, err := parse(r)
+	m.From, m.Rcpt, m.To, m.err = s.from, s.rcpt, strings.Join(s.rcpt, ", "), err
 	s.srv.mails <- m
 	return nil
 }
 
-// parseMail reads a message with a text/plain and a text/html part, in a multipart body or
-// alone; mime/multipart undoes quoted-printable.
-func parseMail(r io.Reader) (sentMail, error) {
-	var m sentMail
+// parse reads a multipart message with a text/plain and a text/html part; mime/multipart
+// undoes quoted-printable.
+func parse(r io.Reader) (Mail, error) {
+	var m Mail
 	msg, err := mail.ReadMessage(r)
 	if err != nil {
 		return m, err
@@ -130,7 +146,7 @@ func parseMail(r io.Reader) (sentMail, error) {
 		return m, fmt.Errorf("To: %w", err)
 	}
 	for _, a := range to {
-		m.To = append(m.To, a.Address)
+		m.ToHeader = append(m.ToHeader, a.Address)
 	}
 	mediaType, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
 	if err != nil {
