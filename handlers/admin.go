@@ -11,9 +11,6 @@ import (
 	"tally/views"
 )
 
-// isAdmin reports whether u may use the admin. Superusers are admins even without the staff flag.
-func isAdmin(u *models.User) bool { return u.IsAuthenticated() && (u.IsStaff || u.IsSuperuser) }
-
 // requireStaff lets staff through and answers 404 to everyone else, so that the admin's
 // existence is not revealed. While viewing Tally as another user the admin is closed: its
 // actions would be taken under the wrong name.
@@ -21,7 +18,7 @@ func (h *Handlers) requireStaff(c *fiber.Ctx) error {
 	if impersonator(c) != nil {
 		return errAdminWhileImpersonating
 	}
-	if !isAdmin(currentUser(c)) {
+	if !currentUser(c).IsAdmin() {
 		return fiber.ErrNotFound
 	}
 	return c.Next()
@@ -35,7 +32,7 @@ func (h *Handlers) requireSuperuser(c *fiber.Ctx) error {
 	switch u := currentUser(c); {
 	case impersonator(c) != nil:
 		return errAdminWhileImpersonating
-	case !isAdmin(u):
+	case !u.IsAdmin():
 		return fiber.ErrNotFound
 	case !u.IsSuperuser:
 		return fiber.NewError(fiber.StatusForbidden, "Only a superuser can grant or remove staff access.")

@@ -57,7 +57,7 @@ func defaultAvatar(u *models.User) (etag string, svg []byte) {
 func (h *Handlers) Avatar(c *fiber.Ctx) error {
 	id, err := strconv.ParseUint(c.Params("id"), 10, 32)
 	viewer := currentUser(c)
-	if err != nil || (uint(id) != viewer.ID && !viewer.IsStaff) {
+	if err != nil || (uint(id) != viewer.ID && !viewer.IsAdmin()) {
 		return fiber.ErrNotFound
 	}
 	owner := viewer

@@ -27,10 +27,10 @@ func impersonator(c *fiber.Ctx) *models.User {
 // canImpersonate says whether admin may view Tally as target: superusers may view anyone
 // active, staff only active users without admin rights; nobody views as themselves.
 func canImpersonate(admin, target *models.User) bool {
-	if !isAdmin(admin) || !target.IsActive || admin.ID == target.ID {
+	if !admin.IsAdmin() || !target.IsActive || admin.ID == target.ID {
 		return false
 	}
-	return admin.IsSuperuser || !isAdmin(target)
+	return admin.IsSuperuser || !target.IsAdmin()
 }
 
 // applyImpersonation runs after loadSession. When the session views Tally as another user, it

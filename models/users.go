@@ -32,6 +32,10 @@ var Anonymous = &User{}
 // IsAuthenticated reports whether u is a real, signed-in account.
 func (u *User) IsAuthenticated() bool { return u.ID != 0 }
 
+// IsAdmin reports whether u may use the admin: staff, and superusers even without the staff
+// flag.
+func (u *User) IsAdmin() bool { return u.IsAuthenticated() && (u.IsStaff || u.IsSuperuser) }
+
 // DisplayName is what the interface calls the user: the first name when there is one.
 func (u *User) DisplayName() string {
 	if u.FirstName != "" {
