@@ -83,7 +83,7 @@ func (h *Handlers) Verify(c *fiber.Ctx) error {
 	if err := h.recordEvent(c, h.db, u.ID, models.EventEmailVerified, "", nil); err != nil {
 		return err
 	}
-	if err := h.startSession(c, u, false); err != nil {
+	if err := h.startSession(c, u, false, nil); err != nil {
 		return err
 	}
 	h.flash(c, "Your email address is confirmed. Welcome to Tally!")

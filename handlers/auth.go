@@ -201,52 +201,75 @@ func (h *Handlers) Login(c *fiber.Ctx) error {
 		f.NonFieldError = errLocked
 		return h.renderLogin(c, fiber.StatusUnprocessableEntity, f)
 	}
-	var user *models.User
-	if gateErr := h.gate.run(c, func() { user, err = models.AuthenticateUser(h.db, f.Login, password, h.hash) }); gateErr != nil {
-		return gateErr
+	// Only the hash runs on a hashing worker: the user was loaded by the guard, and every write
+	// happens afterwards, in one transaction.
+	user, ok, rehash := guard.user, false, false
+	if err := h.gate.run(c, func() { ok, rehash = models.VerifyPassword(user, password, h.hash) }); err != nil {
+		return err
 	}
 	switch {
-	case errors.Is(err, models.ErrInvalidCredentials):
+	case !ok:
 		if err := h.loginFailed(c, guard); err != nil {
 			return err
 		}
 		f.NonFieldError = errBadLogin
 		return h.renderLogin(c, fiber.StatusUnprocessableEntity, f)
-	case errors.Is(err, models.ErrInactive) && !user.IsVerified():
+	case !user.IsActive && !user.IsVerified():
 		// Only the right password gets here, so this reveals nothing to a guesser.
 		f.NonFieldError = "Your email address is not confirmed yet. Follow the link we sent you, or ask for a new one."
 		f.Unverified = true
 		return h.renderLogin(c, fiber.StatusUnprocessableEntity, f)
-	case errors.Is(err, models.ErrInactive):
+	case !user.IsActive:
 		f.NonFieldError = "This account has been deactivated. Contact the administrator of this Tally."
 		return h.renderLogin(c, fiber.StatusUnprocessableEntity, f)
-	case err != nil:
-		return err
 	}
-	if err := h.loginSucceeded(c, guard, user); err != nil {
-		return err
+	if rehash {
+		hash, err := h.hashPassword(c, password)
+		if err != nil {
+			return err
+		}
+		if err := models.SetPassword(h.db, user, hash); err != nil {
+			return err
+		}
 	}
-	if err := h.startSession(c, user, f.Remember); err != nil {
+	err = h.startSession(c, user, f.Remember, func(tx *gorm.DB) error { return h.loginSucceeded(c, tx, guard, user) })
+	if err != nil {
 		return err
 	}
 	return h.redirect(c, safeNext(f.Next, "/dashboard"))
 }
 
-// startSession binds user to a fresh session: new id, empty data, new CSRF token.
-func (h *Handlers) startSession(c *fiber.Ctx, user *models.User, remember bool) error {
+// startSession binds user to a fresh session: new id, empty data, new CSRF token. Its writes,
+// and those of also (when given), are one transaction.
+func (h *Handlers) startSession(c *fiber.Ctx, user *models.User, remember bool, also func(tx *gorm.DB) error) error {
 	ws := currentSession(c)
-	if old := ws.getString(keyAuthSession); old != "" {
-		if err := models.EndAuthSession(h.db, old); err != nil {
-			return err
-		}
-	}
+	old := ws.getString(keyAuthSession)
 	if err := ws.renew(); err != nil {
 		return err
 	}
 	now := h.now()
-	as, err := models.StartAuthSession(h.db, models.NewAuthSession{
-		UserID: user.ID, IP: h.clientIP(c), UserAgent: utils.CopyString(c.Get(fiber.HeaderUserAgent)), Remember: remember,
-	}, now)
+	var as *models.AuthSession
+	err := h.db.Transaction(func(tx *gorm.DB) error {
+		if old != "" {
+			if err := models.EndAuthSession(tx, old); err != nil {
+				return err
+			}
+		}
+		var err error
+		as, err = models.StartAuthSession(tx, models.NewAuthSession{
+			UserID: user.ID, IP: h.clientIP(c), UserAgent: utils.CopyString(c.Get(fiber.HeaderUserAgent)), Remember: remember,
+		}, now)
+		if err != nil {
+			return err
+		}
+		if err := models.RecordLogin(tx, user, now); err != nil {
+			return err
+		}
+		if also != nil {
+			return also(tx)
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
@@ -254,9 +277,6 @@ func (h *Handlers) startSession(c *fiber.Ctx, user *models.User, remember bool) 
 	c.Locals(localAuthSession, as)
 	ws.remember = remember
 	ws.csrfToken()
-	if err := models.RecordLogin(h.db, user, now); err != nil {
-		return err
-	}
 	c.Locals(localUser, user)
 	return nil
 }

@@ -25,3 +25,4 @@ func BenchmarkDashboard(b *testing.B) {
 		res.Body.Close()
 	}
 }
+

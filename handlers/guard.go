@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"gorm.io/gorm"
 
 	"tally/models"
 	"tally/views"
@@ -202,15 +203,15 @@ func (h *Handlers) loginFailed(c *fiber.Ctx, g *loginGuard) error {
 }
 
 // loginSucceeded clears the counters and marks the browser as a known device.
-func (h *Handlers) loginSucceeded(c *fiber.Ctx, g *loginGuard, u *models.User) error {
-	if err := models.ClearKey(h.db, models.UserKey(u)); err != nil {
+func (h *Handlers) loginSucceeded(c *fiber.Ctx, tx *gorm.DB, g *loginGuard, u *models.User) error {
+	if err := models.ClearKey(tx, models.UserKey(u)); err != nil {
 		return err
 	}
 	if g.device != "" {
-		if err := models.ClearKey(h.db, "device:"+g.device); err != nil {
+		if err := models.ClearKey(tx, "device:"+g.device); err != nil {
 			return err
 		}
 	}
 	h.setKnownDevice(c, u, g.device)
-	return h.recordEvent(c, h.db, u.ID, models.EventLoginSuccess, "", nil)
+	return h.recordEvent(c, tx, u.ID, models.EventLoginSuccess, "", nil)
 }

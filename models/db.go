@@ -48,8 +48,10 @@ func Open(path string, log *slog.Logger) (*gorm.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	sqlDB.SetMaxOpenConns(8)
-	sqlDB.SetMaxIdleConns(8)
+	// Readers run in parallel under WAL; enough connections that requests waiting on a commit do
+	// not hold up the rest, all kept open (GORM's default keeps 2 idle and reconnects).
+	sqlDB.SetMaxOpenConns(16)
+	sqlDB.SetMaxIdleConns(16)
 	sqlDB.SetConnMaxIdleTime(time.Hour)
 	if err := sqlDB.Ping(); err != nil {
 		_ = sqlDB.Close()

@@ -149,29 +149,37 @@ func first(q *gorm.DB) (*User, error) {
 func AuthenticateUser(db *gorm.DB, login, password string, p HashParams) (*User, error) {
 	u, err := FindUserByLogin(db, login)
 	if errors.Is(err, ErrNotFound) {
-		DummyCheck(password, p)
-		return nil, ErrInvalidCredentials
-	}
-	if err != nil {
+		u = nil
+	} else if err != nil {
 		return nil, err
 	}
-	ok, rehash, err := CheckPassword(password, u.PasswordHash, p)
-	if err != nil && !errors.Is(err, ErrInvalidHash) {
-		return nil, err
-	}
+	ok, rehash := VerifyPassword(u, password, p)
 	if !ok {
 		return nil, ErrInvalidCredentials
 	}
 	if rehash {
 		if hash, err := HashPassword(password, p); err == nil {
-			db.Model(u).Update("password_hash", hash)
-			u.PasswordHash = hash
+			if err := SetPassword(db, u, hash); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if !u.IsActive {
 		return u, ErrInactive
 	}
 	return u, nil
+}
+
+// VerifyPassword checks password against u's hash, or burns one hash when u is nil (an unknown
+// login), so the time taken does not tell whether an account exists. It does no I/O, so the
+// caller may run it on a hashing worker. rehash reports outdated parameters.
+func VerifyPassword(u *User, password string, p HashParams) (ok, rehash bool) {
+	if u == nil {
+		DummyCheck(password, p)
+		return false, false
+	}
+	ok, rehash, _ = CheckPassword(password, u.PasswordHash, p) // a malformed hash never matches
+	return ok, rehash && ok
 }
 
 // RecordLogin stamps last_login.
