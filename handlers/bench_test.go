@@ -25,4 +25,3 @@ func BenchmarkDashboard(b *testing.B) {
 		res.Body.Close()
 	}
 }
-
