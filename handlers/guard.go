@@ -18,10 +18,12 @@ import (
 )
 
 // hashGate bounds password hashing: argon2id takes ~19 MiB and tens of milliseconds a hash, so
-// a fixed pool of workers (one per CPU) does all of it, a short queue waits, and anything beyond
-// is turned away at once. The workers run on OS threads of lower priority, and main gives the
-// Go scheduler more Ps than workers, so a login flood cannot exhaust memory or starve page
-// views of CPU while logins alone still use every core.
+// a fixed pool of workers (one per CPU) does all of it, a queue of 8 per worker waits (shorter
+// queues turned away a third of the logins at the hash limit, since hash times jitter), and
+// anything beyond is refused at once. A login flood then cannot exhaust memory, and since main
+// gives the scheduler more Ps than workers, page views keep running beside the hashes.
+// (Workers locked to low-priority OS threads were tried: hashing fell from ~75 to ~52 a second,
+// from the handoffs to locked threads.)
 type hashGate struct {
 	jobs     chan func()
 	stopOnce sync.Once
@@ -29,19 +31,17 @@ type hashGate struct {
 
 func newHashGate() *hashGate {
 	n := runtime.NumCPU()
-	g := &hashGate{jobs: make(chan func(), 4*n)}
+	g := &hashGate{jobs: make(chan func(), 8*n)}
 	for range n {
 		go g.work()
 	}
 	return g
 }
 
-// stop ends the workers (their threads end with them); the gate takes no work after it.
+// stop ends the workers; the gate takes no work after it.
 func (g *hashGate) stop() { g.stopOnce.Do(func() { close(g.jobs) }) }
 
 func (g *hashGate) work() {
-	runtime.LockOSThread() // the thread keeps its lowered priority for this worker alone
-	lowerThreadPriority()
 	for job := range g.jobs {
 		job()
 	}
