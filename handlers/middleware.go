@@ -20,6 +20,7 @@ const (
 	localSession localKey = iota
 	localUser
 	localAuthSession
+	localSessionEnded
 )
 
 // logRequests writes one structured line per request. It logs the path without the query
@@ -132,6 +133,9 @@ func (h *Handlers) resolveUser(c *fiber.Ctx, ws *webSession) error {
 	case err == nil:
 	case errors.Is(err, models.ErrNotFound), errors.Is(err, models.ErrInactive), errors.Is(err, models.ErrSessionExpired):
 		_ = models.EndAuthSession(h.db, aid)
+		// The CSRF token goes with the session; a form sent from the expired page is then sent
+		// to the login page rather than refused (see checkCSRF).
+		c.Locals(localSessionEnded, true)
 		return ws.renew()
 	default:
 		return err
@@ -193,6 +197,9 @@ func (h *Handlers) checkCSRF(c *fiber.Ctx) error {
 		token = c.FormValue("_csrf")
 	}
 	if !currentSession(c).csrfMatches(token) {
+		if ended, _ := c.Locals(localSessionEnded).(bool); ended {
+			return h.toLogin(c)
+		}
 		return errCSRF
 	}
 	return c.Next()
@@ -209,6 +216,11 @@ func (h *Handlers) requireUser(c *fiber.Ctx) error {
 	if currentUser(c).IsAuthenticated() {
 		return c.Next()
 	}
+	return h.toLogin(c)
+}
+
+// toLogin sends the visitor to the login page with next set to where they were.
+func (h *Handlers) toLogin(c *fiber.Ctx) error {
 	next := c.OriginalURL()
 	if isHTMX(c) {
 		next = "/"
