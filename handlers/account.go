@@ -231,6 +231,7 @@ func (h *Handlers) setPassword(c *fiber.Ctx, u *models.User, password, keep, eve
 		m := views.PasswordChangedMail(u.FirstName, h.cfg.AbsURL("/password/forgot"))
 		return h.queueMail(c.UserContext(), tx, u, u.Email, models.MailChanged, m)
 	})
+	h.sessionCache.Invalidate()
 	if err == nil {
 		h.outbox.Wake()
 	}

@@ -187,7 +187,9 @@ func (h *Handlers) DeleteAccount(c *fiber.Ctx) error {
 	if !f.Valid() {
 		return h.renderDelete(c, fiber.StatusUnprocessableEntity, f)
 	}
-	if err := h.db.Transaction(func(tx *gorm.DB) error { return models.DeleteAccount(tx, u.ID) }); err != nil {
+	err := h.db.Transaction(func(tx *gorm.DB) error { return models.DeleteAccount(tx, u.ID) })
+	h.sessionCache.Invalidate()
+	if err != nil {
 		return err
 	}
 	if err := currentSession(c).destroy(); err != nil {

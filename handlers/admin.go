@@ -149,6 +149,7 @@ func (h *Handlers) adminAction(change adminChange) fiber.Handler {
 			}
 			return h.recordEvent(c, tx, u.ID, models.EventAdminChange, detail+" by "+admin.Username, admin)
 		})
+		h.sessionCache.Invalidate()
 		if err != nil {
 			return err
 		}

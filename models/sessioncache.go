@@ -45,13 +45,21 @@ func NewSessionCache(db *gorm.DB, max int) *SessionCache {
 			c.gen.Add(1)
 		}
 	}
+	// After the commit of GORM's own transaction around a statement: bumping before it would
+	// let a concurrent request cache the old row under the new generation. Inside an explicit
+	// transaction the commit comes later: callers of db.Transaction call Invalidate after it.
 	cb := db.Callback()
-	_ = cb.Create().After("gorm:create").Register("tally:session_cache", bump)
-	_ = cb.Update().After("gorm:update").Register("tally:session_cache", bump)
-	_ = cb.Delete().After("gorm:delete").Register("tally:session_cache", bump)
+	const commit = "gorm:commit_or_rollback_transaction"
+	_ = cb.Create().After(commit).Register("tally:session_cache", bump)
+	_ = cb.Update().After(commit).Register("tally:session_cache", bump)
+	_ = cb.Delete().After(commit).Register("tally:session_cache", bump)
 	_ = cb.Raw().After("gorm:raw").Register("tally:session_cache", bump)
 	return c
 }
+
+// Invalidate drops every cached session; call it after a transaction that changed users or
+// sessions has committed.
+func (c *SessionCache) Invalidate() { c.gen.Add(1) }
 
 // Find is FindAuthSession through the cache. The result is a copy the caller may change.
 func (c *SessionCache) Find(db *gorm.DB, id string, now time.Time) (*AuthSession, error) {
