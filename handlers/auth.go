@@ -290,7 +290,15 @@ func (h *Handlers) Logout(c *fiber.Ctx) error {
 		if err := models.EndAuthSession(h.db, aid); err != nil {
 			return err
 		}
-		if u := currentUser(c); u.IsAuthenticated() {
+		u := currentUser(c)
+		if admin := impersonator(c); admin != nil {
+			// The staff member logs out, not the user they were viewing as.
+			if err := h.recordImpersonation(c, h.db, admin, u, "ended by logout"); err != nil {
+				return err
+			}
+			u = admin
+		}
+		if u.IsAuthenticated() {
 			if err := h.recordEvent(c, h.db, u.ID, models.EventLogout, "", nil); err != nil {
 				return err
 			}

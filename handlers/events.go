@@ -10,6 +10,9 @@ import (
 // recordEvent writes a security event about userID for the current request: its IP and
 // device, and the acting staff member when one is impersonating or administering.
 func (h *Handlers) recordEvent(c *fiber.Ctx, db *gorm.DB, userID uint, kind, detail string, actor *models.User) error {
+	if actor == nil {
+		actor = impersonator(c)
+	}
 	e := &models.SecurityEvent{
 		UserID: userID, Kind: kind, Detail: detail, CreatedAt: h.now(),
 		IP: h.clientIP(c), Device: models.DeviceName(c.Get(fiber.HeaderUserAgent)),

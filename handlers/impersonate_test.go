@@ -234,6 +234,22 @@ func TestImpersonationEndsWithLogout(t *testing.T) {
 	if n, _ := models.CountUserSessions(ta.db, bob.ID); n != 0 {
 		t.Errorf("bob has %d sessions", n)
 	}
+	// The history says who logged out: the staff member, not the user they viewed as.
+	kinds := func(u *models.User) string {
+		es, _ := models.RecentEvents(ta.db, u.ID, 50)
+		var k []string
+		for _, e := range es {
+			k = append(k, e.Kind+":"+e.Detail)
+		}
+		return strings.Join(k, ",")
+	}
+	super, _ := models.FindUserByLogin(ta.db, "super")
+	if got := kinds(bob); strings.Contains(got, models.EventLogout+":") || !strings.Contains(got, "ended by logout") {
+		t.Errorf("bob's events: %s", got)
+	}
+	if got := kinds(super); !strings.HasPrefix(got, models.EventLogout+":") || !strings.Contains(got, "ended by logout") {
+		t.Errorf("super's events: %s", got)
+	}
 	c.login("super", goodPassword)
 	if me := c.me(); me.Username != "super" || me.Impersonator != nil {
 		t.Errorf("after logging in again: %+v", me)
