@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"image"
+	"image/color"
 	"image/gif"
 	"image/jpeg"
 	"image/png"
@@ -38,10 +39,25 @@ const (
 	// AvatarSize is the side of every stored picture.
 	AvatarSize = 256
 	// Limits checked on the header, before any pixel is decoded: a small file can declare a
-	// huge image (a decompression bomb). 16 Mi pixels decode to at most 64 MiB.
-	maxAvatarSide   = 8192
-	maxAvatarPixels = 16 << 20
+	// huge image (a decompression bomb). The decoded size is bounded too, since a 16-bit PNG
+	// takes 8 bytes a pixel.
+	maxAvatarSide    = 8192
+	maxAvatarPixels  = 16 << 20
+	maxDecodedAvatar = 64 << 20
 )
+
+// bytesPerPixel is what the decoder allocates per pixel for a colour model.
+func bytesPerPixel(m color.Model) int {
+	switch m {
+	case color.RGBA64Model, color.NRGBA64Model:
+		return 8
+	case color.Gray16Model:
+		return 2
+	case color.GrayModel, color.AlphaModel:
+		return 1
+	}
+	return 4
+}
 
 // ImageError is a reason an upload is refused, written for the user.
 type ImageError string
@@ -116,7 +132,7 @@ func ProcessAvatar(data []byte) (out []byte, contentType string, err error) {
 		return nil, "", ErrImageCorrupt
 	}
 	if cfg.Width < 1 || cfg.Height < 1 || cfg.Width > maxAvatarSide || cfg.Height > maxAvatarSide ||
-		cfg.Width*cfg.Height > maxAvatarPixels {
+		cfg.Width*cfg.Height > maxAvatarPixels || cfg.Width*cfg.Height*bytesPerPixel(cfg.ColorModel) > maxDecodedAvatar {
 		return nil, "", ImageError(fmt.Sprintf("This picture is %d×%d pixels; pictures may have at most %d pixels a side and %d megapixels in all.",
 			cfg.Width, cfg.Height, maxAvatarSide, maxAvatarPixels>>20))
 	}

@@ -2,10 +2,13 @@ package models
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
+	"hash/crc32"
 	"image"
 	"image/color"
 	"image/png"
+	"strings"
 	"testing"
 )
 
@@ -70,4 +73,32 @@ func FuzzProcessAvatar(f *testing.F) {
 			t.Fatal("accepted without a picture")
 		}
 	})
+}
+
+// pngHeader is a PNG that is only its header: enough for the size check, nothing to decode.
+func pngHeader(w, h uint32, bitDepth, colorType byte) []byte {
+	ihdr := make([]byte, 13)
+	binary.BigEndian.PutUint32(ihdr[0:], w)
+	binary.BigEndian.PutUint32(ihdr[4:], h)
+	ihdr[8], ihdr[9] = bitDepth, colorType
+	chunk := append([]byte("IHDR"), ihdr...)
+	var b bytes.Buffer
+	b.WriteString("\x89PNG\r\n\x1a\n")
+	binary.Write(&b, binary.BigEndian, uint32(len(ihdr)))
+	b.Write(chunk)
+	binary.Write(&b, binary.BigEndian, crc32.ChecksumIEEE(chunk))
+	return b.Bytes()
+}
+
+func TestAvatarDecodedSizeBounded(t *testing.T) {
+	// 4096×4096 passes the pixel limit, but at 16 bits a channel it decodes to 128 MiB.
+	_, _, err := ProcessAvatar(pngHeader(4096, 4096, 16, 6))
+	var ie ImageError
+	if !errors.As(err, &ie) || !strings.Contains(err.Error(), "pixels") {
+		t.Fatalf("16-bit 4096×4096 PNG: err = %v, want a size refusal", err)
+	}
+	// The same size at 8 bits is within the limits (and fails later, having no pixel data).
+	if _, _, err := ProcessAvatar(pngHeader(4096, 4096, 8, 6)); errors.As(err, &ie) && strings.Contains(err.Error(), "pixels") {
+		t.Errorf("8-bit 4096×4096 refused for its size: %v", err)
+	}
 }
