@@ -247,29 +247,22 @@ func (h *Handlers) ChangePasswordPage(c *fiber.Ctx) error {
 func (h *Handlers) ChangePassword(c *fiber.Ctx) error {
 	u := currentUser(c)
 	f := views.PasswordForm{Change: true}
-	current, password := form(c, "current_password"), form(c, "new_password")
-	if current == "" {
-		f.AddError("current_password", "Enter your current password.")
-	} else if ok, err := h.checkPassword(c, u, current); err != nil {
+	password := form(c, "new_password")
+	if err := h.confirmPassword(c, &f.Form, "current_password", form(c, "current_password"), u); err != nil {
 		return err
-	} else if !ok {
-		f.AddError("current_password", "Your current password is not correct.")
 	}
 	checkNewPassword(&f.Form, "new_password", "new_password_confirm", password, form(c, "new_password_confirm"), attrsOf(u))
 	if !f.Valid() {
 		return h.renderPassword(c, fiber.StatusUnprocessableEntity, f)
 	}
 	ws := currentSession(c)
-	aid := ws.getString(keyAuthSession)
-	if err := h.setPassword(c, u, password, aid, models.EventPasswordChange); err != nil {
+	if err := h.setPassword(c, u, password, ws.getString(keyAuthSession), models.EventPasswordChange); err != nil {
 		return err
 	}
-	if err := ws.renew(); err != nil {
+	if err := h.switchIdentity(c, 0); err != nil {
 		return err
 	}
-	ws.set(keyAuthSession, aid)
 	ws.remember = currentAuthSession(c).Remember
-	ws.csrfToken()
 	h.flash(c, "Your password has been changed. Your other sessions were signed out.")
 	return h.redirect(c, "/dashboard")
 }
