@@ -145,8 +145,11 @@ func (h *Handlers) sendReset(tx *gorm.DB, c *fiber.Ctx, u *models.User) error {
 	if ok, err := h.mailAllowed(tx, u.Email, models.MailReset); !ok || err != nil {
 		return err
 	}
-	m := views.ResetMail(u.FirstName, h.link("/password/reset", models.PurposeReset, u), h.cfg.ResetTTL)
-	return h.queueMail(c.UserContext(), tx, u, u.Email, models.MailReset, m)
+	return h.queueMail(c.UserContext(), tx, u, u.Email, models.MailReset, h.resetMail(u))
+}
+
+func (h *Handlers) resetMail(u *models.User) views.Mail {
+	return views.ResetMail(u.FirstName, h.link("/password/reset", models.PurposeReset, u), h.cfg.ResetTTL)
 }
 
 // ResetPage moves a token from the URL into the session and redirects, so it cannot leak

@@ -196,9 +196,8 @@ func (h *Handlers) sendResetLink(c *fiber.Ctx, tx *gorm.DB, _, u *models.User) (
 	if ok, err := h.mailAllowed(tx, u.Email, models.MailReset); err != nil || !ok {
 		return "", "A reset link was sent to " + u.Email + " moments ago. Try again later.", err
 	}
-	m := views.ResetMail(u.FirstName, h.link("/password/reset", models.PurposeReset, u), h.cfg.ResetTTL)
 	return "Password reset link sent", "A password reset link is on its way to " + u.Email + ".",
-		h.queueMail(c.UserContext(), tx, u, u.Email, models.MailReset, m)
+		h.queueMail(c.UserContext(), tx, u, u.Email, models.MailReset, h.resetMail(u))
 }
 
 // setStaff grants or removes admin access; only superusers reach it.
