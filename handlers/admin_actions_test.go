@@ -189,3 +189,17 @@ func TestAdminRoleRules(t *testing.T) {
 		}
 	})
 }
+
+func TestSecurityPageNamesTheAdmin(t *testing.T) {
+	ta := newTestApp(t)
+	ta.createAdmin("super", true)
+	bob := ta.createUser("bob", "bob@example.com", goodPassword)
+	admin := ta.signedIn("super")
+	admin.get(userURL(bob.ID))
+	wantStatus(t, admin.post(userURL(bob.ID)+"/send-reset", nil), http.StatusSeeOther)
+	res := ta.signedIn("bob").get("/account/security")
+	wantStatus(t, res, http.StatusOK)
+	if text := res.doc.Find("#security-events").Text(); !strings.Contains(text, "by super, an administrator") {
+		t.Errorf("the user's security page does not name the admin: %s", text)
+	}
+}

@@ -236,7 +236,7 @@ func TestImpersonationEndsWithLogout(t *testing.T) {
 	}
 	// The history says who logged out: the staff member, not the user they viewed as.
 	kinds := func(u *models.User) string {
-		es, _ := models.RecentEvents(ta.db, u.ID, 50)
+		es, _ := models.UserEvents(ta.db, u.ID, 50)
 		var k []string
 		for _, e := range es {
 			k = append(k, e.Kind+":"+e.Detail)

@@ -58,7 +58,7 @@ func (h *Handlers) RevokeOtherSessions(c *fiber.Ctx) error {
 
 // Security shows the user's last 50 security events.
 func (h *Handlers) Security(c *fiber.Ctx) error {
-	es, err := models.RecentEvents(h.db, currentUser(c).ID, 50)
+	es, err := models.UserEvents(h.db, currentUser(c).ID, 50)
 	if err != nil {
 		return err
 	}

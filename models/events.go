@@ -48,13 +48,6 @@ func RecordEvent(db *gorm.DB, e *SecurityEvent) error {
 	return db.Create(e).Error
 }
 
-// RecentEvents returns a user's latest events, newest first.
-func RecentEvents(db *gorm.DB, userID uint, limit int) ([]SecurityEvent, error) {
-	var es []SecurityEvent
-	err := db.Where("user_id = ?", userID).Order("created_at DESC, id DESC").Limit(limit).Find(&es).Error
-	return es, err
-}
-
 // DescribeEvent is the sentence a user reads for an event kind.
 func DescribeEvent(kind string) string {
 	switch kind {
