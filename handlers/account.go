@@ -265,7 +265,6 @@ func (h *Handlers) ChangePassword(c *fiber.Ctx) error {
 	if err := h.switchIdentity(c, 0); err != nil {
 		return err
 	}
-	ws.remember = currentAuthSession(c).Remember
 	h.flash(c, "Your password has been changed. Your other sessions were signed out.")
 	return h.redirect(c, "/dashboard")
 }

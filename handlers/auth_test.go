@@ -432,3 +432,17 @@ func TestCSRF(t *testing.T) {
 		wantStatus(t, c.get("/dashboard"), http.StatusOK)
 	})
 }
+
+// A login upgrades a hash made with other parameters, through the real login path.
+func TestLoginRehashesOutdatedHash(t *testing.T) {
+	ta := newTestApp(t)
+	u := ta.createUser("ada", "ada@example.com", goodPassword) // hashed with testHash
+	ta.hash = models.HashParams{Memory: 2048, Time: 1, Threads: 1, KeyLen: 32}
+	ta.start()
+	ta.client().login("ada", goodPassword)
+	stored, _ := models.FindUser(ta.db, u.ID)
+	if !strings.Contains(stored.PasswordHash, "m=2048,t=1,p=1") {
+		t.Fatalf("hash not upgraded to the current parameters: %s", stored.PasswordHash)
+	}
+	ta.client().login("ada", goodPassword) // and the new hash works
+}

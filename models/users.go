@@ -142,34 +142,6 @@ func first(q *gorm.DB) (*User, error) {
 	return &u, nil
 }
 
-// AuthenticateUser checks a login (username or email) and password. An unknown login costs one
-// hash like a known one, so response time does not reveal which accounts exist. The right
-// password on an inactive account gives ErrInactive (with the user), a wrong one the generic
-// ErrInvalidCredentials. A hash with outdated parameters is upgraded on success.
-func AuthenticateUser(db *gorm.DB, login, password string, p HashParams) (*User, error) {
-	u, err := FindUserByLogin(db, login)
-	if errors.Is(err, ErrNotFound) {
-		u = nil
-	} else if err != nil {
-		return nil, err
-	}
-	ok, rehash := VerifyPassword(u, password, p)
-	if !ok {
-		return nil, ErrInvalidCredentials
-	}
-	if rehash {
-		if hash, err := HashPassword(password, p); err == nil {
-			if err := SetPassword(db, u, hash); err != nil {
-				return nil, err
-			}
-		}
-	}
-	if !u.IsActive {
-		return u, ErrInactive
-	}
-	return u, nil
-}
-
 // VerifyPassword checks password against u's hash, or burns one hash when u is nil (an unknown
 // login), so the time taken does not tell whether an account exists. It does no I/O, so the
 // caller may run it on a hashing worker. rehash reports outdated parameters.

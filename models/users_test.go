@@ -57,26 +57,32 @@ func TestCreateUserUniqueness(t *testing.T) {
 	}
 }
 
-func TestAuthenticateUserRehashes(t *testing.T) {
-	db := openTestDB(t)
+func TestVerifyPassword(t *testing.T) {
 	old := HashParams{Memory: 2048, Time: 1, Threads: 1, KeyLen: 32}
-	mustCreate(t, db, "ada", "ada@example.com", "pw-123456789", old)
-	if _, err := AuthenticateUser(db, "ada", "wrong", cheap); !errors.Is(err, ErrInvalidCredentials) {
-		t.Fatalf("wrong password: %v", err)
-	}
-	u, err := AuthenticateUser(db, "ADA@example.com", "pw-123456789", cheap)
+	hash, err := HashPassword("pw-123456789", old)
 	if err != nil {
 		t.Fatal(err)
 	}
-	stored, _ := FindUser(db, u.ID)
-	if !strings.Contains(stored.PasswordHash, "m=1024,t=1,p=1") {
-		t.Errorf("hash not upgraded to the current parameters: %s", stored.PasswordHash)
-	}
-	if _, err := AuthenticateUser(db, "ada", "pw-123456789", cheap); err != nil {
-		t.Errorf("login after rehash: %v", err)
-	}
-	if _, err := AuthenticateUser(db, "nobody", "pw-123456789", cheap); !errors.Is(err, ErrInvalidCredentials) {
-		t.Errorf("unknown user: %v", err)
+	u := &User{PasswordHash: hash}
+	for _, tc := range []struct {
+		name             string
+		user             *User
+		password         string
+		params           HashParams
+		wantOK, wantHash bool
+	}{
+		{"right password", u, "pw-123456789", old, true, false},
+		{"right password, parameters changed", u, "pw-123456789", cheap, true, true},
+		{"wrong password, parameters changed", u, "wrong", cheap, false, false},
+		{"unknown user", nil, "pw-123456789", cheap, false, false},
+		{"malformed hash", &User{PasswordHash: "$argon2id$garbage"}, "pw-123456789", cheap, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ok, rehash := VerifyPassword(tc.user, tc.password, tc.params)
+			if ok != tc.wantOK || rehash != tc.wantHash {
+				t.Errorf("ok=%v rehash=%v, want %v %v", ok, rehash, tc.wantOK, tc.wantHash)
+			}
+		})
 	}
 }
 
