@@ -188,55 +188,62 @@ func (h *Handlers) Login(c *fiber.Ctx) error {
 	if !f.Valid() {
 		return h.renderLogin(c, fiber.StatusUnprocessableEntity, f)
 	}
-	if err := h.refuseIfBusy(c); err != nil {
-		return err
-	}
-	guard, locked, err := h.guardLogin(c, f.Login)
+	user, guard, err := h.authenticate(c, &f, password)
 	if err != nil {
 		return err
 	}
-	if locked {
-		// The right password does not get in either, and the answer is the same for names
-		// without an account.
-		f.NonFieldError = errLocked
+	if user == nil {
 		return h.renderLogin(c, fiber.StatusUnprocessableEntity, f)
-	}
-	// Only the hash runs on a hashing worker: the user was loaded by the guard, and every write
-	// happens afterwards, in one transaction.
-	user, ok, rehash := guard.user, false, false
-	if err := h.gate.run(c, func() { ok, rehash = models.VerifyPassword(user, password, h.hash) }); err != nil {
-		return err
-	}
-	switch {
-	case !ok:
-		if err := h.loginFailed(c, guard); err != nil {
-			return err
-		}
-		f.NonFieldError = errBadLogin
-		return h.renderLogin(c, fiber.StatusUnprocessableEntity, f)
-	case !user.IsActive && !user.IsVerified():
-		// Only the right password gets here, so this reveals nothing to a guesser.
-		f.NonFieldError = "Your email address is not confirmed yet. Follow the link we sent you, or ask for a new one."
-		f.Unverified = true
-		return h.renderLogin(c, fiber.StatusUnprocessableEntity, f)
-	case !user.IsActive:
-		f.NonFieldError = "This account has been deactivated. Contact the administrator of this Tally."
-		return h.renderLogin(c, fiber.StatusUnprocessableEntity, f)
-	}
-	if rehash {
-		hash, err := h.hashPassword(c, password)
-		if err != nil {
-			return err
-		}
-		if err := models.SetPassword(h.db, user, hash); err != nil {
-			return err
-		}
 	}
 	err = h.startSession(c, user, f.Remember, func(tx *gorm.DB) error { return h.loginSucceeded(c, tx, guard, user) })
 	if err != nil {
 		return err
 	}
 	return h.redirect(c, safeNext(f.Next, "/dashboard"))
+}
+
+// authenticate runs the throttling guard and the password check for a valid form. It returns
+// the user who may sign in, or a nil user with the reason set on the form.
+func (h *Handlers) authenticate(c *fiber.Ctx, f *views.LoginForm, password string) (*models.User, *loginGuard, error) {
+	if err := h.refuseIfBusy(c); err != nil {
+		return nil, nil, err
+	}
+	guard, locked, err := h.guardLogin(c, f.Login)
+	if err != nil || locked {
+		// The right password does not get in either, and the answer is the same for names
+		// without an account.
+		f.NonFieldError = errLocked
+		return nil, nil, err
+	}
+	// Only the hash runs on a hashing worker: the user was loaded by the guard, and every write
+	// happens afterwards.
+	user, ok, rehash := guard.user, false, false
+	if err := h.gate.run(c, func() { ok, rehash = models.VerifyPassword(user, password, h.hash) }); err != nil {
+		return nil, nil, err
+	}
+	switch {
+	case !ok:
+		f.NonFieldError = errBadLogin
+		return nil, nil, h.loginFailed(c, guard)
+	case !user.IsActive && !user.IsVerified():
+		// Only the right password gets here, so this reveals nothing to a guesser.
+		f.NonFieldError = "Your email address is not confirmed yet. Follow the link we sent you, or ask for a new one."
+		f.Unverified = true
+		return nil, nil, nil
+	case !user.IsActive:
+		f.NonFieldError = "This account has been deactivated. Contact the administrator of this Tally."
+		return nil, nil, nil
+	}
+	if rehash {
+		hash, err := h.hashPassword(c, password)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := models.SetPassword(h.db, user, hash); err != nil {
+			return nil, nil, err
+		}
+	}
+	return user, guard, nil
 }
 
 // startSession binds user to a fresh session: new id, empty data, new CSRF token. Its writes,
