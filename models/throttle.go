@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // LoginFailure is one failed login, counted against a key: an identity ("user:<id>" for an
@@ -66,17 +67,17 @@ func CountLoginFailures(db *gorm.DB, key string, since time.Time) (int64, error)
 }
 
 // Lock locks key until a time; it reports whether the key was not locked already, so the
-// owner is told once per lock.
-func Lock(db *gorm.DB, key string, now, until time.Time) (bool, error) {
-	res := db.Where("key = ? AND until <= ?", key, now).Delete(&LoginLock{})
-	if res.Error != nil {
-		return false, res.Error
-	}
-	res = db.Where("key = ?", key).Limit(1).Find(&[]LoginLock{})
-	if res.Error != nil || res.RowsAffected > 0 {
-		return false, res.Error
-	}
-	return true, db.Create(&LoginLock{Key: key, Until: until}).Error
+// owner is told once per lock. Failures arrive concurrently: the insert is the check.
+func Lock(db *gorm.DB, key string, now, until time.Time) (locked bool, err error) {
+	err = db.Transaction(func(tx *gorm.DB) error {
+		if err := tx.Where("key = ? AND until <= ?", key, now).Delete(&LoginLock{}).Error; err != nil {
+			return err
+		}
+		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&LoginLock{Key: key, Until: until})
+		locked = res.RowsAffected > 0
+		return res.Error
+	})
+	return locked, err
 }
 
 // ClearKey removes a key's failures and lock: after a successful login, or a password reset.
