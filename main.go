@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime"
 	"runtime/debug"
 	"syscall"
 	"time"
@@ -113,16 +112,11 @@ func newLogger(cfg handlers.Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// tuneRuntime sets two runtime limits unless the operator set them (GOMAXPROCS, GOMEMLIMIT).
-// More Ps than CPUs: password hashing runs on one worker per CPU, and page views need Ps of their
-// own to run beside them (with GOMAXPROCS = CPUs, dashboard p99 during a login flood measured
-// 159 ms instead of 47 ms). A soft memory limit: each hash allocates
-// 19 MiB, and under a login flood the default GC pacing would let the heap grow far past what
-// is live.
+// tuneRuntime sets a soft memory limit unless the operator set one (GOMEMLIMIT): each hash
+// allocates 19 MiB, and under a login flood the default GC pacing would let the heap grow far
+// past what is live. GOMAXPROCS stays at the number of CPUs: more Ps than CPUs cost a quarter of
+// the hashing throughput (page views get their core from the hashing gate instead).
 func tuneRuntime() {
-	if os.Getenv("GOMAXPROCS") == "" {
-		runtime.GOMAXPROCS(2 * runtime.NumCPU())
-	}
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(110 << 20)
 	}

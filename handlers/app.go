@@ -4,6 +4,7 @@ package handlers
 
 import (
 	"log/slog"
+	"runtime"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -66,7 +67,7 @@ func build(d Deps) (*fiber.App, *Handlers) {
 		tokens:       models.Tokens{Secret: d.Config.Secret},
 		outbox:       d.Outbox,
 		limits:       d.Limits,
-		gate:         newHashGate(),
+		gate:         newHashGate(runtime.GOMAXPROCS(0)),
 		sessionCache: models.NewSessionCache(d.DB, 10000),
 	}
 	app := fiber.New(fiber.Config{

@@ -4,10 +4,10 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -20,30 +20,90 @@ import (
 // hashGate bounds password hashing: argon2id takes ~19 MiB and tens of milliseconds a hash, so
 // a fixed pool of workers (one per CPU) does all of it, a queue of 8 per worker waits (shorter
 // queues turned away a third of the logins at the hash limit, since hash times jitter), and
-// anything beyond is refused at once. A login flood then cannot exhaust memory, and since main
-// gives the scheduler more Ps than workers, page views keep running beside the hashes.
-// (Workers locked to low-priority OS threads were tried: hashing fell from ~75 to ~52 a second,
-// from the handoffs to locked threads.)
+// anything beyond is refused at once. A login flood then cannot exhaust memory.
+//
+// Page views come first: while pages are being served (a GET within viewQuiet), every worker
+// but the first waits before taking its next job, so one core stays free for them. Go has no
+// goroutine priorities, and with every P busy hashing a page view waits for the scheduler's
+// 10 ms preemption (and the network poller for sysmon); more Ps than CPUs instead cost a quarter
+// of the hashing throughput, in GC stop-the-world pauses and idle mark workers competing with
+// the hashing threads (both measured; see the README's performance notes).
 type hashGate struct {
 	jobs     chan func()
+	workers  int
+	quiet    time.Duration // how long after the last page view the extra workers wait
+	stopped  chan struct{}
 	stopOnce sync.Once
+	epoch    time.Time
+	lastView atomic.Int64 // time since epoch of the latest page view, in ns
+	onYield  func()       // tests: called when an extra worker starts waiting for quiet
 }
 
-func newHashGate() *hashGate {
-	n := runtime.NumCPU()
-	g := &hashGate{jobs: make(chan func(), 8*n)}
-	for range n {
-		go g.work()
-	}
+// viewQuiet is the gate's quiet period: page views of one user are seconds apart, a page
+// view load keeps it busy.
+const viewQuiet = 50 * time.Millisecond
+
+func newHashGate(workers int) *hashGate {
+	g := makeHashGate(workers, viewQuiet)
+	g.start()
 	return g
 }
 
-// stop ends the workers; the gate takes no work after it.
-func (g *hashGate) stop() { g.stopOnce.Do(func() { close(g.jobs) }) }
+// makeHashGate is a gate whose workers are not running yet.
+func makeHashGate(workers int, quiet time.Duration) *hashGate {
+	g := &hashGate{jobs: make(chan func(), 8*workers), workers: workers, quiet: quiet,
+		stopped: make(chan struct{}), epoch: time.Now()}
+	g.lastView.Store(-int64(quiet))
+	return g
+}
 
-func (g *hashGate) work() {
-	for job := range g.jobs {
+func (g *hashGate) start() {
+	for i := range g.workers {
+		go g.work(i > 0)
+	}
+}
+
+// stop ends the workers; the gate takes no work after it.
+func (g *hashGate) stop() {
+	g.stopOnce.Do(func() { close(g.stopped); close(g.jobs) })
+}
+
+func (g *hashGate) work(yields bool) {
+	for {
+		if yields && !g.waitForQuiet() {
+			return
+		}
+		job, ok := <-g.jobs
+		if !ok {
+			return
+		}
 		job()
+	}
+}
+
+// sawView records a page view (cheap: one clock read and one atomic store).
+func (g *hashGate) sawView() { g.lastView.Store(int64(time.Since(g.epoch))) }
+
+// waitForQuiet returns true once no page view was seen for the quiet period, false when the
+// gate stops meanwhile.
+func (g *hashGate) waitForQuiet() bool {
+	yielded := false
+	for {
+		wait := g.quiet - (time.Since(g.epoch) - time.Duration(g.lastView.Load()))
+		if wait <= 0 {
+			return true
+		}
+		if !yielded && g.onYield != nil {
+			g.onYield()
+		}
+		yielded = true
+		t := time.NewTimer(wait)
+		select {
+		case <-g.stopped:
+			t.Stop()
+			return false
+		case <-t.C:
+		}
 	}
 }
 

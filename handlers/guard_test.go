@@ -3,7 +3,6 @@ package handlers
 import (
 	"net/http"
 	"net/url"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -332,7 +331,7 @@ func TestHashingIsBounded(t *testing.T) {
 
 	// Occupy every hashing worker and every place in the queue, as a flood would.
 	release := make(chan struct{})
-	for i := 0; i < runtime.NumCPU()+cap(ta.h.gate.jobs); i++ {
+	for i := 0; i < ta.h.gate.workers+cap(ta.h.gate.jobs); i++ {
 		ta.h.gate.jobs <- func() { <-release }
 	}
 	res := c.post("/login", url.Values{"login": {"ada"}, "password": {goodPassword}})

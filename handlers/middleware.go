@@ -27,6 +27,9 @@ const (
 // string: queries can carry tokens (verification and reset links).
 func (h *Handlers) logRequests(c *fiber.Ctx) error {
 	start := time.Now()
+	if m := c.Method(); m == fiber.MethodGet || m == fiber.MethodHead {
+		h.gate.sawView()
+	}
 	err := c.Next()
 	if err != nil {
 		if herr := c.App().ErrorHandler(c, err); herr != nil {

@@ -1,0 +1,98 @@
+package handlers
+
+import (
+	"net/url"
+	"testing"
+	"time"
+)
+
+// concurrently runs two jobs on g that each wait for the other to start: it returns once
+// both ran side by side, or fails the test after a bound.
+func concurrently(t *testing.T, g *hashGate) {
+	t.Helper()
+	aStarted, bStarted, done := make(chan struct{}), make(chan struct{}), make(chan struct{}, 2)
+	g.jobs <- func() { close(aStarted); <-bStarted; done <- struct{}{} }
+	g.jobs <- func() { close(bStarted); <-aStarted; done <- struct{}{} }
+	for range 2 {
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatal("two hashing jobs did not run side by side")
+		}
+	}
+}
+
+func waitYield(t *testing.T, yielded <-chan struct{}) {
+	t.Helper()
+	select {
+	case <-yielded:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the extra worker did not wait while pages were served")
+	}
+}
+
+// While pages are being served, hashing leaves a core to them: every worker but one waits
+// for a quiet moment before taking a job, and takes jobs again once page views stop.
+func TestHashGateYieldsToPageViews(t *testing.T) {
+	t.Run("no page views: every worker hashes", func(t *testing.T) {
+		g := makeHashGate(2, time.Hour)
+		g.start()
+		defer g.stop()
+		concurrently(t, g)
+	})
+
+	t.Run("page views: the extra worker waits", func(t *testing.T) {
+		g := makeHashGate(2, time.Hour)
+		yielded := make(chan struct{}, 1)
+		g.onYield = func() { yielded <- struct{}{} }
+		g.sawView()
+		g.start()
+		defer g.stop() // also ends the waiting worker
+		waitYield(t, yielded)
+		// Jobs still run, one at a time, on the first worker.
+		ran := make(chan int, 3)
+		for i := range 3 {
+			g.jobs <- func() { ran <- i }
+		}
+		for i := range 3 {
+			if got := <-ran; got != i {
+				t.Fatalf("job %d ran as number %d", got, i)
+			}
+		}
+	})
+
+	t.Run("page views stop: the extra worker resumes", func(t *testing.T) {
+		g := makeHashGate(2, 20*time.Millisecond)
+		yielded := make(chan struct{}, 1)
+		g.onYield = func() { yielded <- struct{}{} }
+		g.sawView()
+		g.start()
+		defer g.stop()
+		waitYield(t, yielded)
+		concurrently(t, g)
+	})
+}
+
+// GET and HEAD requests count as page views; a login POST does not.
+func TestPageViewsAreSeenByTheGate(t *testing.T) {
+	ta := newTestApp(t)
+	c := ta.client()
+	before := ta.h.gate.lastView.Load()
+	c.get("/login")
+	afterGet := ta.h.gate.lastView.Load()
+	if afterGet <= before {
+		t.Fatalf("GET /login did not count as a page view (%d -> %d)", before, afterGet)
+	}
+	c.post("/login", url.Values{"login": {"nobody"}, "password": {"wrong-password-x"}})
+	if got := ta.h.gate.lastView.Load(); got != afterGet {
+		t.Errorf("POST /login counted as a page view")
+	}
+}
+
+// Marking a page view is on every GET: it must stay cheap.
+func BenchmarkHashGateSawView(b *testing.B) {
+	g := makeHashGate(2, viewQuiet)
+	for b.Loop() {
+		g.sawView()
+	}
+}
