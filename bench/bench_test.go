@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"math"
 	"slices"
 	"testing"
 	"time"
@@ -24,8 +25,8 @@ func fakeRun(name string, offered float64, n int, lat time.Duration, code int, o
 func TestReportJSON(t *testing.T) {
 	r := &results{
 		machine: machineInfo(), dur: 3 * time.Second, binaryBytes: 18 << 20, workers: 32,
-		hash:       fakeRun("hash", 0, 45, 40*time.Millisecond, 200, true),
-		loginRuns:  []*runStats{fakeRun("login x1.0", 45, 44, 60*time.Millisecond, 303, true)},
+		hashRuns:   []*runStats{fakeRun("hash", 0, 45, 40*time.Millisecond, 200, true), fakeRun("hash", 0, 45, 40*time.Millisecond, 200, true)},
+		loginRuns:  []*runStats{fakeRun("login 1", 0, 44, 60*time.Millisecond, 303, true)},
 		floor:      fakeRun("floor", 0, 20000, time.Millisecond, 200, true),
 		dashboard:  fakeRun("dashboard", 0, 4000, 5*time.Millisecond, 200, true),
 		dashHalf:   fakeRun("dashboard half", 2000, 2000, 2*time.Millisecond, 200, true),
@@ -33,7 +34,7 @@ func TestReportJSON(t *testing.T) {
 		floodLogin: fakeRun("flood logins", 180, 180, time.Millisecond, 503, true),
 		starts:     []time.Duration{20 * time.Millisecond, 30 * time.Millisecond, 25 * time.Millisecond},
 	}
-	r.login = best(r.loginRuns)
+	r.hash, r.login = merge("hash", r.hashRuns), merge("login", r.loginRuns)
 	b, err := json.Marshal(buildReport(r))
 	if err != nil {
 		t.Fatal(err)
@@ -70,5 +71,25 @@ func TestReportJSON(t *testing.T) {
 	dash := rows[3].(map[string]any)
 	if dash["ratio"] != 0.2 || dash["p99_ms"] != 5.0 || dash["p99_half_ms"] != 2.0 {
 		t.Errorf("dashboard row %v: want ratio 0.2 (4000/20000), p99 5, p99_half 2", dash)
+	}
+}
+
+// merge adds segments' answers and times: the merged rate is total answers over total time,
+// not the rate of the first or of the span from the first start to the last end.
+func TestMergeSegments(t *testing.T) {
+	a := fakeRun("a", 0, 50, 10*time.Millisecond, 200, true)
+	b := fakeRun("b", 0, 100, 10*time.Millisecond, 200, true)
+	b.start, b.end = b.start.Add(time.Hour), b.end.Add(time.Hour) // an hour later
+	b.cpu.server, a.cpu.server = 1.5, 0.5
+	m := merge("m", []*runStats{a, b})
+	want := 150 / (a.end.Sub(a.start) + b.end.Sub(b.start)).Seconds()
+	if got := m.rps(); math.Abs(got-want) > 1e-9 {
+		t.Errorf("merged rps %.3f, want %.3f", got, want)
+	}
+	if m.ok != 150 || m.codes[200] != 150 || len(m.lat) != 150 {
+		t.Errorf("merged ok %d, codes %v, latencies %d; want 150 each", m.ok, m.codes, len(m.lat))
+	}
+	if m.cpu.server <= 0.5 || m.cpu.server >= 1.5 {
+		t.Errorf("merged server CPU %.2f, want a time-weighted mean between 0.5 and 1.5", m.cpu.server)
 	}
 }

@@ -29,8 +29,8 @@ type runStats struct {
 	start   time.Time
 	end     time.Time
 	rssMiB  float64
-	fds     int     // peak open descriptors of the server
-	other   float64 // CPU used by other processes on the machine meanwhile, in cores
+	fds     int    // peak open descriptors of the server
+	cpu     cpuUse // CPU used meanwhile by the server, the bench and the rest of the machine
 }
 
 func newStats(name string, offered float64) *runStats {
@@ -126,7 +126,7 @@ func attack(ctx context.Context, a *vegeta.Attacker, p vegeta.Pacer, tr vegeta.T
 	for r := range a.Attack(tr, p, d, st.name) {
 		st.add(r, r.Code != 0 && success(int(r.Code)))
 	}
-	st.rssMiB, st.fds, st.other = rss.stop()
+	st.rssMiB, st.fds, st.cpu = rss.stop()
 	return st
 }
 

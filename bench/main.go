@@ -111,12 +111,6 @@ func run(ctx context.Context, o options) (err error) {
 		return err
 	}
 
-	progress("limit A: argon2id hashes for %s (no load)", o.dur)
-	if res.hash, err = measureHash(ctx, o.dur); err != nil {
-		return err
-	}
-	limitA := res.hash.rps()
-
 	env := tallyEnv(dataDir)
 	srv, _, err := startTally(bin, env, filepath.Join(tmp, "tally.log"))
 	if err != nil {
@@ -124,10 +118,11 @@ func run(ctx context.Context, o options) (err error) {
 	}
 	defer func() { srv.stop() }()
 
-	if res.loginRuns, err = loginScenario(ctx, srv, limitA, o); err != nil {
+	if res.hashRuns, res.loginRuns, err = hashAndLogin(ctx, srv, o); err != nil {
 		return err
 	}
-	res.login = best(res.loginRuns)
+	res.hash, res.login = merge("hash", res.hashRuns), merge("login", res.loginRuns)
+	limitA := res.hash.rps()
 
 	if res.floor, err = floorScenario(ctx, tmp, o); err != nil {
 		return err

@@ -21,9 +21,10 @@ type results struct {
 	machine     machine
 	dur         time.Duration
 	binaryBytes int64
-	hash        *runStats
+	hashRuns    []*runStats // limit A's segments, alternating with loginRuns
 	loginRuns   []*runStats
-	login       *runStats // the best of loginRuns
+	hash        *runStats // hashRuns merged
+	login       *runStats // loginRuns merged
 	floor       *runStats
 	dashboard   *runStats // max rate
 	dashHalf    *runStats // half of dashboard's rate
@@ -159,10 +160,16 @@ func buildReport(r *results) *report {
 	add("start to first /healthz 200 < 300 ms", rep.StartMs < 300, "%.1f ms", rep.StartMs)
 
 	note := func(format string, args ...any) { rep.Notes = append(rep.Notes, fmt.Sprintf(format, args...)) }
-	note("hash: %d goroutines in the bench process, %d hashes; RSS is the bench process's", r.machine.GOMAXPROCS, r.hash.ok)
-	for _, s := range r.loginRuns {
-		note("%s: offered %.1f req/s, %.1f logins/s, p50 %.1f ms, p99 %.1f ms; %s",
-			s.name, s.offered, s.rps(), ms(s.pct(0.5)), ms(s.pct(0.99)), codeText(s))
+	note("hash and login: measured in alternation, %d rounds of hash then login and a last hash segment (the machine's speed drifts); hash is %d goroutines in the bench process, RSS the bench process's; login is as fast as %d connections go",
+		len(r.loginRuns), r.machine.GOMAXPROCS, loginConns())
+	for i, l := range r.loginRuns {
+		if i+1 >= len(r.hashRuns) {
+			break
+		}
+		a := (r.hashRuns[i].rps() + r.hashRuns[i+1].rps()) / 2
+		note("round %d: hash %.1f/s and %.1f/s around login %.1f/s (%.0f%%), login p50 %.1f ms, p99 %.1f ms; %s; CPU server %.2f, bench %.2f",
+			i+1, r.hashRuns[i].rps(), r.hashRuns[i+1].rps(), l.rps(), 100*ratio(l.rps(), a), ms(l.pct(0.5)), ms(l.pct(0.99)),
+			codeText(l), l.cpu.server, l.cpu.bench)
 	}
 	note("floor, dashboard: max rate over the same %d keep-alive connections (-workers); floor RSS is its child process's", r.workers)
 	h := r.dashHalf
@@ -178,12 +185,12 @@ func buildReport(r *results) *report {
 		starts = append(starts, fmt.Sprintf("%.1f", ms(d)))
 	}
 	note("start: exec to first /healthz 200 on the existing data dir, %s ms (median reported)", strings.Join(starts, ", "))
-	var other []string
+	var cpu []string
 	for _, s := range []*runStats{r.hash, r.login, r.floor, r.dashboard, r.dashHalf, r.flood} {
-		other = append(other, fmt.Sprintf("%s %.2f", s.name, s.other))
+		cpu = append(cpu, fmt.Sprintf("%s %.2f/%.2f/%.2f", s.name, s.cpu.server, s.cpu.bench, s.cpu.other))
 	}
-	note("other load: CPU used meanwhile by processes other than the bench and its server, in cores of %d: %s",
-		runtime.NumCPU(), strings.Join(other, ", "))
+	note("CPU in cores of %d, server/bench (load generator)/other processes: %s",
+		runtime.NumCPU(), strings.Join(cpu, ", "))
 	if s := codeText(r.flood); r.flood.errs > 0 {
 		note("flood page views: %s", s)
 	}

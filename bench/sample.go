@@ -47,9 +47,16 @@ func sampleRSS(pid int) *rssSampler {
 	return r
 }
 
+// cpuUse is CPU time over a run, in cores: the server's (pid), the bench's own (load generator),
+// and everything else on the machine (other load).
+type cpuUse struct {
+	server, bench, other      float64
+	serverFaults, benchFaults int64 // minor page faults
+}
+
 // stop ends sampling and returns the peak RSS in MiB, the peak of open descriptors, and the
-// CPU that neither this process nor pid used meanwhile, in cores (other load on the machine).
-func (r *rssSampler) stop() (rssMiB float64, fds int, otherCores float64) {
+// CPU used meanwhile.
+func (r *rssSampler) stop() (rssMiB float64, fds int, cpu cpuUse) {
 	close(r.stopc)
 	<-r.done
 	peak := r.peakKiB
@@ -58,15 +65,17 @@ func (r *rssSampler) stop() (rssMiB float64, fds int, otherCores float64) {
 	}
 	c := readCPU(r.pid)
 	if total := c.total - r.cpu0.total; total > 0 {
-		other := (c.busy - r.cpu0.busy) - (c.ours - r.cpu0.ours)
-		otherCores = max(0, float64(other)/float64(total)*float64(runtime.NumCPU()))
+		cores := func(ticks int64) float64 { return max(0, float64(ticks)/float64(total)*float64(runtime.NumCPU())) }
+		cpu.server, cpu.bench = cores(c.server-r.cpu0.server), cores(c.self-r.cpu0.self)
+		cpu.serverFaults, cpu.benchFaults = c.serverFlt-r.cpu0.serverFlt, c.selfFlt-r.cpu0.selfFlt
+		cpu.other = cores((c.busy - r.cpu0.busy) - (c.self - r.cpu0.self) - (c.server - r.cpu0.server))
 	}
-	return float64(peak) / 1024, r.peakFDs, otherCores
+	return float64(peak) / 1024, r.peakFDs, cpu
 }
 
 // cpuSnap holds clock ticks: the machine's busy and total time (/proc/stat, steal counted as
-// busy) and the time of this process plus pid (/proc/<pid>/stat utime+stime).
-type cpuSnap struct{ busy, total, ours int64 }
+// busy), this process's and pid's (/proc/<pid>/stat utime+stime; pid may be this process).
+type cpuSnap struct{ busy, total, self, server, selfFlt, serverFlt int64 }
 
 func readCPU(pid int) cpuSnap {
 	var s cpuSnap
@@ -82,26 +91,27 @@ func readCPU(pid int) cpuSnap {
 			}
 		}
 	}
-	s.ours = procTicks(os.Getpid())
+	s.self, s.selfFlt = procTicks(os.Getpid())
 	if pid != os.Getpid() {
-		s.ours += procTicks(pid)
+		s.server, s.serverFlt = procTicks(pid)
 	}
 	return s
 }
 
-func procTicks(pid int) int64 {
+func procTicks(pid int) (ticks, minflt int64) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0
+		return 0, 0
 	}
 	// Fields after the command name, which may hold spaces and parentheses.
 	f := strings.Fields(string(b[bytes.LastIndex(b, []byte(") "))+1:]))
 	if len(f) < 13 {
-		return 0
+		return 0, 0
 	}
+	flt, _ := strconv.ParseInt(f[7], 10, 64)
 	utime, _ := strconv.ParseInt(f[11], 10, 64)
 	stime, _ := strconv.ParseInt(f[12], 10, 64)
-	return utime + stime
+	return utime + stime, flt
 }
 
 func currentRSSMiB(pid int) float64 { return float64(procStatusKiB(pid, "VmRSS")) / 1024 }
