@@ -93,6 +93,13 @@ func machineInfo() machine {
 	return m
 }
 
+func perOp(n int64, ops int) int64 {
+	if ops == 0 {
+		return 0
+	}
+	return n / int64(ops)
+}
+
 func ms(d time.Duration) float64 { return round(float64(d) / 1e6) }
 func round(x float64) float64    { return math.Round(x*100) / 100 }
 
@@ -167,9 +174,9 @@ func buildReport(r *results) *report {
 			break
 		}
 		a := (r.hashRuns[i].rps() + r.hashRuns[i+1].rps()) / 2
-		note("round %d: hash %.1f/s and %.1f/s around login %.1f/s (%.0f%%), login p50 %.1f ms, p99 %.1f ms; %s; CPU server %.2f, bench %.2f",
+		note("round %d: hash %.1f/s and %.1f/s around login %.1f/s (%.0f%%), login p50 %.1f ms, p99 %.1f ms; %s; CPU server %.2f, bench %.2f; page faults a login %d (server), a hash %d (bench)",
 			i+1, r.hashRuns[i].rps(), r.hashRuns[i+1].rps(), l.rps(), 100*ratio(l.rps(), a), ms(l.pct(0.5)), ms(l.pct(0.99)),
-			codeText(l), l.cpu.server, l.cpu.bench)
+			codeText(l), l.cpu.server, l.cpu.bench, perOp(l.cpu.serverFaults, l.ok), perOp(r.hashRuns[i].cpu.benchFaults, r.hashRuns[i].ok))
 	}
 	note("floor, dashboard: max rate over the same %d keep-alive connections (-workers); floor RSS is its child process's", r.workers)
 	h := r.dashHalf
