@@ -84,9 +84,8 @@ func hashAndLogin(ctx context.Context, srv *proc, o options) (hash, login []*run
 		}
 		progress("login: max rate over %d connections for %s (segment %d of %d)", conns, seg, i+1, rounds)
 		tr := loginTargeter(srv.base, pairs, o.users)
+		warmUp(ctx, tr, srv.pid(), conns, segWarmUp)
 		a, p := maxRate(conns)
-		attack(ctx, a, p, tr, segWarmUp, newStats("login warm-up", 0), srv.pid(), is(fiber.StatusSeeOther))
-		a, p = maxRate(conns)
 		login = append(login, attack(ctx, a, p, tr, seg,
 			newStats(fmt.Sprintf("login %d", i+1), 0), srv.pid(), is(fiber.StatusSeeOther)))
 	}
@@ -141,10 +140,10 @@ func pause(ctx context.Context) error {
 	}
 }
 
-// warmUp runs one unrecorded second, so connections exist and caches are warm.
-func warmUp(ctx context.Context, tr vegeta.Targeter, pid, workers int) {
+// warmUp runs unrecorded for d at max rate, so connections exist and caches are warm.
+func warmUp(ctx context.Context, tr vegeta.Targeter, pid, workers int, d time.Duration) {
 	a, p := maxRate(workers)
-	attack(ctx, a, p, tr, time.Second, newStats("warm-up", 0), pid, is(200))
+	attack(ctx, a, p, tr, d, newStats("warm-up", 0), pid, is(200))
 }
 
 // floorScenario is limit B: a bare Fiber app in a child process (this binary with
@@ -164,7 +163,7 @@ func floorScenario(ctx context.Context, tmp string, o options) (*runStats, error
 	}
 	defer srv.stop()
 	tr := getTargeter(srv.base+"/", "")
-	warmUp(ctx, tr, srv.pid(), o.workers)
+	warmUp(ctx, tr, srv.pid(), o.workers, time.Second)
 	progress("limit B: bare Fiber page at max rate (%d connections) for %s", o.workers, o.dur)
 	a, p := maxRate(o.workers)
 	st := attack(ctx, a, p, tr, o.dur, newStats("floor", 0), srv.pid(), is(fiber.StatusOK))
@@ -178,7 +177,7 @@ func dashboardScenario(ctx context.Context, srv *proc, o options) (full, half *r
 		return nil, nil, err
 	}
 	tr := getTargeter(srv.base+"/dashboard", cookie)
-	warmUp(ctx, tr, srv.pid(), o.workers)
+	warmUp(ctx, tr, srv.pid(), o.workers, time.Second)
 	progress("dashboard: max rate (%d connections) for %s", o.workers, o.dur)
 	a, p := maxRate(o.workers)
 	full = attack(ctx, a, p, tr, o.dur, newStats("dashboard", 0), srv.pid(), is(fiber.StatusOK))

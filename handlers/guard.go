@@ -22,12 +22,12 @@ import (
 // queues turned away a third of the logins at the hash limit, since hash times jitter), and
 // anything beyond is refused at once. A login flood then cannot exhaust memory.
 //
-// Page views come first: while pages are being served (a GET within viewQuiet), every worker
-// but the first waits before taking its next job, so one core stays free for them. Go has no
-// goroutine priorities, and with every P busy hashing a page view waits for the scheduler's
-// 10 ms preemption (and the network poller for sysmon); more Ps than CPUs instead cost a quarter
-// of the hashing throughput, in GC stop-the-world pauses and idle mark workers competing with
-// the hashing threads (both measured; see the README's performance notes).
+// Page views come first: while pages are being served (a GET within the quiet period), every
+// worker but the first waits before taking its next job, so one core stays free for them. Go
+// has no goroutine priorities, and with every P busy hashing a page view waits for the
+// scheduler's 10 ms preemption (flood p99 52 ms at GOMAXPROCS = CPUs); more Ps than CPUs
+// instead cost a quarter of the hashing throughput (gctrace showed stop-the-world pauses of up
+// to 6 ms and idle mark workers competing with the hashing threads).
 type hashGate struct {
 	jobs     chan func()
 	workers  int

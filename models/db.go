@@ -39,7 +39,7 @@ func Open(path string, log *slog.Logger) (*gorm.DB, error) {
 	q.Set("_txlock", "immediate")
 	dsn := "file:" + path + "?" + q.Encode()
 
-	cfg := &gorm.Config{
+	db, err := gorm.Open(sqlite.Open(dsn), &gorm.Config{
 		TranslateError: true,
 		// The default logger prints bound values on errors, password hashes included. (GORM's
 		// slog logger formats every statement even when it logs nothing: this one does not.)
@@ -50,8 +50,7 @@ func Open(path string, log *slog.Logger) (*gorm.DB, error) {
 			ParameterizedQueries:      true,
 		}),
 		NowFunc: func() time.Time { return time.Now().UTC() },
-	}
-	db, err := gorm.Open(sqlite.Open(dsn), cfg)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -85,22 +84,21 @@ func Migrate(db *gorm.DB) error {
 	return migrateUserListIndexes(db)
 }
 
-// Close closes the connection pools: the readers' and the writer's.
+// Close closes the connection pools: the resolver reaches the writer's and the readers'.
 func Close(db *gorm.DB) error {
-	var errs []error
 	if r, ok := db.Config.Plugins[(&dbresolver.DBResolver{}).Name()].(*dbresolver.DBResolver); ok {
-		errs = append(errs, r.Call(func(p gorm.ConnPool) error {
+		return r.Call(func(p gorm.ConnPool) error {
 			if c, ok := p.(io.Closer); ok {
 				return c.Close()
 			}
 			return nil
-		}))
+		})
 	}
 	sqlDB, err := db.DB()
 	if err != nil {
-		return errors.Join(append(errs, err)...)
+		return err
 	}
-	return errors.Join(append(errs, sqlDB.Close())...)
+	return sqlDB.Close()
 }
 
 // Ping reports whether the database answers.

@@ -2,6 +2,9 @@ package models
 
 import (
 	"context"
+	"io"
+	"log/slog"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -82,5 +85,27 @@ func TestLockIsTakenOnce(t *testing.T) {
 	later := now.Add(time.Hour)
 	if ok, err := Lock(db, "user:1", later, later.Add(15*time.Minute)); err != nil || !ok {
 		t.Errorf("Lock after expiry = %v, %v; want a new lock", ok, err)
+	}
+}
+
+// Close closes the writer's pool as well as the readers'.
+func TestCloseClosesEveryPool(t *testing.T) {
+	db, err := Open(filepath.Join(t.TempDir(), "tally.db"), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Close(db); err != nil {
+		t.Fatal(err)
+	}
+	if err := sqlDB.Ping(); err == nil {
+		t.Error("the writer's pool still answers after Close")
+	}
+	var n int64
+	if err := db.Model(&User{}).Count(&n).Error; err == nil {
+		t.Error("a read still answers after Close")
 	}
 }
