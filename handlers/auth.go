@@ -247,7 +247,8 @@ func (h *Handlers) authenticate(c *fiber.Ctx, f *views.LoginForm, password strin
 }
 
 // startSession binds user to a fresh session: new id, empty data, new CSRF token. Its writes,
-// and those of also (when given), are one transaction.
+// and those of also (when given), are one transaction that does not wait for the disk: they are
+// sign-in bookkeeping (see models.TransactionWithoutSync), and also must keep to that.
 func (h *Handlers) startSession(c *fiber.Ctx, user *models.User, remember bool, also func(tx *gorm.DB) error) error {
 	ws := currentSession(c)
 	old := ws.getString(keyAuthSession)
@@ -256,7 +257,7 @@ func (h *Handlers) startSession(c *fiber.Ctx, user *models.User, remember bool, 
 	}
 	now := h.now()
 	var as *models.AuthSession
-	err := h.db.Transaction(func(tx *gorm.DB) error {
+	err := models.TransactionWithoutSync(h.db, func(tx *gorm.DB) error {
 		if old != "" {
 			if err := models.EndAuthSession(tx, old); err != nil {
 				return err

@@ -1,6 +1,8 @@
 package models
 
 import (
+	"context"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io"
@@ -73,6 +75,47 @@ func Open(path string, log *slog.Logger) (*gorm.DB, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	return db, nil
+}
+
+// TransactionWithoutSync runs fn in a transaction whose commit does not wait for the disk
+// (synchronous=NORMAL for that commit; every other commit stays FULL). It is for bookkeeping
+// whose loss in a power cut costs nothing that matters, the writes of a successful sign-in: at
+// worst the user signs in again and one "Signed in" event is missing. It is never a way to lose
+// money data, a password or a revocation. SQLite's WAL keeps commits in order, so the next
+// synced commit (or checkpoint) makes this one durable too, and a crash of the process alone
+// loses nothing. The fsync it saves cost a sign-in about 4% of the hashing throughput: the
+// thread waiting in it keeps the scheduler's P, so a hashing worker waits beside it.
+//
+// It holds the one writer connection for its duration, so the setting cannot leak into another
+// transaction; a connection whose FULL setting cannot be restored is discarded.
+func TransactionWithoutSync(db *gorm.DB, fn func(tx *gorm.DB) error) (err error) {
+	sqlDB, err := db.DB()
+	if err != nil {
+		return err
+	}
+	ctx := db.Statement.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	conn, err := sqlDB.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	// Straight on the connection: through GORM the resolver would route these statements to the
+	// writer pool, whose only connection this is.
+	if _, err := conn.ExecContext(ctx, "PRAGMA synchronous = NORMAL"); err != nil {
+		return err
+	}
+	defer func() {
+		if _, restoreErr := conn.ExecContext(context.Background(), "PRAGMA synchronous = FULL"); restoreErr != nil {
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+			err = errors.Join(err, restoreErr)
+		}
+	}()
+	tx := db.Session(&gorm.Session{NewDB: true, Context: ctx})
+	tx.Statement.ConnPool = conn
+	return tx.Transaction(fn)
 }
 
 // Migrate brings the schema up to date; it runs at every start.

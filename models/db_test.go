@@ -2,12 +2,15 @@ package models
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 // Writes queue for the one writer connection in database/sql; reads do not wait for it.
@@ -107,5 +110,71 @@ func TestCloseClosesEveryPool(t *testing.T) {
 	var n int64
 	if err := db.Model(&User{}).Count(&n).Error; err == nil {
 		t.Error("a read still answers after Close")
+	}
+}
+
+// A sign-in's bookkeeping commits with synchronous=NORMAL; every other transaction, before,
+// after and interleaved with it, still commits with FULL, and a failed one rolls back.
+func TestTransactionWithoutSyncKeepsOthersDurable(t *testing.T) {
+	db := openListDB(t)
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	synchronous := func(tx *gorm.DB) int {
+		t.Helper()
+		var level int
+		if err := tx.Raw("PRAGMA synchronous").Scan(&level).Error; err != nil {
+			t.Fatal(err)
+		}
+		return level
+	}
+	const normal, full = 1, 2
+
+	var wg sync.WaitGroup
+	for i := range 16 {
+		wg.Go(func() {
+			var err error
+			if i%2 == 0 {
+				err = TransactionWithoutSync(db, func(tx *gorm.DB) error {
+					if got := synchronous(tx); got != normal {
+						t.Errorf("inside TransactionWithoutSync: synchronous=%d, want %d", got, normal)
+					}
+					return RecordLoginFailure(tx, now, "key:lazy")
+				})
+			} else {
+				err = db.Transaction(func(tx *gorm.DB) error {
+					if got := synchronous(tx); got != full {
+						t.Errorf("an ordinary transaction beside it: synchronous=%d, want %d", got, full)
+					}
+					return RecordLoginFailure(tx, now, "key:durable")
+				})
+			}
+			if err != nil {
+				t.Errorf("transaction %d: %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
+
+	failed := errors.New("rolled back")
+	err := TransactionWithoutSync(db, func(tx *gorm.DB) error {
+		if err := RecordLoginFailure(tx, now, "key:lazy"); err != nil {
+			return err
+		}
+		return failed
+	})
+	if !errors.Is(err, failed) {
+		t.Fatalf("failing transaction: %v, want its own error", err)
+	}
+	for key, want := range map[string]int64{"key:lazy": 8, "key:durable": 8} {
+		if n, err := CountLoginFailures(db, key, now.Add(-time.Hour)); err != nil || n != want {
+			t.Errorf("%s: %d rows (err %v), want %d", key, n, err, want)
+		}
+	}
+	if err := db.Transaction(func(tx *gorm.DB) error {
+		if got := synchronous(tx); got != full {
+			t.Errorf("after a failed TransactionWithoutSync: synchronous=%d, want %d", got, full)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 }
