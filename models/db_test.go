@@ -127,6 +127,10 @@ func TestTransactionWithoutSyncKeepsOthersDurable(t *testing.T) {
 		return level
 	}
 	const normal, full = 1, 2
+	writer, err := db.DB()
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	var wg sync.WaitGroup
 	for i := range 16 {
@@ -136,6 +140,9 @@ func TestTransactionWithoutSyncKeepsOthersDurable(t *testing.T) {
 				err = TransactionWithoutSync(db, func(tx *gorm.DB) error {
 					if got := synchronous(tx); got != normal {
 						t.Errorf("inside TransactionWithoutSync: synchronous=%d, want %d", got, normal)
+					}
+					if inUse := writer.Stats().InUse; inUse != 1 {
+						t.Errorf("inside TransactionWithoutSync: %d writer connections in use, want 1 (its own)", inUse)
 					}
 					return RecordLoginFailure(tx, now, "key:lazy")
 				})
@@ -155,7 +162,7 @@ func TestTransactionWithoutSyncKeepsOthersDurable(t *testing.T) {
 	wg.Wait()
 
 	failed := errors.New("rolled back")
-	err := TransactionWithoutSync(db, func(tx *gorm.DB) error {
+	err = TransactionWithoutSync(db, func(tx *gorm.DB) error {
 		if err := RecordLoginFailure(tx, now, "key:lazy"); err != nil {
 			return err
 		}
