@@ -23,8 +23,9 @@ var (
 )
 
 // Open opens the money database with the pragmas that make concurrent use safe: WAL, a busy
-// timeout, foreign keys, synchronous=FULL (a committed write survives power loss) and
-// immediate transactions, so two writers queue instead of failing with "database is locked".
+// timeout, foreign keys, synchronous=FULL (a committed write survives power loss; the one
+// exception is a sign-in's bookkeeping, see TransactionWithoutSync) and immediate transactions,
+// so two writers queue instead of failing with "database is locked".
 //
 // Writes (every transaction, create, update, delete and raw statement) go through one
 // connection and reads through a pool of 16 (GORM's dbresolver). SQLite runs one writer at a
