@@ -4,8 +4,11 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"gorm.io/gorm"
 
 	"tally/models"
 )
@@ -445,4 +448,41 @@ func TestLoginRehashesOutdatedHash(t *testing.T) {
 		t.Fatalf("hash not upgraded to the current parameters: %s", stored.PasswordHash)
 	}
 	ta.client().login("ada", goodPassword) // and the new hash works
+}
+
+// A sign-in's writes commit without waiting for the disk; the writes after it (here the
+// logout's event) still commit durably.
+func TestLoginCommitsWithoutSync(t *testing.T) {
+	ta := newTestApp(t)
+	ta.createUser("ada", "ada@example.com", goodPassword)
+	var mu sync.Mutex
+	levels := map[string]int{} // event kind -> PRAGMA synchronous inside its transaction
+	err := ta.db.Callback().Create().After("gorm:create").Register("test:synchronous", func(tx *gorm.DB) {
+		e, ok := tx.Statement.Dest.(*models.SecurityEvent)
+		if !ok {
+			return
+		}
+		var level int
+		if err := tx.Session(&gorm.Session{NewDB: true}).Raw("PRAGMA synchronous").Scan(&level).Error; err != nil {
+			t.Error(err)
+		}
+		mu.Lock()
+		levels[e.Kind] = level
+		mu.Unlock()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := ta.client()
+	c.login("ada", goodPassword)
+	c.get("/dashboard") // the form token of the new session
+	wantStatus(t, c.post("/logout", nil), http.StatusSeeOther)
+
+	mu.Lock()
+	defer mu.Unlock()
+	for kind, want := range map[string]int{models.EventLoginSuccess: 1, models.EventLogout: 2} {
+		if got, ok := levels[kind]; !ok || got != want {
+			t.Errorf("%s event committed with synchronous=%d (recorded %t), want %d", kind, got, ok, want)
+		}
+	}
 }

@@ -36,7 +36,7 @@ var (
 // The busy timeout still covers other processes (the command line).
 func Open(path string, log *slog.Logger) (*gorm.DB, error) {
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(5000)", "foreign_keys(1)", "synchronous(FULL)"} {
+	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(5000)", "foreign_keys(1)", "synchronous(" + durableSync + ")"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
@@ -78,14 +78,18 @@ func Open(path string, log *slog.Logger) (*gorm.DB, error) {
 	return db, nil
 }
 
+// durableSync is the synchronous setting of every connection, and what TransactionWithoutSync
+// restores.
+const durableSync = "FULL"
+
 // TransactionWithoutSync runs fn in a transaction whose commit does not wait for the disk
 // (synchronous=NORMAL for that commit; every other commit stays FULL). It is for bookkeeping
 // whose loss in a power cut costs nothing that matters, the writes of a successful sign-in: at
 // worst the user signs in again and one "Signed in" event is missing. It is never a way to lose
 // money data, a password or a revocation. SQLite's WAL keeps commits in order, so the next
 // synced commit (or checkpoint) makes this one durable too, and a crash of the process alone
-// loses nothing. The fsync it saves cost a sign-in about 4% of the hashing throughput: the
-// thread waiting in it keeps the scheduler's P, so a hashing worker waits beside it.
+// loses nothing. The fsync it saves cost the login benchmark 3 to 4 points of the hash limit:
+// the thread waiting in it keeps the scheduler's P, so a hashing worker waits beside it.
 //
 // It holds the one writer connection for its duration, so the setting cannot leak into another
 // transaction; a connection whose FULL setting cannot be restored is discarded.
@@ -109,7 +113,7 @@ func TransactionWithoutSync(db *gorm.DB, fn func(tx *gorm.DB) error) (err error)
 		return err
 	}
 	defer func() {
-		if _, restoreErr := conn.ExecContext(context.Background(), "PRAGMA synchronous = FULL"); restoreErr != nil {
+		if _, restoreErr := conn.ExecContext(context.Background(), "PRAGMA synchronous = "+durableSync); restoreErr != nil {
 			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
 			err = errors.Join(err, restoreErr)
 		}
