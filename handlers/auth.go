@@ -246,23 +246,25 @@ func (h *Handlers) authenticate(c *fiber.Ctx, f *views.LoginForm, password strin
 	return user, guard, nil
 }
 
-// startSession binds user to a fresh session: new id, empty data, new CSRF token. Its writes,
-// and those of also (when given), are one transaction that does not wait for the disk: they are
-// sign-in bookkeeping (see models.TransactionWithoutSync), and also must keep to that.
+// startSession binds user to a fresh session: new id, empty data, new CSRF token. A session
+// the browser was signed in with ends first, durably (a revocation must survive a power cut).
+// The new session's writes, and those of also (when given), are one transaction that does not
+// wait for the disk: they are sign-in bookkeeping (see models.TransactionWithoutSync), and also
+// must keep to that.
 func (h *Handlers) startSession(c *fiber.Ctx, user *models.User, remember bool, also func(tx *gorm.DB) error) error {
 	ws := currentSession(c)
 	old := ws.getString(keyAuthSession)
 	if err := ws.renew(); err != nil {
 		return err
 	}
+	if old != "" {
+		if err := models.EndAuthSession(h.db, old); err != nil {
+			return err
+		}
+	}
 	now := h.now()
 	var as *models.AuthSession
 	err := models.TransactionWithoutSync(h.db, func(tx *gorm.DB) error {
-		if old != "" {
-			if err := models.EndAuthSession(tx, old); err != nil {
-				return err
-			}
-		}
 		var err error
 		as, err = models.StartAuthSession(tx, models.NewAuthSession{
 			UserID: user.ID, IP: h.clientIP(c), UserAgent: utils.CopyString(c.Get(fiber.HeaderUserAgent)), Remember: remember,

@@ -3,6 +3,7 @@ package handlers
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -450,39 +451,56 @@ func TestLoginRehashesOutdatedHash(t *testing.T) {
 	ta.client().login("ada", goodPassword) // and the new hash works
 }
 
-// A sign-in's writes commit without waiting for the disk; the writes after it (here the
-// logout's event) still commit durably.
+// A sign-in's writes commit without waiting for the disk. What is not bookkeeping still commits
+// durably: ending the session a browser was signed in with when it signs in again, and the
+// writes after the sign-in (here the logout's event).
 func TestLoginCommitsWithoutSync(t *testing.T) {
 	ta := newTestApp(t)
 	ta.createUser("ada", "ada@example.com", goodPassword)
 	var mu sync.Mutex
-	levels := map[string]int{} // event kind -> PRAGMA synchronous inside its transaction
-	err := ta.db.Callback().Create().After("gorm:create").Register("test:synchronous", func(tx *gorm.DB) {
-		e, ok := tx.Statement.Dest.(*models.SecurityEvent)
-		if !ok {
-			return
-		}
-		var level int
-		if err := tx.Session(&gorm.Session{NewDB: true}).Raw("PRAGMA synchronous").Scan(&level).Error; err != nil {
+	levels := map[string][]int{} // what was written -> PRAGMA synchronous inside its transaction
+	level := func(tx *gorm.DB) int {
+		var n int
+		if err := tx.Session(&gorm.Session{NewDB: true}).Raw("PRAGMA synchronous").Scan(&n).Error; err != nil {
 			t.Error(err)
 		}
+		return n
+	}
+	record := func(what string, n int) {
 		mu.Lock()
-		levels[e.Kind] = level
+		levels[what] = append(levels[what], n)
 		mu.Unlock()
+	}
+	err := ta.db.Callback().Create().After("gorm:create").Register("test:synchronous", func(tx *gorm.DB) {
+		if e, ok := tx.Statement.Dest.(*models.SecurityEvent); ok {
+			record(e.Kind, level(tx))
+		}
 	})
+	if err == nil {
+		err = ta.db.Callback().Delete().After("gorm:delete").Register("test:synchronous", func(tx *gorm.DB) {
+			if _, ok := tx.Statement.Dest.(*models.AuthSession); ok {
+				record("end session", level(tx))
+			}
+		})
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := ta.client()
 	c.login("ada", goodPassword)
-	c.get("/dashboard") // the form token of the new session
+	c.get("/dashboard") // a form token of the signed-in session
+	// Signing in again from the signed-in browser ends the first session.
+	wantStatus(t, c.post("/login", url.Values{"login": {"ada"}, "password": {goodPassword}}), http.StatusSeeOther)
+	c.get("/dashboard")
 	wantStatus(t, c.post("/logout", nil), http.StatusSeeOther)
 
 	mu.Lock()
 	defer mu.Unlock()
-	for kind, want := range map[string]int{models.EventLoginSuccess: 1, models.EventLogout: 2} {
-		if got, ok := levels[kind]; !ok || got != want {
-			t.Errorf("%s event committed with synchronous=%d (recorded %t), want %d", kind, got, ok, want)
+	for what, want := range map[string][]int{
+		models.EventLoginSuccess: {1, 1}, "end session": {2, 2}, models.EventLogout: {2},
+	} {
+		if got := levels[what]; !slices.Equal(got, want) {
+			t.Errorf("%s committed with synchronous=%v, want %v (1 NORMAL, 2 FULL)", what, got, want)
 		}
 	}
 }
