@@ -41,6 +41,8 @@ type Handlers struct {
 	outbox   *Outbox
 	limits   fiber.Storage
 	gate     *hashGate
+	// sessionData is the session store's storage, with a cache of decoded sessions.
+	sessionData *cachedStorage
 	// sessionCache spares signed-in page views the session-and-user query.
 	sessionCache *models.SessionCache
 }
@@ -63,13 +65,14 @@ func build(d Deps) (*fiber.App, *Handlers) {
 	}
 	h := &Handlers{
 		cfg: d.Config, db: d.DB, log: d.Log, now: d.Now, hash: d.Hash,
-		sessions:     newSessionStore(d.Config, newCachedStorage(d.Sessions, 10000)),
+		sessionData:  newCachedStorage(d.Sessions, 10000),
 		tokens:       models.Tokens{Secret: d.Config.Secret},
 		outbox:       d.Outbox,
 		limits:       d.Limits,
 		gate:         newHashGate(runtime.GOMAXPROCS(0)),
 		sessionCache: models.NewSessionCache(d.DB, 10000),
 	}
+	h.sessions = newSessionStore(d.Config, h.sessionData)
 	app := fiber.New(fiber.Config{
 		AppName:               "Tally",
 		ErrorHandler:          h.handleError,

@@ -2,6 +2,8 @@ package handlers
 
 import (
 	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 
 	"tally/models"
@@ -52,5 +54,42 @@ func TestSessionCacheKeepsOtherSessionsOnTouch(t *testing.T) {
 	c.get("/dashboard") // touches last-seen
 	if gen.Generation() != before {
 		t.Error("a last-seen touch invalidated every cached session")
+	}
+}
+
+// A signed-in page view reads the session's decoded values from the cache: decoding it on
+// every view was a third of a view's CPU. It is decoded again only after a write.
+func TestPageViewReadsDecodedSession(t *testing.T) {
+	ta := newTestApp(t)
+	ta.createUser("ada", "ada@example.com", goodPassword)
+	c := ta.client()
+	c.login("ada", goodPassword)
+	id := c.cookie(ta.cfg.CookieName())
+	decoded := func() map[string]any {
+		ta.h.sessionData.mu.RLock()
+		defer ta.h.sessionData.mu.RUnlock()
+		return ta.h.sessionData.entries[id].vals
+	}
+	wantStatus(t, c.get("/dashboard"), http.StatusOK)
+	first := decoded()
+	if first == nil || first[keyAuthSession] == nil {
+		t.Fatalf("after a page view the cache holds %v", first)
+	}
+	wantStatus(t, c.get("/dashboard"), http.StatusOK)
+	if mapID(decoded()) != mapID(first) {
+		t.Error("the second page view decoded the session again")
+	}
+	// A write (here a flash message, set by saving the profile) replaces them, and the next
+	// view shows it once.
+	wantStatus(t, c.post("/profile", url.Values{"first_name": {"Ada"}, "last_name": {"King"}}), http.StatusSeeOther)
+	if decoded() != nil && decoded()[keyFlash] == nil {
+		t.Fatal("the cache kept the values from before the write")
+	}
+	res := c.get("/dashboard")
+	if !strings.Contains(res.body, "saved") {
+		t.Errorf("flash not shown after the write: %s", res.doc.Find("main").Text())
+	}
+	if res := c.get("/dashboard"); strings.Contains(res.body, "saved") {
+		t.Error("flash shown twice")
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/limiter"
+	"github.com/gofiber/fiber/v2/middleware/session"
 
 	"tally/models"
 )
@@ -87,29 +88,45 @@ func securityHeaders(c *fiber.Ctx) error {
 }
 
 // loadSession reads the session once, resolves the signed-in user, runs the handler, renders
-// any error, and saves the session only if it changed.
+// any error, and saves the session only if it changed. A session in the cache is read from its
+// decoded values; the store's session is opened only to change it.
 func (h *Handlers) loadSession(c *fiber.Ctx) error {
-	s, err := h.sessions.Get(c)
-	if err != nil {
-		// Undecodable data: start over rather than failing every request of this browser.
-		h.log.Warn("session unreadable", "request_id", requestID(c), "err", err)
-		if s, err = h.sessions.Get(c); err != nil {
-			return err
-		}
+	ws := &webSession{c: c, cfg: &h.cfg, open: func() (*session.Session, error) { return h.openSession(c) }}
+	if vals, ok := h.sessionData.values(c.Cookies(h.cfg.CookieName())); ok {
+		ws.vals = vals
+	} else if ws.opened(); ws.err != nil {
+		return ws.err
 	}
-	ws := &webSession{s: s, c: c, cfg: &h.cfg}
 	c.Locals(localSession, ws)
 	c.Locals(localUser, models.Anonymous)
 	if err := h.resolveUser(c, ws); err != nil {
 		return err
 	}
-	err = c.Next()
+	err := c.Next()
 	if err != nil {
 		if herr := c.App().ErrorHandler(c, err); herr != nil {
 			return herr
 		}
 	}
 	return ws.save()
+}
+
+// openSession reads the request's session through the store. Data that cannot be decoded is
+// deleted and the browser starts over with a new session, rather than failing every request.
+func (h *Handlers) openSession(c *fiber.Ctx) (*session.Session, error) {
+	s, err := h.sessions.Get(c)
+	if err == nil {
+		return s, nil
+	}
+	id := c.Cookies(h.cfg.CookieName())
+	if raw, gerr := h.sessionData.Get(id); gerr != nil || raw == nil {
+		return nil, err // not a decoding error
+	}
+	h.log.Warn("session unreadable", "request_id", requestID(c), "err", err)
+	if err := h.sessions.Delete(id); err != nil {
+		return nil, err
+	}
+	return h.sessions.Get(c)
 }
 
 // resolveUser binds the session's user to the request. A session whose row is gone (logged

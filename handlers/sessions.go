@@ -78,10 +78,15 @@ const (
 )
 
 // webSession wraps the store's session for one request and saves it at most once, after the
-// handler, and only when something changed: a page view is not a write.
+// handler, and only when something changed: a page view is not a write. It reads from vals,
+// the values as last stored, and opens the store's session only to change something.
 type webSession struct {
-	s     *session.Session
-	c     *fiber.Ctx
+	s    *session.Session
+	vals map[string]any // read only; nil once the session is open or when there is none
+	open func() (*session.Session, error)
+	err  error // from open, returned by save
+	c    *fiber.Ctx
+	// dirty: s has changes to save.
 	dirty bool
 	// remember makes the cookie persistent and the store keep the session longer.
 	remember bool
@@ -89,23 +94,38 @@ type webSession struct {
 }
 
 func (w *webSession) getString(key string) string {
-	if w.s == nil {
-		return ""
+	var v any
+	if w.s != nil {
+		v = w.s.Get(key)
+	} else {
+		v = w.vals[key]
 	}
-	v, _ := w.s.Get(key).(string)
-	return v
+	s, _ := v.(string)
+	return s
+}
+
+// opened returns the store's session, opening it on first use; nil when there is none.
+func (w *webSession) opened() *session.Session {
+	if w.s == nil && w.open != nil && w.err == nil {
+		w.s, w.err = w.open()
+		w.vals = nil
+	}
+	return w.s
 }
 
 func (w *webSession) set(key string, v any) {
-	if w.s != nil {
-		w.s.Set(key, v)
+	if s := w.opened(); s != nil {
+		s.Set(key, v)
 		w.dirty = true
 	}
 }
 
 func (w *webSession) del(key string) {
-	if w.s != nil && w.s.Get(key) != nil {
-		w.s.Delete(key)
+	if w.s == nil && w.vals[key] == nil {
+		return // not stored: nothing to open
+	}
+	if s := w.opened(); s != nil && s.Get(key) != nil {
+		s.Delete(key)
 		w.dirty = true
 	}
 }
@@ -114,29 +134,40 @@ func (w *webSession) del(key string) {
 // before is worth nothing after.
 // Nothing is stored until something is set.
 func (w *webSession) renew() error {
-	return w.s.Reset()
+	s := w.opened()
+	if s == nil {
+		return w.err
+	}
+	return s.Reset()
 }
 
 // destroy deletes the session from the store and expires the cookie.
 func (w *webSession) destroy() error {
-	err := w.s.Destroy()
-	w.s, w.dirty = nil, false
+	s := w.opened()
+	if s == nil {
+		return w.err
+	}
+	err := s.Destroy()
+	w.s, w.open, w.dirty = nil, nil, false
 	return err
 }
 
 // touch marks the session to be saved so its store expiry and cookie slide forward.
 func (w *webSession) touch() {
-	if w.s != nil {
+	if w.opened() != nil {
 		w.dirty = true
 	}
 }
 
 func (w *webSession) save() error {
+	if w.err != nil {
+		return w.err
+	}
 	if w.s == nil || !w.dirty {
 		return nil
 	}
 	s, id := w.s, w.s.ID()
-	w.s, w.dirty = nil, false // Save returns the session to a pool: never use it again
+	w.s, w.open, w.dirty = nil, nil, false // Save returns the session to a pool: never use it again
 	idle := w.cfg.SessionIdle
 	if w.remember {
 		idle = rememberIdle

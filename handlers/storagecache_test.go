@@ -1,0 +1,171 @@
+package handlers
+
+import (
+	"bytes"
+	"encoding/gob"
+	"maps"
+	"net/http"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+	"unsafe"
+)
+
+// gobValues encodes a session's values the way Fiber's session.Save does.
+func gobValues(t *testing.T, vals map[string]any) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := gob.NewEncoder(&b).Encode(&vals); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func newTestStorage(t *testing.T) *cachedStorage {
+	t.Helper()
+	st, err := OpenSessionStorage(filepath.Join(t.TempDir(), "sessions.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return newCachedStorage(st, 100)
+}
+
+func mapID(m map[string]any) uintptr { return reflect.ValueOf(m).Pointer() }
+
+// A session's values are decoded once per write and follow every write and delete at once.
+func TestCachedStorageValues(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// change runs after the values of "id" were read once; want is what they are after it
+		// (nil: not in the cache).
+		change  func(t *testing.T, s *cachedStorage)
+		want    map[string]any
+		sameMap bool // the same decoded map as before the change
+	}{
+		{"read again", func(*testing.T, *cachedStorage) {}, map[string]any{"csrf": "a"}, true},
+		{"written", func(t *testing.T, s *cachedStorage) {
+			if err := s.Set("id", gobValues(t, map[string]any{"csrf": "b", "aid": "x"}), time.Hour); err != nil {
+				t.Fatal(err)
+			}
+		}, map[string]any{"csrf": "b", "aid": "x"}, false},
+		{"deleted", func(t *testing.T, s *cachedStorage) {
+			if err := s.Delete("id"); err != nil {
+				t.Fatal(err)
+			}
+		}, nil, false},
+		{"expired", func(t *testing.T, s *cachedStorage) {
+			now := time.Now().Add(time.Hour)
+			s.now = func() time.Time { return now }
+		}, nil, false},
+		{"reset", func(t *testing.T, s *cachedStorage) {
+			if err := s.Reset(); err != nil {
+				t.Fatal(err)
+			}
+		}, nil, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newTestStorage(t)
+			if err := s.Set("id", gobValues(t, map[string]any{"csrf": "a"}), time.Hour); err != nil {
+				t.Fatal(err)
+			}
+			first, ok := s.values("id")
+			if !ok || !reflect.DeepEqual(first, map[string]any{"csrf": "a"}) {
+				t.Fatalf("values after Set = %v, %t", first, ok)
+			}
+			tc.change(t, s)
+			got, ok := s.values("id")
+			if tc.want == nil {
+				if ok {
+					t.Fatalf("values = %v, want none", got)
+				}
+				return
+			}
+			if !ok || !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("values = %v, %t, want %v", got, ok, tc.want)
+			}
+			if same := mapID(got) == mapID(first); same != tc.sameMap {
+				t.Errorf("same decoded map as before: %t, want %t", same, tc.sameMap)
+			}
+			if again, _ := s.values("id"); mapID(again) != mapID(got) {
+				t.Error("decoded again without a write")
+			}
+		})
+	}
+}
+
+// Page views pass the session id as it sits in the request buffer, which the next request
+// overwrites: the cache must not keep that memory as a key, whether it decodes the values of
+// a cached session or reads one from the store.
+func TestCachedStorageCopiesKeys(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// set stores a session; read reads it with a key that points into a buffer.
+		set  func(s *cachedStorage, id string, val []byte) error
+		read func(s *cachedStorage, key string) bool
+	}{
+		{"decoding a cached session",
+			func(s *cachedStorage, id string, val []byte) error { return s.Set(id, val, time.Hour) },
+			func(s *cachedStorage, key string) bool { _, ok := s.values(key); return ok }},
+		{"reading through to the store",
+			func(s *cachedStorage, id string, val []byte) error { return s.Storage.Set(id, val, time.Hour) },
+			func(s *cachedStorage, key string) bool { v, err := s.Get(key); return err == nil && v != nil }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newTestStorage(t)
+			for _, id := range []string{"aaaa", "bbbb"} {
+				if err := tc.set(s, id, gobValues(t, map[string]any{"csrf": id})); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if !tc.read(s, "bbbb") {
+				t.Fatal("bbbb not found")
+			}
+			buf := []byte("aaaa")
+			if !tc.read(s, unsafe.String(&buf[0], len(buf))) {
+				t.Fatal("aaaa not found")
+			}
+			copy(buf, "bbbb") // the buffer is reused by another request
+			s.mu.RLock()
+			keys := slices.Sorted(maps.Keys(s.entries))
+			s.mu.RUnlock()
+			if !slices.Equal(keys, []string{"aaaa", "bbbb"}) {
+				t.Errorf("cached keys %q, want aaaa and bbbb", keys)
+			}
+			for _, id := range []string{"aaaa", "bbbb"} {
+				if v, ok := s.values(id); !ok || v["csrf"] != id {
+					t.Errorf("values(%q) = %v, %t", id, v, ok)
+				}
+			}
+		})
+	}
+}
+
+// A stored session that cannot be decoded (written by another version, damaged) is deleted,
+// and the browser gets a new session instead of an error on every request.
+func TestUndecodableSessionStartsOver(t *testing.T) {
+	ta := newTestApp(t)
+	ta.createUser("ada", "ada@example.com", goodPassword)
+	c := ta.client()
+	c.get("/login")
+	id := c.cookie(ta.cfg.CookieName())
+	if err := ta.h.sessionData.Set(id, []byte("not a gob"), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	res := c.get("/login")
+	wantStatus(t, res, http.StatusOK)
+	if got := c.cookie(ta.cfg.CookieName()); got == "" || got == id {
+		t.Errorf("session cookie after the damaged session: %q (was %q)", got, id)
+	}
+	if raw, err := ta.h.sessionData.Storage.Get(id); err != nil || raw != nil {
+		t.Errorf("damaged session still stored: %q, %v", raw, err)
+	}
+	if !strings.Contains(ta.logs.String(), "session unreadable") {
+		t.Error("not logged")
+	}
+	c.login("ada", goodPassword)
+	wantStatus(t, c.get("/dashboard"), http.StatusOK)
+}
