@@ -3,9 +3,11 @@ package models
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -185,5 +187,41 @@ func TestTransactionWithoutSyncKeepsOthersDurable(t *testing.T) {
 		return nil
 	}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Inserts read the new id from SQLite's last insert rowid, not INSERT … RETURNING (whose
+// temporary table made the allocator map and unmap memory on every insert), and every created
+// row still gets its id, one at a time or in a batch.
+func TestInsertsWithoutReturning(t *testing.T) {
+	db := openTestDB(t)
+	u := mustCreate(t, db, "ada", "ada@example.com", "a long password 1", cheap)
+	n := 0
+	newEvent := func() *SecurityEvent {
+		n++
+		return &SecurityEvent{UserID: u.ID, CreatedAt: time.Now(), Kind: EventLoginSuccess, IP: "192.0.2.1", Detail: fmt.Sprint("event ", n)}
+	}
+
+	stmt := db.Session(&gorm.Session{DryRun: true}).Create(newEvent()).Statement
+	if sql := stmt.SQL.String(); !strings.HasPrefix(sql, "INSERT") || strings.Contains(strings.ToUpper(sql), "RETURNING") {
+		t.Errorf("insert statement: %s", sql)
+	}
+
+	one := newEvent()
+	if err := RecordEvent(db, one); err != nil {
+		t.Fatal(err)
+	}
+	batch := []*SecurityEvent{newEvent(), newEvent(), newEvent()}
+	if err := db.Create(batch).Error; err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range append([]*SecurityEvent{one}, batch...) {
+		var got SecurityEvent
+		if e.ID == 0 || db.First(&got, e.ID).Error != nil || got.Detail != e.Detail {
+			t.Errorf("event created with id %d; stored under it: %+v", e.ID, got)
+		}
+	}
+	if u.ID == 0 {
+		t.Error("user created without an id")
 	}
 }
