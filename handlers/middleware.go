@@ -119,8 +119,8 @@ func (h *Handlers) openSession(c *fiber.Ctx) (*session.Session, error) {
 		return s, nil
 	}
 	id := c.Cookies(h.cfg.CookieName())
-	if raw, gerr := h.sessionData.Get(id); gerr != nil || raw == nil {
-		return nil, err // not a decoding error
+	if !h.sessionData.undecodable(id) {
+		return nil, err // the store failed: the session may be fine
 	}
 	h.log.Warn("session unreadable", "request_id", requestID(c), "err", err)
 	if err := h.sessions.Delete(id); err != nil {

@@ -1,9 +1,11 @@
 package handlers
 
 import (
+	"cmp"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"time"
 
@@ -107,8 +109,9 @@ func (w *webSession) getString(key string) string {
 // opened returns the store's session, opening it on first use; nil when there is none.
 func (w *webSession) opened() *session.Session {
 	if w.s == nil && w.open != nil && w.err == nil {
-		w.s, w.err = w.open()
-		w.vals = nil
+		if w.s, w.err = w.open(); w.s != nil {
+			w.vals = nil
+		}
 	}
 	return w.s
 }
@@ -136,10 +139,13 @@ func (w *webSession) del(key string) {
 func (w *webSession) renew() error {
 	s := w.opened()
 	if s == nil {
-		return w.err
+		return cmp.Or(w.err, errNoSession)
 	}
 	return s.Reset()
 }
+
+// errNoSession: the request's session was saved or destroyed already, or never loaded.
+var errNoSession = errors.New("no session to change")
 
 // destroy deletes the session from the store and expires the cookie.
 func (w *webSession) destroy() error {

@@ -17,12 +17,20 @@ import (
 //
 // It also keeps each session's values decoded (see values): Fiber's store decodes the gob on
 // every read, which was a third of a page view's CPU.
+//
+// Writes are serialized (SQLite serializes them anyway), so the cache ends as the store does;
+// a read that missed the cache keeps what it read only if no write came in the meantime, so a
+// session deleted while it was being read is not cached again.
 type cachedStorage struct {
 	fiber.Storage
+	wmu     sync.Mutex // held across a write to the store and to the cache
 	mu      sync.RWMutex
 	entries map[string]cachedValue
+	writes  uint64 // count of writes, under mu
 	max     int
 	now     func() time.Time
+	// decoded, when set (tests), runs in values between decoding and keeping the result.
+	decoded func()
 }
 
 type cachedValue struct {
@@ -39,55 +47,68 @@ func newCachedStorage(s fiber.Storage, max int) *cachedStorage {
 func (s *cachedStorage) Get(key string) ([]byte, error) {
 	s.mu.RLock()
 	e, ok := s.entries[key]
+	writes := s.writes
 	s.mu.RUnlock()
 	if ok && s.now().Before(e.exp) {
 		return e.val, nil
 	}
 	val, err := s.Storage.Get(key)
 	if err == nil && val != nil {
-		s.put(key, val, time.Minute)
+		s.mu.Lock()
+		if s.writes == writes {
+			s.putLocked(key, val, time.Minute)
+		}
+		s.mu.Unlock()
 	}
 	return val, err
 }
 
 func (s *cachedStorage) Set(key string, val []byte, exp time.Duration) error {
-	if err := s.Storage.Set(key, val, exp); err != nil {
-		s.drop(key)
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	err := s.Storage.Set(key, val, exp)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.writes++
+	if err != nil {
+		delete(s.entries, key)
 		return err
 	}
-	s.put(key, append([]byte(nil), val...), exp)
+	s.putLocked(key, append([]byte(nil), val...), exp)
 	return nil
 }
 
 func (s *cachedStorage) Delete(key string) error {
-	s.drop(key)
-	return s.Storage.Delete(key)
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	err := s.Storage.Delete(key)
+	s.mu.Lock()
+	s.writes++
+	delete(s.entries, key)
+	s.mu.Unlock()
+	return err
 }
 
 func (s *cachedStorage) Reset() error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	err := s.Storage.Reset()
 	s.mu.Lock()
+	s.writes++
 	clear(s.entries)
 	s.mu.Unlock()
-	return s.Storage.Reset()
+	return err
 }
 
-// put copies key: callers may pass one that points into a request buffer.
-func (s *cachedStorage) put(key string, val []byte, exp time.Duration) {
+// putLocked copies key: callers may pass one that points into a request buffer.
+func (s *cachedStorage) putLocked(key string, val []byte, exp time.Duration) {
 	if exp <= 0 {
 		exp = time.Minute
 	}
-	s.mu.Lock()
 	if len(s.entries) >= s.max {
 		clear(s.entries)
 	}
 	s.entries[strings.Clone(key)] = cachedValue{val: val, exp: s.now().Add(exp)}
-	s.mu.Unlock()
-}
-
-func (s *cachedStorage) drop(key string) {
-	s.mu.Lock()
-	delete(s.entries, key)
-	s.mu.Unlock()
 }
 
 // values returns the session stored under key, decoded, while it is in the cache; ok is false
@@ -111,6 +132,9 @@ func (s *cachedStorage) values(key string) (vals map[string]any, ok bool) {
 	if vals == nil {
 		vals = map[string]any{}
 	}
+	if s.decoded != nil {
+		s.decoded()
+	}
 	s.mu.Lock()
 	// Unless a write replaced the entry meanwhile. (Assigning to an existing key stores the
 	// key again, hence the copy.)
@@ -120,4 +144,14 @@ func (s *cachedStorage) values(key string) (vals map[string]any, ok bool) {
 	}
 	s.mu.Unlock()
 	return vals, true
+}
+
+// undecodable reports whether the session stored under key exists and cannot be decoded.
+func (s *cachedStorage) undecodable(key string) bool {
+	raw, err := s.Get(key)
+	if err != nil || raw == nil {
+		return false
+	}
+	var vals map[string]any
+	return gob.NewDecoder(bytes.NewReader(raw)).Decode(&vals) != nil
 }

@@ -3,6 +3,7 @@ package handlers
 import (
 	"bytes"
 	"encoding/gob"
+	"errors"
 	"maps"
 	"net/http"
 	"path/filepath"
@@ -12,6 +13,9 @@ import (
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/session"
 )
 
 // gobValues encodes a session's values the way Fiber's session.Save does.
@@ -66,6 +70,20 @@ func TestCachedStorageValues(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, nil, false},
+		{"written while being decoded", func(t *testing.T, s *cachedStorage) {
+			if err := s.Set("id", gobValues(t, map[string]any{"csrf": "d"}), time.Hour); err != nil {
+				t.Fatal(err)
+			}
+			s.decoded = func() {
+				s.decoded = nil
+				if err := s.Set("id", gobValues(t, map[string]any{"csrf": "e"}), time.Hour); err != nil {
+					t.Error(err)
+				}
+			}
+			if v, _ := s.values("id"); v["csrf"] != "d" {
+				t.Errorf("values while written = %v, want the ones read", v)
+			}
+		}, map[string]any{"csrf": "e"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newTestStorage(t)
@@ -144,6 +162,45 @@ func TestCachedStorageCopiesKeys(t *testing.T) {
 	}
 }
 
+// A read that missed the cache does not cache a session deleted meanwhile.
+func TestCachedStorageForgetsDeletedWhileRead(t *testing.T) {
+	s := newTestStorage(t)
+	if err := s.Storage.Set("id", gobValues(t, map[string]any{"csrf": "a"}), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	s.Storage = &hookedStorage{Storage: s.Storage, afterGet: func() {
+		if err := s.Delete("id"); err != nil {
+			t.Error(err)
+		}
+	}}
+	if v, err := s.Get("id"); err != nil || v == nil {
+		t.Fatalf("Get = %q, %v; want the session as read", v, err)
+	}
+	if v, ok := s.values("id"); ok {
+		t.Errorf("deleted session still cached: %v", v)
+	}
+}
+
+// hookedStorage runs afterGet once, after its first Get, and can fail Gets.
+type hookedStorage struct {
+	fiber.Storage
+	afterGet func()
+	failGets int
+}
+
+func (s *hookedStorage) Get(key string) ([]byte, error) {
+	if s.failGets > 0 {
+		s.failGets--
+		return nil, errors.New("database is locked")
+	}
+	v, err := s.Storage.Get(key)
+	if f := s.afterGet; f != nil {
+		s.afterGet = nil
+		f()
+	}
+	return v, err
+}
+
 // A stored session that cannot be decoded (written by another version, damaged) is deleted,
 // and the browser gets a new session instead of an error on every request.
 func TestUndecodableSessionStartsOver(t *testing.T) {
@@ -168,4 +225,45 @@ func TestUndecodableSessionStartsOver(t *testing.T) {
 	}
 	c.login("ada", goodPassword)
 	wantStatus(t, c.get("/dashboard"), http.StatusOK)
+}
+
+// A store that fails for a moment is not a damaged session: the browser stays signed in.
+func TestSessionStoreErrorKeepsTheSession(t *testing.T) {
+	ta := newTestApp(t)
+	ta.createUser("ada", "ada@example.com", goodPassword)
+	c := ta.client()
+	c.login("ada", goodPassword)
+	sd := ta.h.sessionData
+	sd.mu.Lock()
+	clear(sd.entries) // as after a restart
+	sd.mu.Unlock()
+	sd.Storage = &hookedStorage{Storage: sd.Storage, failGets: 1}
+	wantStatus(t, c.get("/dashboard"), http.StatusInternalServerError)
+	wantStatus(t, c.get("/dashboard"), http.StatusOK)
+	if strings.Contains(ta.logs.String(), "session unreadable") {
+		t.Error("a store error was taken for a damaged session")
+	}
+}
+
+// Changing a session that was saved or destroyed already is an error, not a silent no-op: a
+// renewal that did not happen must not pass for one.
+func TestRenewWithoutSession(t *testing.T) {
+	if err := (&webSession{}).renew(); !errors.Is(err, errNoSession) {
+		t.Errorf("renew = %v", err)
+	}
+}
+
+// When the store cannot be opened to change the session, the request goes on reading the
+// values it had (who is impersonated, the CSRF token) and ends with the store's error.
+func TestFailedOpenKeepsValues(t *testing.T) {
+	broken := errors.New("database is locked")
+	w := &webSession{vals: map[string]any{keyImpersonate: "7"},
+		open: func() (*session.Session, error) { return nil, broken }}
+	w.touch()
+	if got := w.getString(keyImpersonate); got != "7" {
+		t.Errorf("after a failed open the session reads %q, want 7", got)
+	}
+	if err := w.save(); !errors.Is(err, broken) {
+		t.Errorf("save = %v, want the store's error", err)
+	}
 }
