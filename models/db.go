@@ -58,12 +58,13 @@ func Open(path string, log *slog.Logger) (*gorm.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	if err := insertWithoutReturning(db); err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
 	sqlDB, err := db.DB()
 	if err != nil {
 		return nil, err
+	}
+	if err := insertWithoutReturning(db); err != nil {
+		_ = sqlDB.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	// Readers run in parallel under WAL, all connections kept open (GORM's default keeps 2 idle
 	// and reconnects). The resolver's setters reach every pool, so the writer's come after.
