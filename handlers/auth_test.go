@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"slices"
@@ -324,8 +325,20 @@ func TestDashboardAndMe(t *testing.T) {
 	if cc := res.Header.Get("Cache-Control"); cc != "no-store" {
 		t.Errorf("Cache-Control = %q", cc)
 	}
-	if hh, _ := res.doc.Find("body").Attr("hx-headers"); !strings.Contains(hh, `"X-CSRF-Token":"`+c.csrf+`"`) {
+	var headers map[string]string
+	if hh, _ := res.doc.Find("body").Attr("hx-headers"); json.Unmarshal([]byte(hh), &headers) != nil ||
+		len(headers) != 1 || headers["X-CSRF-Token"] != c.csrf {
 		t.Errorf("body hx-headers = %q", hh)
+	}
+	var htmxConfig struct {
+		AllowEval        bool             `json:"allowEval"`
+		SelfRequestsOnly bool             `json:"selfRequestsOnly"`
+		ResponseHandling []map[string]any `json:"responseHandling"`
+		IndicatorStyles  bool             `json:"includeIndicatorStyles"`
+	}
+	if cfg, _ := res.doc.Find(`meta[name="htmx-config"]`).Attr("content"); json.Unmarshal([]byte(cfg), &htmxConfig) != nil ||
+		htmxConfig.AllowEval || !htmxConfig.SelfRequestsOnly || htmxConfig.IndicatorStyles || len(htmxConfig.ResponseHandling) != 4 {
+		t.Errorf("htmx-config = %q", cfg)
 	}
 	res = c.get("/api/me")
 	wantStatus(t, res, http.StatusOK)

@@ -5,6 +5,8 @@ package views
 import (
 	"context"
 	"encoding/json"
+
+	"github.com/a-h/templ"
 )
 
 // Form carries a form's validation errors back into its component.
@@ -77,6 +79,14 @@ var htmxConfig = mustJSON(map[string]any{
 		{"code": "[45]..", "swap": true, "error": true, "target": "#alerts", "swapOverride": "innerHTML"},
 	},
 })
+
+// htmxConfigMeta is the htmx-config meta tag, escaped once rather than on every page view.
+var htmxConfigMeta = templ.Raw(`<meta name="htmx-config" content="` + templ.EscapeString(htmxConfig) + `">`)
+
+// csrfHeaders is the hx-headers value that sends the CSRF token with every htmx request.
+func csrfHeaders(token string) string {
+	return `{"X-CSRF-Token":` + mustJSON(token) + `}`
+}
 
 func mustJSON(v any) string {
 	b, err := json.Marshal(v)
