@@ -26,7 +26,7 @@ type cachedStorage struct {
 	wmu     sync.Mutex // held across a write to the store and to the cache
 	mu      sync.RWMutex
 	entries map[string]cachedValue
-	writes  uint64 // count of writes, under mu
+	writes  uint64 // count of writes, under mu: a read that raced one keeps nothing
 	max     int
 	now     func() time.Time
 	// decoded, when set (tests), runs in values between decoding and keeping the result.
@@ -118,6 +118,7 @@ func (s *cachedStorage) putLocked(key string, val []byte, exp time.Duration) {
 func (s *cachedStorage) values(key string) (vals map[string]any, ok bool) {
 	s.mu.RLock()
 	e, ok := s.entries[key]
+	writes := s.writes
 	s.mu.RUnlock()
 	if !ok || !s.now().Before(e.exp) {
 		return nil, false
@@ -125,20 +126,17 @@ func (s *cachedStorage) values(key string) (vals map[string]any, ok bool) {
 	if e.vals != nil {
 		return e.vals, true
 	}
-	// The encoding of Fiber's session.Save: gob of the map.
-	if err := gob.NewDecoder(bytes.NewReader(e.val)).Decode(&vals); err != nil {
+	vals, err := decodeValues(e.val)
+	if err != nil {
 		return nil, false
-	}
-	if vals == nil {
-		vals = map[string]any{}
 	}
 	if s.decoded != nil {
 		s.decoded()
 	}
 	s.mu.Lock()
-	// Unless a write replaced the entry meanwhile. (Assigning to an existing key stores the
-	// key again, hence the copy.)
-	if cur, ok := s.entries[key]; ok && len(cur.val) > 0 && len(e.val) > 0 && &cur.val[0] == &e.val[0] {
+	// Unless a write came in meanwhile, as in Get. (Assigning to an existing key stores the key
+	// again, hence the copy.)
+	if cur, ok := s.entries[key]; ok && s.writes == writes {
 		cur.vals = vals
 		s.entries[strings.Clone(key)] = cur
 	}
@@ -152,6 +150,18 @@ func (s *cachedStorage) undecodable(key string) bool {
 	if err != nil || raw == nil {
 		return false
 	}
+	_, err = decodeValues(raw)
+	return err != nil
+}
+
+// decodeValues reads the encoding of Fiber's session.Save: gob of the values map.
+func decodeValues(raw []byte) (map[string]any, error) {
 	var vals map[string]any
-	return gob.NewDecoder(bytes.NewReader(raw)).Decode(&vals) != nil
+	if err := gob.NewDecoder(bytes.NewReader(raw)).Decode(&vals); err != nil {
+		return nil, err
+	}
+	if vals == nil {
+		vals = map[string]any{}
+	}
+	return vals, nil
 }
