@@ -3,6 +3,9 @@ package main
 import (
 	"encoding/json"
 	"math"
+	"os"
+	"runtime"
+	"runtime/debug"
 	"slices"
 	"testing"
 	"time"
@@ -92,4 +95,37 @@ func TestMergeSegments(t *testing.T) {
 	if m.cpu.server <= 0.5 || m.cpu.server >= 1.5 {
 		t.Errorf("merged server CPU %.2f, want a time-weighted mean between 0.5 and 1.5", m.cpu.server)
 	}
+}
+
+// TestSamplerCatchesShortPeak: a peak that comes and goes between two polls still counts, read
+// from VmHWM after the sampler reset it. The first sampler's run holds 64 MiB for an instant;
+// the second, after the memory went back to the OS, must not report it again.
+func TestSamplerCatchesShortPeak(t *testing.T) {
+	pid := os.Getpid()
+	r := sampleRSS(pid)
+	if !r.hwmReset {
+		r.stop()
+		t.Skip("this kernel refuses to reset VmHWM (clear_refs 5); the sampler falls back to polling")
+	}
+	before := currentRSSMiB(pid)
+	touch(64 << 20)
+	debug.FreeOSMemory()
+	peak, _, _ := r.stop()
+	if peak < before+60 {
+		t.Fatalf("peak %.1f MiB, RSS before %.1f MiB: the 64 MiB held between polls was missed", peak, before)
+	}
+	r = sampleRSS(pid)
+	after, _, _ := r.stop()
+	if after > before+32 {
+		t.Fatalf("second peak %.1f MiB: VmHWM was not reset (RSS before %.1f MiB)", after, before)
+	}
+}
+
+// touch allocates n bytes and writes every page, so they are resident.
+func touch(n int) {
+	b := make([]byte, n)
+	for i := 0; i < n; i += 4096 {
+		b[i] = 1
+	}
+	runtime.KeepAlive(b)
 }
