@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/url"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -71,6 +72,42 @@ func TestHashGateYieldsToPageViews(t *testing.T) {
 		waitYield(t, yielded)
 		concurrently(t, g)
 	})
+}
+
+// While pages are being served the first worker rests after each job, so hashing takes at
+// most half a core; without page views it takes the next job at once.
+func TestHashGateRestsWhilePagesAreServed(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		views bool
+	}{
+		{"page views: the first worker rests", true},
+		{"no page views: no rest", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := makeHashGate(1, time.Hour)
+			var rests atomic.Int32
+			g.onRest = func() { rests.Add(1) }
+			if tc.views {
+				g.sawView()
+			}
+			g.start()
+			defer g.stop()
+			// The second job runs after whatever followed the first, rest included.
+			for i := range 2 {
+				done := make(chan struct{})
+				g.jobs <- func() { close(done) }
+				select {
+				case <-done:
+				case <-time.After(10 * time.Second):
+					t.Fatalf("job %d did not run", i+1)
+				}
+			}
+			if got := rests.Load() >= 1; got != tc.views {
+				t.Fatalf("rested after the first job: %t, want %t", got, tc.views)
+			}
+		})
+	}
 }
 
 // GET and HEAD requests count as page views; a login POST does not.
