@@ -84,22 +84,27 @@ func (g *hashGate) work(yields bool) {
 		}
 		start := time.Now()
 		job()
-		if !yields && g.viewsSeen() && !g.rest(time.Since(start)) {
-			return
+		if !yields && g.sinceView() < g.quiet {
+			if g.onRest != nil {
+				g.onRest()
+			}
+			if !g.pause(time.Since(start)) {
+				return
+			}
 		}
 	}
 }
 
-// viewsSeen reports whether a page view came within the quiet period.
-func (g *hashGate) viewsSeen() bool {
-	return time.Since(g.epoch)-time.Duration(g.lastView.Load()) < g.quiet
+// sawView records a page view (cheap: one clock read and one atomic store).
+func (g *hashGate) sawView() { g.lastView.Store(int64(time.Since(g.epoch))) }
+
+// sinceView is the time since the latest page view.
+func (g *hashGate) sinceView() time.Duration {
+	return time.Since(g.epoch) - time.Duration(g.lastView.Load())
 }
 
-// rest waits for d; false when the gate stops meanwhile.
-func (g *hashGate) rest(d time.Duration) bool {
-	if g.onRest != nil {
-		g.onRest()
-	}
+// pause waits for d; false when the gate stops meanwhile.
+func (g *hashGate) pause(d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -110,15 +115,12 @@ func (g *hashGate) rest(d time.Duration) bool {
 	}
 }
 
-// sawView records a page view (cheap: one clock read and one atomic store).
-func (g *hashGate) sawView() { g.lastView.Store(int64(time.Since(g.epoch))) }
-
 // waitForQuiet returns true once no page view was seen for the quiet period, false when the
 // gate stops meanwhile.
 func (g *hashGate) waitForQuiet() bool {
 	yielded := false
 	for {
-		wait := g.quiet - (time.Since(g.epoch) - time.Duration(g.lastView.Load()))
+		wait := g.quiet - g.sinceView()
 		if wait <= 0 {
 			return true
 		}
@@ -126,12 +128,8 @@ func (g *hashGate) waitForQuiet() bool {
 			g.onYield()
 		}
 		yielded = true
-		t := time.NewTimer(wait)
-		select {
-		case <-g.stopped:
-			t.Stop()
+		if !g.pause(wait) {
 			return false
-		case <-t.C:
 		}
 	}
 }
