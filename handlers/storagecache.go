@@ -45,11 +45,8 @@ func newCachedStorage(s fiber.Storage, max int) *cachedStorage {
 }
 
 func (s *cachedStorage) Get(key string) ([]byte, error) {
-	s.mu.RLock()
-	e, ok := s.entries[key]
-	writes := s.writes
-	s.mu.RUnlock()
-	if ok && s.now().Before(e.exp) {
+	e, writes, ok := s.lookup(key)
+	if ok {
 		return e.val, nil
 	}
 	val, err := s.Storage.Get(key)
@@ -100,6 +97,15 @@ func (s *cachedStorage) Reset() error {
 	return err
 }
 
+// lookup returns the unexpired entry under key, and the write count it was read at.
+func (s *cachedStorage) lookup(key string) (e cachedValue, writes uint64, ok bool) {
+	s.mu.RLock()
+	e, ok = s.entries[key]
+	writes = s.writes
+	s.mu.RUnlock()
+	return e, writes, ok && s.now().Before(e.exp)
+}
+
 // putLocked copies key: callers may pass one that points into a request buffer.
 func (s *cachedStorage) putLocked(key string, val []byte, exp time.Duration) {
 	if exp <= 0 {
@@ -116,11 +122,8 @@ func (s *cachedStorage) putLocked(key string, val []byte, exp time.Duration) {
 // the entry, so the values are decoded at most once per write. The map is shared: read only.
 // key may point into a request buffer: it is copied before the map keeps it.
 func (s *cachedStorage) values(key string) (vals map[string]any, ok bool) {
-	s.mu.RLock()
-	e, ok := s.entries[key]
-	writes := s.writes
-	s.mu.RUnlock()
-	if !ok || !s.now().Before(e.exp) {
+	e, writes, ok := s.lookup(key)
+	if !ok {
 		return nil, false
 	}
 	if e.vals != nil {
