@@ -280,9 +280,7 @@ func TestDeleteAccount(t *testing.T) {
 
 func TestDeleteAccountHTMX(t *testing.T) {
 	ta := newTestApp(t)
-	ta.createUser("ada", "ada@example.com", goodPassword)
-	c := ta.client()
-	c.login("ada", goodPassword)
+	_, c := ta.signedInAda()
 	c.get("/account/delete")
 	res := c.post("/account/delete", url.Values{"password": {goodPassword}}, htmx...)
 	wantStatus(t, res, http.StatusNoContent)

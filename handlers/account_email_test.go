@@ -26,9 +26,7 @@ func (c *client) requestEmailChange(newEmail, password string) *response {
 
 func TestEmailChange(t *testing.T) {
 	ta := newTestApp(t)
-	u := ta.createUser("ada", "ada@example.com", goodPassword)
-	c := ta.client()
-	c.login("ada", goodPassword)
+	u, c := ta.signedInAda()
 
 	res := c.requestEmailChange(" Ada.New@Example.com ", goodPassword)
 	wantStatus(t, res, http.StatusOK)
@@ -93,9 +91,7 @@ func (c *client) logout() {
 
 func TestEmailChangeLinkWithoutSession(t *testing.T) {
 	ta := newTestApp(t)
-	u := ta.createUser("ada", "ada@example.com", goodPassword)
-	c := ta.client()
-	c.login("ada", goodPassword)
+	u, c := ta.signedInAda()
 	c.requestEmailChange("ada2@example.com", goodPassword)
 	ta.smtp.Next(t)
 	link := ta.smtp.Next(t).Link(t, "http://")
@@ -157,9 +153,7 @@ func TestEmailChangeDoesNotEnumerate(t *testing.T) {
 
 func TestEmailChangeInvalid(t *testing.T) {
 	ta := newTestApp(t)
-	u := ta.createUser("ada", "ada@example.com", goodPassword)
-	c := ta.client()
-	c.login("ada", goodPassword)
+	u, c := ta.signedInAda()
 	c.get("/account/email")
 	for _, tc := range []struct {
 		name, email, password, field, msg string
@@ -190,9 +184,7 @@ func TestEmailChangeInvalid(t *testing.T) {
 
 func TestEmailChangeRaceForAddress(t *testing.T) {
 	ta := newTestApp(t)
-	ta.createUser("ada", "ada@example.com", goodPassword)
-	c := ta.client()
-	c.login("ada", goodPassword)
+	_, c := ta.signedInAda()
 	c.requestEmailChange("new@example.com", goodPassword)
 	ta.smtp.Next(t)
 	link := ta.smtp.Next(t).Link(t, "http://")

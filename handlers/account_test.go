@@ -246,9 +246,7 @@ func TestIPRateLimit(t *testing.T) {
 
 func TestPasswordReset(t *testing.T) {
 	ta := newTestApp(t)
-	ta.createUser("ada", "ada@example.com", goodPassword)
-	elsewhere := ta.client()
-	elsewhere.login("ada", goodPassword)
+	_, elsewhere := ta.signedInAda()
 
 	c := ta.client()
 	c.get("/password/forgot")
@@ -310,9 +308,7 @@ func TestPasswordResetLinkExpires(t *testing.T) {
 
 func TestChangePassword(t *testing.T) {
 	ta := newTestApp(t)
-	u := ta.createUser("ada", "ada@example.com", goodPassword)
-	elsewhere := ta.client()
-	elsewhere.login("ada", goodPassword)
+	u, elsewhere := ta.signedInAda()
 	c := ta.client()
 	c.login("ada", goodPassword)
 	c.get("/account/password")

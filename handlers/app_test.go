@@ -150,9 +150,7 @@ func TestLandingCreatesNoSession(t *testing.T) {
 
 func TestSessionIdleExpiry(t *testing.T) {
 	ta := newTestApp(t, "TALLY_SESSION_IDLE", "10m")
-	ta.createUser("ada", "ada@example.com", goodPassword)
-	c := ta.client()
-	c.login("ada", goodPassword)
+	_, c := ta.signedInAda()
 	ta.clock.Advance(9 * time.Minute)
 	wantStatus(t, c.get("/dashboard"), http.StatusOK)
 	ta.clock.Advance(9 * time.Minute) // active 9 minutes ago: still fine
@@ -175,18 +173,14 @@ func TestSessionIdleExpiry(t *testing.T) {
 
 func TestSessionSurvivesRestart(t *testing.T) {
 	ta := newTestApp(t)
-	ta.createUser("ada", "ada@example.com", goodPassword)
-	c := ta.client()
-	c.login("ada", goodPassword)
+	_, c := ta.signedInAda()
 	ta.start()
 	wantStatus(t, c.get("/dashboard"), http.StatusOK)
 }
 
 func TestPageViewIsNotASessionWrite(t *testing.T) {
 	ta := newTestApp(t)
-	ta.createUser("ada", "ada@example.com", goodPassword)
-	c := ta.client()
-	c.login("ada", goodPassword)
+	_, c := ta.signedInAda()
 	c.get("/dashboard")
 	for i := 0; i < 3; i++ {
 		res := c.get("/dashboard")

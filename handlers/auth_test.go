@@ -314,9 +314,7 @@ func TestProtectedPages(t *testing.T) {
 
 func TestDashboardAndMe(t *testing.T) {
 	ta := newTestApp(t)
-	ta.createUser("ada", "ada@example.com", goodPassword)
-	c := ta.client()
-	c.login("ada", goodPassword)
+	_, c := ta.signedInAda()
 	res := c.get("/dashboard")
 	wantStatus(t, res, http.StatusOK)
 	if h := res.doc.Find("h1").Text(); h != "Hello, Ada" {
@@ -355,9 +353,7 @@ func TestDashboardAndMe(t *testing.T) {
 
 func TestLogout(t *testing.T) {
 	ta := newTestApp(t)
-	ta.createUser("ada", "ada@example.com", goodPassword)
-	c := ta.client()
-	c.login("ada", goodPassword)
+	_, c := ta.signedInAda()
 	cookie := c.cookie("tally_session")
 
 	t.Run("GET not allowed", func(t *testing.T) {

@@ -158,9 +158,7 @@ func near(c color.Color, r, g, b uint32) bool {
 
 func TestAvatarUpload(t *testing.T) {
 	ta := newTestApp(t)
-	u := ta.createUser("ada", "ada@example.com", goodPassword)
-	c := ta.client()
-	c.login("ada", goodPassword)
+	u, c := ta.signedInAda()
 	c.get("/profile")
 
 	png300 := encodePNG(t, halves(300, 200))
@@ -223,9 +221,7 @@ func TestAvatarUpload(t *testing.T) {
 
 func TestAvatarDefusesAndStrips(t *testing.T) {
 	ta := newTestApp(t)
-	u := ta.createUser("ada", "ada@example.com", goodPassword)
-	c := ta.client()
-	c.login("ada", goodPassword)
+	u, c := ta.signedInAda()
 	c.get("/profile")
 
 	t.Run("polyglot", func(t *testing.T) {
@@ -262,9 +258,7 @@ func TestAvatarDefusesAndStrips(t *testing.T) {
 
 func TestAvatarHTMX(t *testing.T) {
 	ta := newTestApp(t)
-	ta.createUser("ada", "ada@example.com", goodPassword)
-	c := ta.client()
-	c.login("ada", goodPassword)
+	_, c := ta.signedInAda()
 	page := c.get("/profile")
 	before, _ := page.doc.Find("#avatar-img").Attr("src")
 	if page.doc.Find("#avatar-remove").Length() != 0 {

@@ -13,9 +13,7 @@ import (
 // load, templ render) without the network. Run with -cpuprofile to see where a view goes.
 func BenchmarkDashboard(b *testing.B) {
 	ta := newTestApp(b)
-	ta.createUser("ada", "ada@example.com", goodPassword)
-	c := ta.client()
-	c.login("ada", goodPassword)
+	_, c := ta.signedInAda()
 	req, _ := http.NewRequest(http.MethodGet, testBase.String()+"dashboard", nil)
 	for _, ck := range c.jar.Cookies(testBase) {
 		req.AddCookie(ck)

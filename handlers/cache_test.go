@@ -31,9 +31,7 @@ func TestSessionCacheSeesEveryWrite(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ta := newTestApp(t)
-			u := ta.createUser("ada", "ada@example.com", goodPassword)
-			c := ta.client()
-			c.login("ada", goodPassword)
+			u, c := ta.signedInAda()
 			wantStatus(t, c.get("/dashboard"), http.StatusOK)
 			wantStatus(t, c.get("/dashboard"), http.StatusOK) // now served from the cache
 			tc.change(ta, u)
@@ -44,9 +42,7 @@ func TestSessionCacheSeesEveryWrite(t *testing.T) {
 
 func TestSessionCacheKeepsOtherSessionsOnTouch(t *testing.T) {
 	ta := newTestApp(t)
-	ta.createUser("ada", "ada@example.com", goodPassword)
-	c := ta.client()
-	c.login("ada", goodPassword)
+	_, c := ta.signedInAda()
 	c.get("/dashboard")
 	gen := ta.h.sessionCache
 	before := gen.Generation()
@@ -61,9 +57,7 @@ func TestSessionCacheKeepsOtherSessionsOnTouch(t *testing.T) {
 // every view was a third of a view's CPU. It is decoded again only after a write.
 func TestPageViewReadsDecodedSession(t *testing.T) {
 	ta := newTestApp(t)
-	ta.createUser("ada", "ada@example.com", goodPassword)
-	c := ta.client()
-	c.login("ada", goodPassword)
+	_, c := ta.signedInAda()
 	id := c.cookie(ta.cfg.CookieName())
 	decoded := func() map[string]any {
 		ta.h.sessionData.mu.RLock()

@@ -228,9 +228,7 @@ func TestRememberMe(t *testing.T) {
 
 func TestAbsoluteSessionLifetime(t *testing.T) {
 	ta := newTestApp(t)
-	ta.createUser("ada", "ada@example.com", goodPassword)
-	c := ta.client()
-	c.login("ada", goodPassword)
+	_, c := ta.signedInAda()
 	for elapsed := time.Duration(0); elapsed < 12*time.Hour-20*time.Minute; elapsed += 20 * time.Minute {
 		ta.clock.Advance(20 * time.Minute)
 		wantStatus(t, c.get("/dashboard"), http.StatusOK)
@@ -300,9 +298,7 @@ func TestSessionList(t *testing.T) {
 
 func TestLastSeenIsCoalesced(t *testing.T) {
 	ta := newTestApp(t)
-	ta.createUser("ada", "ada@example.com", goodPassword)
-	c := ta.client()
-	c.login("ada", goodPassword)
+	_, c := ta.signedInAda()
 	lastSeen := func() time.Time {
 		var s models.AuthSession
 		ta.db.First(&s)
@@ -323,9 +319,7 @@ func TestLastSeenIsCoalesced(t *testing.T) {
 
 func TestHashingIsBounded(t *testing.T) {
 	ta := newTestApp(t)
-	ta.createUser("ada", "ada@example.com", goodPassword)
-	viewer := ta.client()
-	viewer.login("ada", goodPassword)
+	_, viewer := ta.signedInAda()
 	c := ta.client()
 	c.get("/login")
 
@@ -357,9 +351,7 @@ func TestLoginFloodKeepsPagesServed(t *testing.T) {
 	ta := newTestApp(t, behindProxy...)
 	ta.hash = models.DefaultHashParams
 	ta.start()
-	ta.createUser("ada", "ada@example.com", goodPassword)
-	viewer := ta.client()
-	viewer.login("ada", goodPassword)
+	_, viewer := ta.signedInAda()
 	base := ta.listen()
 
 	var wg sync.WaitGroup

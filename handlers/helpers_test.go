@@ -223,6 +223,17 @@ func (c *client) login(login, password string) {
 	}
 }
 
+// signedInAda creates the active user ada (ada@example.com, goodPassword) and returns her with a
+// client just signed in as her. Unlike signedIn it loads no page after the login, so a test sees
+// the session exactly as the login left it.
+func (ta *testApp) signedInAda() (*models.User, *client) {
+	ta.t.Helper()
+	u := ta.createUser("ada", "ada@example.com", goodPassword)
+	c := ta.client()
+	c.login("ada", goodPassword)
+	return u, c
+}
+
 func wantStatus(t testing.TB, res *response, want int) {
 	t.Helper()
 	if res.StatusCode != want {

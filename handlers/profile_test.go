@@ -21,9 +21,7 @@ func profileValues(kv ...string) url.Values {
 
 func TestProfileValidation(t *testing.T) {
 	ta := newTestApp(t) // the test clock says 2026-11-23
-	u := ta.createUser("ada", "ada@example.com", goodPassword)
-	c := ta.client()
-	c.login("ada", goodPassword)
+	u, c := ta.signedInAda()
 	c.get("/profile/edit")
 
 	stored := func(t *testing.T, field string) string {
@@ -117,9 +115,7 @@ func TestProfileValidation(t *testing.T) {
 
 func TestProfileEditInPlace(t *testing.T) {
 	ta := newTestApp(t)
-	ta.createUser("ada", "ada@example.com", goodPassword)
-	c := ta.client()
-	c.login("ada", goodPassword)
+	_, c := ta.signedInAda()
 
 	page := c.get("/profile")
 	wantStatus(t, page, http.StatusOK)
@@ -267,9 +263,7 @@ func TestProfileOnlyOwn(t *testing.T) {
 
 func TestMeIncludesProfile(t *testing.T) {
 	ta := newTestApp(t, "TALLY_BASE_URL", "https://tally.example.org")
-	u := ta.createUser("ada", "ada@example.com", goodPassword)
-	c := ta.client()
-	c.login("ada", goodPassword)
+	u, c := ta.signedInAda()
 	var me map[string]any
 	decode := func() {
 		t.Helper()

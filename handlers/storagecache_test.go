@@ -230,9 +230,7 @@ func TestUndecodableSessionStartsOver(t *testing.T) {
 // A store that fails for a moment is not a damaged session: the browser stays signed in.
 func TestSessionStoreErrorKeepsTheSession(t *testing.T) {
 	ta := newTestApp(t)
-	ta.createUser("ada", "ada@example.com", goodPassword)
-	c := ta.client()
-	c.login("ada", goodPassword)
+	_, c := ta.signedInAda()
 	sd := ta.h.sessionData
 	sd.mu.Lock()
 	clear(sd.entries) // as after a restart
