@@ -129,3 +129,21 @@ func touch(n int) {
 	}
 	runtime.KeepAlive(b)
 }
+
+// TestMachineTicks reads /proc/stat's cpu line: steal is busy time this machine did not get.
+func TestMachineTicks(t *testing.T) {
+	for _, tc := range []struct {
+		line               string
+		busy, steal, total int64
+	}{
+		{"cpu  100 5 50 800 20 3 2 40 0 0", 200, 40, 1020},
+		{"cpu  100 5 50 800 20 3 2 0 7 0", 160, 0, 980}, // guest time is inside user already
+		{"cpu  100 5 50 800 20 3 2", 160, 0, 980},       // an old kernel without steal
+		{"cpu  1 2 3", 6, 0, 6},                         // truncated
+	} {
+		busy, steal, total := machineTicks(tc.line)
+		if busy != tc.busy || steal != tc.steal || total != tc.total {
+			t.Errorf("%q: busy %d steal %d total %d, want %d %d %d", tc.line, busy, steal, total, tc.busy, tc.steal, tc.total)
+		}
+	}
+}

@@ -174,9 +174,10 @@ func buildReport(r *results) *report {
 			break
 		}
 		a := (r.hashRuns[i].rps() + r.hashRuns[i+1].rps()) / 2
-		note("round %d: hash %.1f/s and %.1f/s around login %.1f/s (%.0f%%), login p50 %.1f ms, p99 %.1f ms; %s; CPU server %.2f, bench %.2f; page faults a login %d (server), a hash %d (bench)",
+		note("round %d: hash %.1f/s and %.1f/s around login %.1f/s (%.0f%%), login p50 %.1f ms, p99 %.1f ms; %s; CPU server %.2f, bench %.2f; steal %.2f/%.2f/%.2f (hash/login/hash); page faults a login %d (server), a hash %d (bench)",
 			i+1, r.hashRuns[i].rps(), r.hashRuns[i+1].rps(), l.rps(), 100*ratio(l.rps(), a), ms(l.pct(0.5)), ms(l.pct(0.99)),
-			codeText(l), l.cpu.server, l.cpu.bench, perOp(l.cpu.serverFaults, l.ok), perOp(r.hashRuns[i].cpu.benchFaults, r.hashRuns[i].ok))
+			codeText(l), l.cpu.server, l.cpu.bench, r.hashRuns[i].cpu.steal, l.cpu.steal, r.hashRuns[i+1].cpu.steal,
+			perOp(l.cpu.serverFaults, l.ok), perOp(r.hashRuns[i].cpu.benchFaults, r.hashRuns[i].ok))
 	}
 	note("floor, dashboard: max rate over the same %d keep-alive connections (-workers); floor RSS is its child process's", r.workers)
 	h := r.dashHalf
@@ -194,9 +195,9 @@ func buildReport(r *results) *report {
 	note("start: exec to first /healthz 200 on the existing data dir, %s ms (median reported)", strings.Join(starts, ", "))
 	var cpu []string
 	for _, s := range []*runStats{r.hash, r.login, r.floor, r.dashboard, r.dashHalf, r.flood} {
-		cpu = append(cpu, fmt.Sprintf("%s %.2f/%.2f/%.2f", s.name, s.cpu.server, s.cpu.bench, s.cpu.other))
+		cpu = append(cpu, fmt.Sprintf("%s %.2f/%.2f/%.2f/%.2f", s.name, s.cpu.server, s.cpu.bench, s.cpu.other, s.cpu.steal))
 	}
-	note("CPU in cores of %d, server/bench (load generator)/other processes: %s",
+	note("CPU in cores of %d, server/bench (load generator)/other processes/steal (taken by the VM's host): %s",
 		runtime.NumCPU(), strings.Join(cpu, ", "))
 	if s := codeText(r.flood); r.flood.errs > 0 {
 		note("flood page views: %s", s)

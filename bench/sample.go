@@ -54,10 +54,11 @@ func sampleRSS(pid int) *rssSampler {
 }
 
 // cpuUse is CPU time over a run, in cores: the server's (pid), the bench's own (load generator),
-// and everything else on the machine (other load).
+// everything else on the machine (other load), and steal: time the VM's host ran something
+// else while this machine wanted its CPUs, which the run did not get.
 type cpuUse struct {
-	server, bench, other      float64
-	serverFaults, benchFaults int64 // minor page faults
+	server, bench, other, steal float64
+	serverFaults, benchFaults   int64 // minor page faults
 }
 
 // stop ends sampling and returns the peak RSS in MiB, the peak of open descriptors, and the
@@ -74,34 +75,46 @@ func (r *rssSampler) stop() (rssMiB float64, fds int, cpu cpuUse) {
 		cores := func(ticks int64) float64 { return max(0, float64(ticks)/float64(total)*float64(runtime.NumCPU())) }
 		cpu.server, cpu.bench = cores(c.server-r.cpu0.server), cores(c.self-r.cpu0.self)
 		cpu.serverFaults, cpu.benchFaults = c.serverFlt-r.cpu0.serverFlt, c.selfFlt-r.cpu0.selfFlt
-		cpu.other = cores((c.busy - r.cpu0.busy) - (c.self - r.cpu0.self) - (c.server - r.cpu0.server))
+		cpu.steal = cores(c.steal - r.cpu0.steal)
+		cpu.other = cores((c.busy - r.cpu0.busy) - (c.steal - r.cpu0.steal) - (c.self - r.cpu0.self) - (c.server - r.cpu0.server))
 	}
 	return float64(peak) / 1024, r.peakFDs, cpu
 }
 
-// cpuSnap holds clock ticks: the machine's busy and total time (/proc/stat, steal counted as
-// busy), this process's and pid's (/proc/<pid>/stat utime+stime; pid may be this process).
-type cpuSnap struct{ busy, total, self, server, selfFlt, serverFlt int64 }
+// cpuSnap holds clock ticks: the machine's busy, steal and total time (/proc/stat; steal is part
+// of busy), this process's and pid's (/proc/<pid>/stat utime+stime; pid may be this process).
+type cpuSnap struct{ busy, steal, total, self, server, selfFlt, serverFlt int64 }
 
 func readCPU(pid int) cpuSnap {
 	var s cpuSnap
 	if b, err := os.ReadFile("/proc/stat"); err == nil {
 		line, _, _ := strings.Cut(string(b), "\n")
-		for i, f := range strings.Fields(line)[1:] {
-			n, _ := strconv.ParseInt(f, 10, 64)
-			if i < 8 { // user nice system idle iowait irq softirq steal
-				s.total += n
-				if i != 3 && i != 4 {
-					s.busy += n
-				}
-			}
-		}
+		s.busy, s.steal, s.total = machineTicks(line)
 	}
 	s.self, s.selfFlt = procTicks(os.Getpid())
 	if pid != os.Getpid() {
 		s.server, s.serverFlt = procTicks(pid)
 	}
 	return s
+}
+
+// machineTicks reads the "cpu" line of /proc/stat: user nice system idle iowait irq softirq
+// steal (guest time is already inside user). Busy is all but idle and iowait.
+func machineTicks(line string) (busy, steal, total int64) {
+	for i, f := range strings.Fields(line)[1:] {
+		if i >= 8 {
+			break
+		}
+		n, _ := strconv.ParseInt(f, 10, 64)
+		total += n
+		if i != 3 && i != 4 {
+			busy += n
+		}
+		if i == 7 {
+			steal = n
+		}
+	}
+	return busy, steal, total
 }
 
 func procTicks(pid int) (ticks, minflt int64) {

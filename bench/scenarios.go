@@ -119,11 +119,13 @@ func merge(name string, segs []*runStats) *runStats {
 		m.cpu.server += s.cpu.server * d.Seconds()
 		m.cpu.bench += s.cpu.bench * d.Seconds()
 		m.cpu.other += s.cpu.other * d.Seconds()
+		m.cpu.steal += s.cpu.steal * d.Seconds()
 	}
 	if total > 0 {
 		m.cpu.server /= total.Seconds()
 		m.cpu.bench /= total.Seconds()
 		m.cpu.other /= total.Seconds()
+		m.cpu.steal /= total.Seconds()
 	}
 	m.start = time.Unix(0, 0)
 	m.end = m.start.Add(total)
