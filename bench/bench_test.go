@@ -140,6 +140,7 @@ func TestMachineTicks(t *testing.T) {
 		{"cpu  100 5 50 800 20 3 2 0 7 0", 160, 0, 980}, // guest time is inside user already
 		{"cpu  100 5 50 800 20 3 2", 160, 0, 980},       // an old kernel without steal
 		{"cpu  1 2 3", 6, 0, 6},                         // truncated
+		{"", 0, 0, 0},
 	} {
 		busy, steal, total := machineTicks(tc.line)
 		if busy != tc.busy || steal != tc.steal || total != tc.total {

@@ -101,7 +101,11 @@ func readCPU(pid int) cpuSnap {
 // machineTicks reads the "cpu" line of /proc/stat: user nice system idle iowait irq softirq
 // steal (guest time is already inside user). Busy is all but idle and iowait.
 func machineTicks(line string) (busy, steal, total int64) {
-	for i, f := range strings.Fields(line)[1:] {
+	fields := strings.Fields(line)
+	if len(fields) == 0 {
+		return 0, 0, 0
+	}
+	for i, f := range fields[1:] {
 		if i >= 8 {
 			break
 		}
