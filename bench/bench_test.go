@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,8 +25,8 @@ func fakeRun(name string, offered float64, n int, lat time.Duration, code int, o
 	return s
 }
 
-// TestReportJSON checks the JSON shape the issue asks for, without running any load.
-func TestReportJSON(t *testing.T) {
+// fakeResults is a whole run's measurements, without running any load.
+func fakeResults() *results {
 	r := &results{
 		machine: machineInfo(), dur: 3 * time.Second, binaryBytes: 18 << 20, workers: 32,
 		hashRuns:   []*runStats{fakeRun("hash", 0, 45, 40*time.Millisecond, 200, true), fakeRun("hash", 0, 45, 40*time.Millisecond, 200, true)},
@@ -38,6 +39,12 @@ func TestReportJSON(t *testing.T) {
 		starts:     []time.Duration{20 * time.Millisecond, 30 * time.Millisecond, 25 * time.Millisecond},
 	}
 	r.hash, r.login = merge("hash", r.hashRuns), merge("login", r.loginRuns)
+	return r
+}
+
+// TestReportJSON checks the JSON shape the issue asks for, without running any load.
+func TestReportJSON(t *testing.T) {
+	r := fakeResults()
 	b, err := json.Marshal(buildReport(r))
 	if err != nil {
 		t.Fatal(err)
@@ -146,5 +153,30 @@ func TestMachineTicks(t *testing.T) {
 		if busy != tc.busy || steal != tc.steal || total != tc.total {
 			t.Errorf("%q: busy %d steal %d total %d, want %d %d %d", tc.line, busy, steal, total, tc.busy, tc.steal, tc.total)
 		}
+	}
+}
+
+// TestReportWarnsOfSteal: a scenario during which the VM's host took CPU is named in a warning,
+// with how much; a run without steal has no warning.
+func TestReportWarnsOfSteal(t *testing.T) {
+	warnings := func(r *results) []string {
+		var w []string
+		for _, n := range buildReport(r).Notes {
+			if strings.HasPrefix(n, "warning:") {
+				w = append(w, n)
+			}
+		}
+		return w
+	}
+	r := fakeResults()
+	r.dashHalf.cpu.steal = stealWarning // at the threshold: not yet
+	if w := warnings(r); len(w) != 0 {
+		t.Errorf("no steal over the threshold, warnings %q", w)
+	}
+	r.floor.cpu.steal, r.hashRuns[1].cpu.steal = 0.51, 0.3
+	w := warnings(r)
+	if len(w) != 1 || !strings.Contains(w[0], "floor 0.51") || !strings.Contains(w[0], "hash 2 0.30") ||
+		strings.Contains(w[0], "dashboard half") {
+		t.Errorf("warnings %q, want one naming floor 0.51 and hash segment 2 0.30", w)
 	}
 }

@@ -142,6 +142,32 @@ func median(ds []time.Duration) time.Duration {
 	return s[len(s)/2]
 }
 
+// stealWarning is the steal, in cores, above which a segment or scenario is named in a warning:
+// on the development VM, runs that lost 0.1 of a core or more to the host moved the login ratio
+// and the dashboard's p99 by more than those targets' margins.
+const stealWarning = 0.1
+
+// stolenFrom names every hash or login segment and every other scenario with more steal than
+// stealWarning, and how much.
+func stolenFrom(r *results) []string {
+	var out []string
+	add := func(name string, s *runStats) {
+		if s.cpu.steal > stealWarning {
+			out = append(out, fmt.Sprintf("%s %.2f", name, s.cpu.steal))
+		}
+	}
+	for i, s := range r.hashRuns {
+		add(fmt.Sprintf("hash %d", i+1), s)
+	}
+	for i, s := range r.loginRuns {
+		add(fmt.Sprintf("login %d", i+1), s)
+	}
+	for _, s := range []*runStats{r.floor, r.dashboard, r.dashHalf, r.flood} {
+		add(s.name, s)
+	}
+	return out
+}
+
 // buildReport turns the measurements into the table's rows, the targets and the notes.
 func buildReport(r *results) *report {
 	limitA, limitB := r.hash.rps(), r.floor.rps()
@@ -199,6 +225,10 @@ func buildReport(r *results) *report {
 	}
 	note("CPU in cores of %d, server/bench (load generator)/other processes/steal (taken by the VM's host): %s",
 		runtime.NumCPU(), strings.Join(cpu, ", "))
+	if stolen := stolenFrom(r); len(stolen) > 0 {
+		note("warning: the VM's host took more than %.2f of a core (steal) during %s; a limit measured then is low and a p99 high, so the rows built on them are not the machine's",
+			stealWarning, strings.Join(stolen, ", "))
+	}
 	if s := codeText(r.flood); r.flood.errs > 0 {
 		note("flood page views: %s", s)
 	}
