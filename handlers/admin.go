@@ -200,15 +200,22 @@ func (h *Handlers) sendResetLink(c *fiber.Ctx, tx *gorm.DB, _, u *models.User) (
 		h.queueMail(c.UserContext(), tx, u, u.Email, models.MailReset, h.resetMail(u))
 }
 
-// setStaff grants or removes admin access; only superusers reach it.
+// setStaff grants or removes admin access; only superusers reach it. A change of rights is a
+// privilege change, so the user's sessions end: they sign in again, with a new session id, and
+// no id known from before carries the new rights.
 func (h *Handlers) setStaff(c *fiber.Ctx, tx *gorm.DB, _, u *models.User) (string, string, error) {
 	grant := c.FormValue("grant") == "1"
-	switch {
-	case grant == u.IsStaff:
+	if grant == u.IsStaff {
 		return "", "Nothing changed.", nil
-	case grant:
-		return "Staff access granted", u.Username + " is now staff.", models.SetUserStaff(tx, u, true)
-	default:
-		return "Staff access removed", u.Username + " is no longer staff.", models.SetUserStaff(tx, u, false)
 	}
+	if err := models.SetUserStaff(tx, u, grant); err != nil {
+		return "", "", err
+	}
+	if _, err := models.EndUserSessions(tx, u.ID, ""); err != nil {
+		return "", "", err
+	}
+	if grant {
+		return "Staff access granted", u.Username + " is now staff and signs in again to use it.", nil
+	}
+	return "Staff access removed", u.Username + " is no longer staff and has been signed out everywhere.", nil
 }

@@ -85,6 +85,53 @@ func TestAdminDeactivateEndsSessions(t *testing.T) {
 	phone.login("bob", goodPassword)
 }
 
+// A change of admin rights is a privilege change: a session id from before it must not carry
+// the new rights (nor keep going after their removal), so the user's sessions end and they sign
+// in again with a new id.
+func TestStaffChangeEndsSessions(t *testing.T) {
+	ta := newTestApp(t)
+	ta.createAdmin("super", true)
+	bob := ta.createUser("bob", "bob@example.com", goodPassword)
+	admin := ta.signedIn("super")
+	for _, tc := range []struct {
+		name, grant string
+		staff       bool
+	}{
+		{"granted", "1", true},
+		{"removed", "0", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := ta.signedIn("bob")
+			cookie := before.cookie(ta.cfg.CookieName())
+			admin.get(userPath(bob, ""))
+			wantStatus(t, admin.post(userPath(bob, "/staff"), url.Values{"grant": {tc.grant}}), http.StatusSeeOther)
+			if ta.user(bob.ID).IsStaff != tc.staff {
+				t.Fatal("the staff flag did not change")
+			}
+			if n, _ := models.CountUserSessions(ta.db, bob.ID); n != 0 {
+				t.Errorf("%d sessions left", n)
+			}
+			replay := ta.client()
+			replay.jar.SetCookies(testBase, []*http.Cookie{{Name: ta.cfg.CookieName(), Value: cookie}})
+			if res := replay.get("/admin/users"); res.StatusCode != http.StatusNotFound {
+				t.Errorf("the session id from before the change reaches the admin: %d", res.StatusCode)
+			}
+			if res := before.get("/dashboard"); res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), "/login") {
+				t.Errorf("still signed in with the session from before the change: %d", res.StatusCode)
+			}
+			after := ta.signedIn("bob")
+			if after.cookie(ta.cfg.CookieName()) == cookie {
+				t.Error("the new sign-in reuses the old session id")
+			}
+			want := http.StatusNotFound
+			if tc.staff {
+				want = http.StatusOK
+			}
+			wantStatus(t, after.get("/admin/users"), want)
+		})
+	}
+}
+
 func TestAdminMails(t *testing.T) {
 	ta := newTestApp(t)
 	staff := ta.createAdmin("staff", false)
