@@ -146,8 +146,15 @@ func (h *Handlers) ConfirmEmailChange(c *fiber.Ctx) error {
 	} else if err != nil {
 		return err
 	}
+	// A privilege change: a browser signed in as the user gets a new session id.
+	signedIn := currentUser(c).ID == u.ID
+	if signedIn {
+		if err := h.switchIdentity(c, 0); err != nil {
+			return err
+		}
+	}
 	h.flash(c, "Your email address is now "+newEmail+".")
-	if currentUser(c).ID == u.ID {
+	if signedIn {
 		return h.redirect(c, "/profile")
 	}
 	return h.redirect(c, "/login")

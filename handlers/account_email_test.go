@@ -83,6 +83,32 @@ func TestEmailChange(t *testing.T) {
 	})
 }
 
+// An address change is a privilege change: the browser that confirms it gets a new session id
+// and CSRF token, and the old id is worth nothing.
+func TestEmailChangeRenewsSession(t *testing.T) {
+	ta := newTestApp(t)
+	_, c := ta.signedInAda()
+	c.requestEmailChange("ada.new@example.com", goodPassword)
+	ta.smtp.Next(t)
+	link := ta.smtp.Next(t).Link(t, "http://127.0.0.1:8080/account/email/confirm?token=")
+	cookie, csrf := c.cookie(ta.cfg.CookieName()), c.csrf
+
+	wantStatus(t, c.get(path(t, link)), http.StatusSeeOther)
+	if c.cookie(ta.cfg.CookieName()) == cookie {
+		t.Error("the session id did not change")
+	}
+	if me := c.me(); me.Username != "ada" {
+		t.Errorf("after the change /api/me = %+v", me)
+	}
+	c.get("/profile")
+	if c.csrf == csrf {
+		t.Error("the CSRF token did not change")
+	}
+	replay := ta.client()
+	replay.jar.SetCookies(testBase, []*http.Cookie{{Name: ta.cfg.CookieName(), Value: cookie}})
+	wantStatus(t, replay.get("/api/me"), http.StatusUnauthorized)
+}
+
 func (c *client) logout() {
 	c.ta.t.Helper()
 	c.get("/dashboard")
