@@ -12,22 +12,34 @@ import (
 	"tally/views"
 )
 
-// confirmPassword records an error on field unless password is u's current password. The
-// check goes through the hashing gate like a login.
+// confirmPassword records an error on field unless password is u's current password. It is a
+// password guess like a login's, so it is guarded like one (the per-IP limit, the account's or
+// known device's lock, failures counted): a stolen session cookie does not buy unlimited
+// guesses. The check goes through the hashing gate like a login.
 func (h *Handlers) confirmPassword(c *fiber.Ctx, f *views.Form, field, password string, u *models.User) error {
 	if password == "" {
 		f.AddError(field, "Enter your password.")
 		return nil
 	}
+	// Usernames hold no "@", so the guard finds the account by its username.
+	guard, locked, err := h.guardLogin(c, u.Username)
+	if err != nil {
+		return err
+	}
+	if locked {
+		f.AddError(field, "Too many wrong passwords. Try again later.")
+		return nil
+	}
 	ok := false
 	if len(password) <= 1024 {
-		var err error
 		if ok, err = h.checkPassword(c, u, password); err != nil {
 			return err
 		}
 	}
 	if !ok {
 		f.AddError(field, "Your password is not correct.")
+		guard.detail = "Wrong password on " + c.Path()
+		return h.loginFailed(c, guard)
 	}
 	return nil
 }

@@ -393,3 +393,58 @@ func TestLoginFloodKeepsPagesServed(t *testing.T) {
 		t.Errorf("no request was turned away: %v", statuses)
 	}
 }
+
+// The forms that ask a signed-in user for their password are password guesses like a login's:
+// with a stolen session cookie, they must not allow more tries than the login form does.
+func TestPasswordConfirmationIsThrottled(t *testing.T) {
+	for _, tc := range []struct {
+		name, path, field string
+		form              url.Values
+		changed           func(ta *testApp, u *models.User) bool
+	}{
+		{"password change", "/account/password", "current_password",
+			url.Values{"new_password": {"another-Pass-phrase-7"}, "new_password_confirm": {"another-Pass-phrase-7"}},
+			func(ta *testApp, u *models.User) bool { return ta.user(u.ID).PasswordHash != u.PasswordHash }},
+		{"account deletion", "/account/delete", "password", url.Values{},
+			func(ta *testApp, u *models.User) bool {
+				_, err := models.FindUser(ta.db, u.ID)
+				return err != nil
+			}},
+		{"export", "/account/export", "password", url.Values{}, nil},
+		{"email change", "/account/email", "password", url.Values{"new_email": {"ada.new@example.com"}}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ta := newTestApp(t, "TALLY_LOCKOUT_THRESHOLD", "3")
+			u, c := ta.signedInAda()
+			try := func(password string) *response {
+				c.get(tc.path)
+				f := cloneValues(tc.form)
+				f.Set(tc.field, password)
+				return c.post(tc.path, f)
+			}
+			for i := 0; i < 3; i++ {
+				wantStatus(t, try("wrong-"+strconv.Itoa(i)), http.StatusUnprocessableEntity)
+			}
+			res := try(goodPassword)
+			wantStatus(t, res, http.StatusUnprocessableEntity)
+			if got := res.doc.Find("#" + tc.field + "-error").Text(); !strings.Contains(got, "Too many wrong passwords") {
+				t.Errorf("error after 3 wrong passwords = %q", got)
+			}
+			if tc.changed != nil && tc.changed(ta, u) {
+				t.Error("the right password worked after the limit")
+			}
+			if n, _ := models.CountLoginFailures(ta.db, "ip:0.0.0.0", ta.clock.Now().Add(-time.Hour)); n != 3 {
+				t.Errorf("failures counted against the IP = %d", n)
+			}
+			es, _ := models.UserEvents(ta.db, u.ID, 2)
+			if len(es) != 2 || es[0].Kind != models.EventLockout || es[1].Kind != models.EventLoginFailure || es[1].Detail != "Wrong password on "+tc.path {
+				t.Errorf("latest events = %+v, want the failure and the lock", es)
+			}
+			// The lock passes like a login's.
+			ta.clock.Advance(16 * time.Minute)
+			if res := try(goodPassword); res.StatusCode == http.StatusUnprocessableEntity {
+				t.Errorf("the right password is refused after the lock: %s", res.doc.Find("#"+tc.field+"-error").Text())
+			}
+		})
+	}
+}
