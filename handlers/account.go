@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"net/url"
 	"strings"
@@ -91,7 +92,7 @@ func (h *Handlers) Verify(c *fiber.Ctx) error {
 }
 
 // emailFormHandlers serve the resend and forgot forms: same page whatever the address.
-func (h *Handlers) emailForm(p views.EmailFormPage, what string, send func(tx *gorm.DB, c *fiber.Ctx, u *models.User) error) (get, post fiber.Handler) {
+func (h *Handlers) emailForm(p views.EmailFormPage, what string, send func(ctx context.Context, tx *gorm.DB, u *models.User) error) (get, post fiber.Handler) {
 	render := func(c *fiber.Ctx, status int, f views.EmailForm) error {
 		return h.render(c, page{Title: p.Heading, Status: status, Narrow: true,
 			Body: views.EmailFormView(p, f), Fragment: views.EmailFormFragment(p, f)})
@@ -107,45 +108,58 @@ func (h *Handlers) emailForm(p views.EmailFormPage, what string, send func(tx *g
 		if !f.Valid() {
 			return render(c, fiber.StatusUnprocessableEntity, f)
 		}
-		err := h.db.Transaction(func(tx *gorm.DB) error {
-			u, err := models.FindUserByEmail(tx, f.Email)
-			if errors.Is(err, models.ErrNotFound) {
-				return nil
-			} else if err != nil {
-				return err
+		// The answer must not tell whether the address has an account, by its words or by its
+		// time: the lookup and the mail (a durable write) happen after it, and their errors go to
+		// the log.
+		email := f.Email
+		h.background.Go(func() {
+			if err := h.mailIfAccount(email, send); err != nil {
+				h.log.Error("mail request failed", "form", p.ID, "err", err)
 			}
-			return send(tx, c, u)
 		})
-		if err != nil {
-			return err
-		}
-		h.outbox.Wake()
 		done := views.MailSent(p.ID, f.Email, what)
 		return h.render(c, page{Title: "Check your inbox", Narrow: true, Body: done, Fragment: done})
 	}
 	return get, post
 }
 
+// mailIfAccount runs send for the account with this address, if there is one.
+func (h *Handlers) mailIfAccount(email string, send func(ctx context.Context, tx *gorm.DB, u *models.User) error) error {
+	err := h.db.Transaction(func(tx *gorm.DB) error {
+		u, err := models.FindUserByEmail(tx, email)
+		if errors.Is(err, models.ErrNotFound) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		return send(context.Background(), tx, u)
+	})
+	if err == nil {
+		h.outbox.Wake()
+	}
+	return err
+}
+
 // sendVerification queues a fresh activation link for an account that was never verified.
-func (h *Handlers) sendVerification(tx *gorm.DB, c *fiber.Ctx, u *models.User) error {
+func (h *Handlers) sendVerification(ctx context.Context, tx *gorm.DB, u *models.User) error {
 	if u.IsVerified() {
 		return nil
 	}
 	if ok, err := h.mailAllowed(tx, u.Email, models.MailVerify); !ok || err != nil {
 		return err
 	}
-	return h.queueMail(c.UserContext(), tx, u, u.Email, models.MailVerify, h.verifyMail(u))
+	return h.queueMail(ctx, tx, u, u.Email, models.MailVerify, h.verifyMail(u))
 }
 
 // sendReset queues a reset link for an active account.
-func (h *Handlers) sendReset(tx *gorm.DB, c *fiber.Ctx, u *models.User) error {
+func (h *Handlers) sendReset(ctx context.Context, tx *gorm.DB, u *models.User) error {
 	if !u.IsActive {
 		return nil
 	}
 	if ok, err := h.mailAllowed(tx, u.Email, models.MailReset); !ok || err != nil {
 		return err
 	}
-	return h.queueMail(c.UserContext(), tx, u, u.Email, models.MailReset, h.resetMail(u))
+	return h.queueMail(ctx, tx, u, u.Email, models.MailReset, h.resetMail(u))
 }
 
 func (h *Handlers) resetMail(u *models.User) views.Mail {

@@ -5,6 +5,7 @@ package handlers
 import (
 	"log/slog"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -45,6 +46,8 @@ type Handlers struct {
 	sessionData *cachedStorage
 	// sessionCache spares signed-in page views the session-and-user query.
 	sessionCache *models.SessionCache
+	// background is the work that runs after its request was answered (see emailForm).
+	background sync.WaitGroup
 }
 
 // formBodyLimit caps url-encoded forms; the app-wide limit is larger for uploads.
@@ -84,6 +87,6 @@ func build(d Deps) (*fiber.App, *Handlers) {
 		DisableStartupMessage: true,
 	})
 	h.addRoutes(app)
-	app.Hooks().OnShutdown(func() error { h.gate.stop(); return nil })
+	app.Hooks().OnShutdown(func() error { h.gate.stop(); h.background.Wait(); return nil })
 	return app, h
 }
