@@ -189,6 +189,7 @@ func TestEmailChangeInvalid(t *testing.T) {
 		{"long password", "new@example.com", strings.Repeat("x", 5000), "password", "not correct"},
 		{"no address", "", goodPassword, "new_email", "Enter the new address"},
 		{"bad address", "new@", goodPassword, "new_email", "valid email"},
+		{"invalid utf-8 address", "N\xffew@example.com", goodPassword, "new_email", "not valid text"},
 		{"same address", "ADA@example.com", goodPassword, "new_email", "already your address"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

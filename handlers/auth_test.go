@@ -39,6 +39,8 @@ func TestRegisterValidation(t *testing.T) {
 		{"username taken ignoring case", "username", "taken", registerValues("username", "TAKEN")},
 		{"bad email", "email", "valid email", registerValues("email", "ada@")},
 		{"display-name email", "email", "valid email", registerValues("email", "Ada <ada@example.com>")},
+		// Lower-casing must not turn the bad byte into U+FFFD, an address that looks valid.
+		{"invalid utf-8 in email", "email", "not valid text", registerValues("email", "Ad\xffa@example.com")},
 		{"control char in name", "first_name", "control characters", registerValues("first_name", "Ada\x07")},
 		{"long last name", "last_name", "too long", registerValues("last_name", strings.Repeat("x", 151))},
 		{"invalid utf-8", "first_name", "not valid text", registerValues("first_name", "\xff\xfe")},

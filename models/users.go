@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gorm.io/gorm"
 )
@@ -68,8 +69,16 @@ type NewUser struct {
 	Active                                             bool
 }
 
-// NormalizeEmail is the stored form of an address: trimmed and lower-cased.
-func NormalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+// NormalizeEmail is the stored form of an address: trimmed and lower-cased. Invalid UTF-8 is
+// only trimmed, for ValidateEmail to refuse: lower-casing would turn it into U+FFFD, which
+// makes an address that passes.
+func NormalizeEmail(s string) string {
+	s = strings.TrimSpace(s)
+	if !utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToLower(s)
+}
 
 // CreateUser inserts the user inside tx, reporting a taken username or email as
 // ErrUsernameTaken / ErrEmailTaken. An active user counts as verified.
