@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/PuerkitoBio/goquery"
 	"gorm.io/gorm"
 
 	"tally/handlers/mailtest"
@@ -119,6 +120,50 @@ func TestVerifyLinkExpires(t *testing.T) {
 	u, _ := models.FindUserByLogin(ta.db, "ada_l")
 	if u.IsActive {
 		t.Error("expired link activated the account")
+	}
+}
+
+// TestResendButtonOnLogin presses "Send a new activation link" under a refused login as a
+// browser does: the login form's fields and the button's own name and value go to its
+// formaction. The link is sent to the account's address, whether the login was by username
+// or by email.
+func TestResendButtonOnLogin(t *testing.T) {
+	ta := newTestApp(t)
+	c := ta.client()
+	c.register("grace", "grace@example.com")
+	for _, tc := range []struct{ name, login string }{{"by username/plain", "grace"}, {"by email/htmx", "Grace@Example.com"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			ta.clock.Advance(2 * time.Minute) // past the one-mail-a-minute limit
+			c.get("/login")
+			res := c.post("/login", url.Values{"login": {tc.login}, "password": {goodPassword}})
+			wantStatus(t, res, http.StatusUnprocessableEntity)
+			button := res.doc.Find(`#login-form button[formaction="/verify/resend"]`)
+			sent := url.Values{}
+			res.doc.Find("#login-form input").Each(func(_ int, in *goquery.Selection) {
+				name, _ := in.Attr("name")
+				value, _ := in.Attr("value")
+				if name != "" && name != "_csrf" {
+					sent.Set(name, value)
+				}
+			})
+			sent.Set("password", goodPassword)
+			if name, ok := button.Attr("name"); ok {
+				value, _ := button.Attr("value")
+				sent.Set(name, value)
+			}
+			var headers []string
+			if strings.HasSuffix(tc.name, "htmx") {
+				headers = htmx
+			}
+			res = c.post("/verify/resend", sent, headers...)
+			wantStatus(t, res, http.StatusOK)
+			if !strings.Contains(res.doc.Find("[role=status]").Text(), "grace@example.com") {
+				t.Errorf("answer: %s", trim(res.body))
+			}
+			if m := ta.smtp.Next(t); m.To != "grace@example.com" || m.Subject != "Confirm your email address for Tally" {
+				t.Errorf("mail = %q to %s", m.Subject, m.To)
+			}
+		})
 	}
 }
 

@@ -228,7 +228,7 @@ func (h *Handlers) authenticate(c *fiber.Ctx, f *views.LoginForm, password strin
 	case !user.IsActive && !user.IsVerified():
 		// Only the right password gets here, so this reveals nothing to a guesser.
 		f.NonFieldError = "Your email address is not confirmed yet. Follow the link we sent you, or ask for a new one."
-		f.Unverified = true
+		f.UnverifiedEmail = user.Email
 		return nil, nil, nil
 	case !user.IsActive:
 		f.NonFieldError = "This account has been deactivated. Contact the administrator of this Tally."
