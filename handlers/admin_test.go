@@ -258,4 +258,10 @@ func TestAdminUserListPages(t *testing.T) {
 	if res.doc.Find(`a[rel="next"]`).Length() != 0 || res.doc.Find(`a[rel="prev"]`).Length() != 1 {
 		t.Error("wrong page links on the last page")
 	}
+	// A page number whose offset overflows is past the end like any other, not the first page.
+	for _, page := range []string{"3", "9223372036854775807"} {
+		if got := listed(c.get("/admin/users?sort=username&page="+page, htmx...)); len(got) != 0 {
+			t.Errorf("page %s = %v, want none", page, got)
+		}
+	}
 }

@@ -83,6 +83,11 @@ func ListUsers(db *gorm.DB, q UserQuery) (*UserList, error) {
 	if err := filterUsers(db, q).Count(&l.Total).Error; err != nil {
 		return nil, err
 	}
+	// A page past the end is empty without a query: its offset, (Page-1)*PerPage, can overflow
+	// into a negative one, which SQL reads as none, so a huge page number showed the first page.
+	if q.Page > l.Pages() {
+		return l, nil
+	}
 	err := pageOfUsers(filterUsers(db, q), q).Find(&l.Users).Error
 	return l, err
 }

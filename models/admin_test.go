@@ -3,6 +3,7 @@ package models
 import (
 	"io"
 	"log/slog"
+	"math"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -86,6 +87,7 @@ func TestListUsers(t *testing.T) {
 		{"unknown sort is the default", UserQuery{Sort: "password_hash"}, []string{"axb", "a%b", "adam50", "alan", "grace", "ada_l"}, 6},
 		{"page 2", UserQuery{Sort: "username", PerPage: 4, Page: 2}, []string{"axb", "grace"}, 6},
 		{"page past the end", UserQuery{PerPage: 4, Page: 9}, nil, 6},
+		{"page whose offset overflows", UserQuery{PerPage: 4, Page: math.MaxInt}, nil, 6},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			l, err := ListUsers(db, tc.q)
