@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/PuerkitoBio/goquery"
+
 	"tally/static"
 )
 
@@ -74,6 +76,44 @@ func TestBodyLimitWholeApp(t *testing.T) {
 	}
 	if res.Header.Get("Content-Security-Policy") == "" {
 		t.Error("413 from the server layer lacks security headers")
+	}
+}
+
+// TestUnreadableRequest sends requests the HTTP server cannot parse. They are refused with 400
+// and a plain sentence, not the parser's error, which quotes the raw request (cookies included).
+func TestUnreadableRequest(t *testing.T) {
+	ta := newTestApp(t)
+	host := strings.TrimPrefix(ta.listen(), "http://")
+	for name, raw := range map[string]string{
+		"negative length":     "POST /login HTTP/1.1\r\nHost: %s\r\nCookie: tally_session=SECRET\r\nContent-Length: -5\r\n\r\n",
+		"truncated multipart": "POST /profile/avatar HTTP/1.1\r\nHost: %s\r\nCookie: tally_session=SECRET\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: 20\r\n\r\n--b\r\nContent-Dispositi",
+		"bad chunk size":      "POST /login HTTP/1.1\r\nHost: %s\r\nCookie: tally_session=SECRET\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			conn, err := net.Dial("tcp", host)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			fmt.Fprintf(conn, raw, host)
+			_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+			res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			doc, err := goquery.NewDocumentFromReader(res.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			msg := doc.Find("main .panel p").First().Text()
+			if res.StatusCode != http.StatusBadRequest || msg != defaultMessage(http.StatusBadRequest) {
+				t.Errorf("status %d, message %q", res.StatusCode, msg)
+			}
+			if strings.Contains(doc.Text(), "SECRET") {
+				t.Error("the page quotes the request")
+			}
+		})
 	}
 }
 

@@ -20,7 +20,9 @@ func (h *Handlers) handleError(c *fiber.Ctx, err error) error {
 	switch {
 	case errors.As(err, &fe):
 		status = fe.Code
-		if fe.Message != http.StatusText(fe.Code) {
+		// A request the server could not parse arrives before any middleware ran (no request
+		// id), with the parser's error as its message: that quotes the raw request, cookies too.
+		if fe.Message != http.StatusText(fe.Code) && requestID(c) != "" {
 			msg = fe.Message
 		} else {
 			msg = defaultMessage(fe.Code)
@@ -51,6 +53,8 @@ func (h *Handlers) handleError(c *fiber.Ctx, err error) error {
 
 func defaultMessage(status int) string {
 	switch status {
+	case fiber.StatusBadRequest:
+		return "Your browser sent a request that Tally could not read. Please try again."
 	case fiber.StatusNotFound:
 		return "There is no page at this address."
 	case fiber.StatusMethodNotAllowed:
