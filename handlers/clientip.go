@@ -33,6 +33,19 @@ func (h *Handlers) clientIP(c *fiber.Ctx) string {
 	return peer.String()
 }
 
+// clientNetwork is what per-IP limits count against: the client's IPv4 address, or the /64 of
+// its IPv6 address. One IPv6 client usually holds a whole /64 and can pick any address in it, so
+// counting single addresses would give it billions of fresh allowances.
+func (h *Handlers) clientNetwork(c *fiber.Ctx) string {
+	ip := h.clientIP(c)
+	if a, err := netip.ParseAddr(ip); err == nil && a.Is6() {
+		if p, err := a.Prefix(64); err == nil {
+			return p.String()
+		}
+	}
+	return ip
+}
+
 func (h *Handlers) trusted(a netip.Addr) bool {
 	for _, p := range h.cfg.TrustedProxies {
 		if p.Contains(a) {

@@ -236,7 +236,7 @@ var errLocked = "Too many failed attempts. Logging in to this account is paused 
 // device). The answer never depends on whether the account exists.
 func (h *Handlers) guardLogin(c *fiber.Ctx, login string) (*loginGuard, bool, error) {
 	now := h.now()
-	g := &loginGuard{ip: "ip:" + h.clientIP(c)}
+	g := &loginGuard{ip: "ip:" + h.clientNetwork(c)}
 	n, err := models.CountLoginFailures(h.db, g.ip, now.Add(-h.cfg.LockoutWindow))
 	if err != nil {
 		return nil, false, err

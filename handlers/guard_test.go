@@ -92,6 +92,33 @@ func TestLockoutPerIP(t *testing.T) {
 	wantStatus(t, ta.client().tryLogin("someone", "wrong", "203.0.113.6"), http.StatusUnprocessableEntity)
 }
 
+// An IPv6 client can take any address of its /64, so the per-IP limits count the /64: the
+// login failures' limit and the forms' hourly limit.
+func TestIPv6LimitsCountTheNetwork(t *testing.T) {
+	t.Run("login failures", func(t *testing.T) {
+		ta := newTestApp(t, behindProxy...)
+		for i := 0; i < 50; i++ {
+			res := ta.client().tryLogin("user"+strconv.Itoa(i), "wrong", "2001:db8:1:2::"+strconv.FormatInt(int64(i+1), 16))
+			wantStatus(t, res, http.StatusUnprocessableEntity)
+		}
+		wantStatus(t, ta.client().tryLogin("someone", "wrong", "2001:db8:1:2:ffff:ffff:ffff:ffff"), http.StatusTooManyRequests)
+		wantStatus(t, ta.client().tryLogin("someone", "wrong", "2001:db8:1:3::1"), http.StatusUnprocessableEntity)
+	})
+	t.Run("hourly form limit", func(t *testing.T) {
+		ta := newTestApp(t, "TALLY_TRUSTED_PROXIES", "0.0.0.0/32", "TALLY_RATE_IP_HOUR", "3")
+		forgot := func(ip string) *response {
+			c := ta.client()
+			c.get("/password/forgot", "X-Forwarded-For", ip)
+			return c.post("/password/forgot", url.Values{"email": {"nobody@example.com"}}, "X-Forwarded-For", ip)
+		}
+		for i := 1; i <= 3; i++ {
+			wantStatus(t, forgot("2001:db8:1:2::"+strconv.Itoa(i)), http.StatusOK)
+		}
+		wantStatus(t, forgot("2001:db8:1:2::99"), http.StatusTooManyRequests)
+		wantStatus(t, forgot("2001:db8:1:3::1"), http.StatusOK)
+	})
+}
+
 func TestSpoofedForwardedForIgnored(t *testing.T) {
 	ta := newTestApp(t, "TALLY_RATE_IP_HOUR", "1000") // no trusted proxy
 	for i := 0; i < 50; i++ {

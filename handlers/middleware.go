@@ -281,15 +281,15 @@ func safeNext(next, def string) string {
 	return next
 }
 
-// limitIP allows each client IP cfg.IPPerHour requests an hour to one route, counted in
-// SQLite so a restart does not reset them.
+// limitIP allows each client IP (an IPv6 client's /64) cfg.IPPerHour requests an hour to one
+// route, counted in SQLite so a restart does not reset them.
 func (h *Handlers) limitIP() fiber.Handler {
 	return limiter.New(limiter.Config{
 		Max:        h.cfg.IPPerHour,
 		Expiration: time.Hour,
 		Storage:    h.limits,
 		KeyGenerator: func(c *fiber.Ctx) string {
-			return c.Route().Path + "|" + h.clientIP(c)
+			return c.Route().Path + "|" + h.clientNetwork(c)
 		},
 		LimitReached: func(c *fiber.Ctx) error {
 			return fiber.NewError(fiber.StatusTooManyRequests,
