@@ -55,6 +55,20 @@ func TestSecurityHeadersEverywhere(t *testing.T) {
 	}
 }
 
+// An address with no page gets the app's own sentence, not the router's "Cannot GET /path".
+func TestUnknownAddressPage(t *testing.T) {
+	ta := newTestApp(t)
+	c := ta.client()
+	for _, p := range []string{"/no/such/page", "/a&b<c>?x=1&y=2"} {
+		res := c.get(p)
+		wantStatus(t, res, http.StatusNotFound)
+		if got := strings.TrimSpace(res.doc.Find("main").Text()); !strings.Contains(got, "There is no page at this address.") ||
+			strings.Contains(got, "Cannot") || strings.Contains(got, "&amp;") {
+			t.Errorf("%s: page says %q", p, got)
+		}
+	}
+}
+
 func TestBodyLimitWholeApp(t *testing.T) {
 	ta := newTestApp(t)
 	base := ta.listen()

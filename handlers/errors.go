@@ -22,7 +22,9 @@ func (h *Handlers) handleError(c *fiber.Ctx, err error) error {
 		status = fe.Code
 		// A request the server could not parse arrives before any middleware ran (no request
 		// id), with the parser's error as its message: that quotes the raw request, cookies too.
-		if fe.Message != http.StatusText(fe.Code) && requestID(c) != "" {
+		// The router's 404 says "Cannot GET /path", the path escaped by Fiber and again by the
+		// page; every 404 gets the one plain sentence.
+		if fe.Message != http.StatusText(fe.Code) && requestID(c) != "" && fe.Code != fiber.StatusNotFound {
 			msg = fe.Message
 		} else {
 			msg = defaultMessage(fe.Code)
