@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,8 +15,12 @@ import (
 	"tally/views"
 )
 
-// Session key of a reset token moved out of the URL.
-const keyResetToken = "reset"
+// Session keys: a reset token moved out of the URL; the id of the account this browser
+// registered, which its verification link may sign in.
+const (
+	keyResetToken = "reset"
+	keyRegistered = "registered"
+)
 
 // link is an absolute URL carrying a fresh token for u.
 func (h *Handlers) link(path, purpose string, u *models.User) string {
@@ -67,7 +72,10 @@ func (h *Handlers) linkProblem(c *fiber.Ctx, purpose string) error {
 	return h.render(c, page{Title: "Link not valid", Status: fiber.StatusBadRequest, Narrow: true, Body: body})
 }
 
-// Verify activates the account named by the link and signs its owner in.
+// Verify activates the account named by the link. It signs the account in only in the browser
+// that registered it: anyone can register an account and send its link to someone else, and a
+// link that signed in wherever it was opened would sign that person in as the sender, who could
+// then read whatever they entered (login CSRF). Elsewhere the link confirms and asks to log in.
 func (h *Handlers) Verify(c *fiber.Ctx) error {
 	u, err := h.userFromToken(c.Query("token"), models.PurposeVerify)
 	if err == nil && u.IsVerified() {
@@ -83,6 +91,10 @@ func (h *Handlers) Verify(c *fiber.Ctx) error {
 	}
 	if err := h.recordEvent(c, h.db, u.ID, models.EventEmailVerified, "", nil); err != nil {
 		return err
+	}
+	if currentSession(c).getString(keyRegistered) != strconv.FormatUint(uint64(u.ID), 10) {
+		h.flash(c, "Your email address is confirmed. Log in to start using Tally.")
+		return h.redirect(c, "/login")
 	}
 	if err := h.startSession(c, u, false, nil); err != nil {
 		return err

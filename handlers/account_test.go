@@ -38,6 +38,49 @@ func path(t *testing.T, link string) string {
 	return u.RequestURI()
 }
 
+// A verification link signs in only the browser that registered the account: anyone can
+// register and send their own link to someone else, who must not end up signed in as them.
+func TestVerifyElsewhereConfirmsWithoutSigningIn(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		victim func(ta *testApp) *client
+		want   int // GET /dashboard afterwards
+	}{
+		{"signed out", func(ta *testApp) *client { return ta.client() }, http.StatusSeeOther},
+		{"signed in as someone else", func(ta *testApp) *client { _, c := ta.signedInAda(); return c }, http.StatusOK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ta := newTestApp(t)
+			link := ta.client().register("mallory", "mallory@example.com").Link(t, "http://")
+			victim := tc.victim(ta)
+			before := victim.cookie("tally_session")
+			res := victim.get(path(t, link))
+			wantStatus(t, res, http.StatusSeeOther)
+			if loc := res.Header.Get("Location"); loc != "/login" {
+				t.Errorf("Location = %q, want /login", loc)
+			}
+			next := victim.get("/login")
+			if next.StatusCode == http.StatusSeeOther { // signed in: on to the dashboard
+				next = victim.get(next.Header.Get("Location"))
+			}
+			if msg := next.doc.Find("#alerts").Text(); !strings.Contains(msg, "confirmed") {
+				t.Errorf("no word that the address is confirmed: %q", msg)
+			}
+			if u, err := models.FindUserByLogin(ta.db, "mallory"); err != nil || !u.IsVerified() {
+				t.Error("the link did not confirm the address")
+			}
+			if before != "" && victim.cookie("tally_session") != before {
+				t.Error("the victim's session was replaced")
+			}
+			dash := victim.get("/dashboard")
+			wantStatus(t, dash, tc.want)
+			if strings.Contains(dash.body, "mallory") {
+				t.Error("the victim sees the sender's account")
+			}
+		})
+	}
+}
+
 func TestVerifyFlow(t *testing.T) {
 	ta := newTestApp(t, "TALLY_BASE_URL", "https://tally.example.org")
 	c := ta.client()

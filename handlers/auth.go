@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -44,11 +45,14 @@ func (h *Handlers) Register(c *fiber.Ctx) error {
 	password, confirm := form(c, "password"), form(c, "password_confirm")
 	validateRegistration(&f, password, confirm)
 	if f.Valid() {
-		err := h.register(c, f, password)
+		u, err := h.register(c, f, password)
 		if errors.Is(err, models.ErrUsernameTaken) {
 			f.AddError("username", "This username is taken. Try another one.")
 		} else if err != nil {
 			return err
+		}
+		if u != nil {
+			currentSession(c).set(keyRegistered, strconv.FormatUint(uint64(u.ID), 10))
 		}
 	}
 	if !f.Valid() {
@@ -61,17 +65,17 @@ func (h *Handlers) Register(c *fiber.Ctx) error {
 	return c.Redirect("/register/done?email="+url.QueryEscape(f.Email), fiber.StatusSeeOther)
 }
 
-// register creates an inactive account and queues its verification mail in one transaction.
-// An address that already has an account gets a mail instead of an error, so the form never
-// reveals which addresses are registered; the password is hashed either way, so neither does
-// the response time.
-func (h *Handlers) register(c *fiber.Ctx, f views.RegisterForm, password string) error {
+// register creates an inactive account and queues its verification mail in one transaction,
+// and returns the account (nil when none was created). An address that already has an account
+// gets a mail instead of an error, so the form never reveals which addresses are registered;
+// the password is hashed either way, so neither does the response time.
+func (h *Handlers) register(c *fiber.Ctx, f views.RegisterForm, password string) (created *models.User, err error) {
 	hash, err := h.hashPassword(c, password)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ctx := c.UserContext()
-	return h.db.Transaction(func(tx *gorm.DB) error {
+	return created, h.db.Transaction(func(tx *gorm.DB) error {
 		if taken, err := models.UsernameTaken(tx, f.Username); err != nil || taken {
 			return cmp.Or(err, models.ErrUsernameTaken)
 		}
@@ -90,6 +94,7 @@ func (h *Handlers) register(c *fiber.Ctx, f views.RegisterForm, password string)
 		} else if err != nil {
 			return err
 		}
+		created = u
 		return h.queueMail(ctx, tx, u, u.Email, models.MailVerify, h.verifyMail(u))
 	})
 }
