@@ -236,6 +236,22 @@ func TestRegisterExistingEmailSendsNotice(t *testing.T) {
 	wantStatus(t, c.get("/password/reset"), http.StatusOK)
 }
 
+// A deactivated account's owner is told the account exists, without a reset link: a new
+// password would not let them in, and "forgot password" sends such accounts nothing either.
+func TestRegisterDeactivatedEmailSendsNoResetLink(t *testing.T) {
+	ta := newTestApp(t)
+	u := ta.createUser("ada", "ada@example.com", goodPassword)
+	ta.db.Model(u).Update("is_active", false)
+	c := ta.client()
+	c.get("/register")
+	wantStatus(t, c.post("/register", registerValues("username", "ada2", "email", "ada@example.com")), http.StatusSeeOther)
+	m := ta.smtp.Next(t)
+	if m.To != "ada@example.com" || m.Subject != "You already have a Tally account" ||
+		!strings.Contains(m.Text, "deactivated") || strings.Contains(m.Text, "/password/reset") || strings.Contains(m.HTML, "/password/reset") {
+		t.Errorf("mail = %+v", m)
+	}
+}
+
 func TestResendAndForgotDoNotEnumerate(t *testing.T) {
 	ta := newTestApp(t)
 	ta.createUser("ada", "ada@example.com", goodPassword)

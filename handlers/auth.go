@@ -100,11 +100,19 @@ func (h *Handlers) register(c *fiber.Ctx, f views.RegisterForm, password string)
 }
 
 // mailExistingAccount answers a registration for a registered address: a new activation link
-// when the account was never verified, else a note with a reset link. Both are rate limited.
+// when the account was never verified, a note with a reset link when it is active, and a note
+// without one when it was deactivated (like "forgot password", which sends deactivated accounts
+// nothing). All are rate limited.
 func (h *Handlers) mailExistingAccount(ctx context.Context, tx *gorm.DB, u *models.User) error {
-	purpose, m := models.MailNotice, views.AccountExistsMail(u.FirstName, h.link("/password/reset", models.PurposeReset, u), h.cfg.ResetTTL)
-	if !u.IsVerified() {
+	var purpose string
+	var m views.Mail
+	switch {
+	case !u.IsVerified():
 		purpose, m = models.MailVerify, h.verifyMail(u)
+	case !u.IsActive:
+		purpose, m = models.MailNotice, views.DeactivatedAccountExistsMail(u.FirstName)
+	default:
+		purpose, m = models.MailNotice, views.AccountExistsMail(u.FirstName, h.link("/password/reset", models.PurposeReset, u), h.cfg.ResetTTL)
 	}
 	if ok, err := h.mailAllowed(tx, u.Email, purpose); !ok || err != nil {
 		return err

@@ -86,6 +86,18 @@ func AccountExistsMail(name, link string, ttl time.Duration) Mail {
 	}
 }
 
+// DeactivatedAccountExistsMail answers a registration with the address of a deactivated
+// account: no reset link, since a new password would not let its owner in.
+func DeactivatedAccountExistsMail(name string) Mail {
+	return Mail{
+		Subject:  "You already have a Tally account",
+		Greeting: hello(name),
+		Paragraphs: []string{"Someone tried to create a Tally account with this email address, but you already have one. " +
+			"It has been deactivated: to use it again, ask the administrator of this Tally."},
+		After: []string{"If it was not you, ignore this email: nothing has changed."},
+	}
+}
+
 // ResetMail carries a password reset link.
 func ResetMail(name, link string, ttl time.Duration) Mail {
 	return Mail{
