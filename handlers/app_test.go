@@ -55,10 +55,11 @@ func TestSecurityHeadersEverywhere(t *testing.T) {
 	}
 }
 
-// An address with no page gets the app's own sentence, not the router's "Cannot GET /path".
+// An address with no page gets the app's own sentence, not the router's "Cannot GET /path";
+// a handler's 404 keeps its own words.
 func TestUnknownAddressPage(t *testing.T) {
 	ta := newTestApp(t)
-	c := ta.client()
+	_, c := ta.signedInAda()
 	for _, p := range []string{"/no/such/page", "/a&b<c>?x=1&y=2"} {
 		res := c.get(p)
 		wantStatus(t, res, http.StatusNotFound)
@@ -66,6 +67,12 @@ func TestUnknownAddressPage(t *testing.T) {
 			strings.Contains(got, "Cannot") || strings.Contains(got, "&amp;") {
 			t.Errorf("%s: page says %q", p, got)
 		}
+	}
+	c.get("/account/sessions")
+	res := c.post("/account/sessions/no-such-session/revoke", nil)
+	wantStatus(t, res, http.StatusNotFound)
+	if got := res.doc.Find("main").Text(); !strings.Contains(got, "That session does not exist or has already ended.") {
+		t.Errorf("revoking an ended session says %q", strings.TrimSpace(got))
 	}
 }
 

@@ -22,9 +22,7 @@ func (h *Handlers) handleError(c *fiber.Ctx, err error) error {
 		status = fe.Code
 		// A request the server could not parse arrives before any middleware ran (no request
 		// id), with the parser's error as its message: that quotes the raw request, cookies too.
-		// The router's 404 says "Cannot GET /path", the path escaped by Fiber and again by the
-		// page; every 404 gets the one plain sentence.
-		if fe.Message != http.StatusText(fe.Code) && requestID(c) != "" && fe.Code != fiber.StatusNotFound {
+		if fe.Message != http.StatusText(fe.Code) && requestID(c) != "" && !routerNotFound(c, fe) {
 			msg = fe.Message
 		} else {
 			msg = defaultMessage(fe.Code)
@@ -51,6 +49,13 @@ func (h *Handlers) handleError(c *fiber.Ctx, err error) error {
 		Fragment:  views.ErrorAlert(msg),
 		NoSession: true,
 	})
+}
+
+// routerNotFound reports Fiber's own 404 for an address no route matches: "Cannot GET /path",
+// with the path escaped by Fiber and then again by the page. A handler's 404 says what is
+// missing and keeps its words.
+func routerNotFound(c *fiber.Ctx, fe *fiber.Error) bool {
+	return fe.Code == fiber.StatusNotFound && strings.HasPrefix(fe.Message, "Cannot "+c.Method()+" ")
 }
 
 func defaultMessage(status int) string {
