@@ -12,36 +12,59 @@ import (
 	"tally/views"
 )
 
-// confirmPassword records an error on field unless password is u's current password. It is a
-// password guess like a login's, so it is guarded like one (the per-IP limit, the account's or
-// known device's lock, failures counted): a stolen session cookie does not buy unlimited
-// guesses. The check goes through the hashing gate like a login.
+// confirmPassword records an error on field unless password is u's current password. The check
+// goes through the hashing gate like a login's. A wrong password counts against the session
+// that typed it, and at the lockout threshold that session ends: a stolen session cookie buys
+// only a few guesses, while nobody else's failures (guessing at the login form, a shared
+// network) can keep the owner from these forms.
 func (h *Handlers) confirmPassword(c *fiber.Ctx, f *views.Form, field, password string, u *models.User) error {
 	if password == "" {
 		f.AddError(field, "Enter your password.")
 		return nil
 	}
-	// Usernames hold no "@", so the guard finds the account by its username.
-	guard, locked, err := h.guardLogin(c, u.Username)
-	if err != nil {
-		return err
-	}
-	if locked {
-		f.AddError(field, "Too many wrong passwords. Try again later.")
-		return nil
-	}
-	ok := false
+	var ok bool
 	if len(password) <= 1024 {
+		var err error
 		if ok, err = h.checkPassword(c, u, password); err != nil {
 			return err
 		}
 	}
-	if !ok {
-		f.AddError(field, "Your password is not correct.")
-		guard.detail = "Wrong password on " + c.Path()
-		return h.loginFailed(c, guard)
+	if ok {
+		return nil
 	}
-	return nil
+	f.AddError(field, "Your password is not correct.")
+	return h.wrongPasswordConfirmation(c, u)
+}
+
+// errGuessedInSession answers the wrong password that ended its session.
+var errGuessedInSession = fiber.NewError(fiber.StatusUnauthorized,
+	"Too many wrong passwords: this session has been signed out. Log in again to continue.")
+
+// wrongPasswordConfirmation counts a wrong password against the current session, records it
+// on the account, and ends the session at the lockout threshold (errGuessedInSession).
+func (h *Handlers) wrongPasswordConfirmation(c *fiber.Ctx, u *models.User) error {
+	now, aid := h.now(), currentAuthSession(c).ID
+	key := "session:" + aid
+	if err := models.RecordLoginFailure(h.db, now, key); err != nil {
+		return err
+	}
+	if err := h.recordEvent(c, h.db, u.ID, models.EventLoginFailure, "Wrong password on "+c.Path(), nil); err != nil {
+		return err
+	}
+	n, err := models.CountLoginFailures(h.db, key, now.Add(-h.cfg.LockoutWindow))
+	if err != nil || n < int64(h.cfg.LockoutThreshold) {
+		return err
+	}
+	if err := models.EndAuthSession(h.db, aid); err != nil {
+		return err
+	}
+	if err := h.recordEvent(c, h.db, u.ID, models.EventSessionRevoked, "After repeated wrong passwords", nil); err != nil {
+		return err
+	}
+	if err := currentSession(c).destroy(); err != nil {
+		return err
+	}
+	return errGuessedInSession
 }
 
 func (h *Handlers) EmailChangePage(c *fiber.Ctx) error {

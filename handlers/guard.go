@@ -226,8 +226,6 @@ type loginGuard struct {
 	ip, identity, failKey string
 	user                  *models.User
 	device                string
-	// detail goes with a failure's security event (empty for the login form).
-	detail string
 }
 
 var errLocked = "Too many failed attempts. Logging in to this account is paused for a while; try again later or reset your password."
@@ -265,7 +263,7 @@ func (h *Handlers) loginFailed(c *fiber.Ctx, g *loginGuard) error {
 		return err
 	}
 	if g.user != nil {
-		if err := h.recordEvent(c, h.db, g.user.ID, models.EventLoginFailure, g.detail, nil); err != nil {
+		if err := h.recordEvent(c, h.db, g.user.ID, models.EventLoginFailure, "", nil); err != nil {
 			return err
 		}
 	}
