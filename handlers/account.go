@@ -121,14 +121,11 @@ func (h *Handlers) emailForm(p views.EmailFormPage, what string, send func(ctx c
 			return render(c, fiber.StatusUnprocessableEntity, f)
 		}
 		// The answer must not tell whether the address has an account, by its words or by its
-		// time: the lookup and the mail (a durable write) happen after it, and their errors go to
-		// the log.
+		// time: the lookup and the mail (a durable write) happen after it.
 		email := f.Email
-		h.background.Go(func() {
-			if err := h.mailIfAccount(email, send); err != nil {
-				h.log.Error("mail request failed", "form", p.ID, "err", err)
-			}
-		})
+		if !h.later.add(p.ID, func() error { return h.mailIfAccount(email, send) }) {
+			h.log.Warn("mail request turned away: too much work waiting", "form", p.ID)
+		}
 		done := views.MailSent(p.ID, f.Email, what)
 		return h.render(c, page{Title: "Check your inbox", Narrow: true, Body: done, Fragment: done})
 	}

@@ -5,7 +5,6 @@ package handlers
 import (
 	"log/slog"
 	"runtime"
-	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -46,9 +45,13 @@ type Handlers struct {
 	sessionData *cachedStorage
 	// sessionCache spares signed-in page views the session-and-user query.
 	sessionCache *models.SessionCache
-	// background is the work that runs after its request was answered (see emailForm).
-	background sync.WaitGroup
+	// later runs work after its request was answered (see emailForm).
+	later *laterQueue
 }
+
+// laterQueueSize bounds the work waiting to run after its answer: mail requests, each limited
+// per client IP per hour, so a full queue means a flood from many networks.
+const laterQueueSize = 256
 
 // formBodyLimit caps url-encoded forms; the app-wide limit is larger for uploads.
 const formBodyLimit = 64 << 10
@@ -74,6 +77,7 @@ func build(d Deps) (*fiber.App, *Handlers) {
 		limits:       d.Limits,
 		gate:         newHashGate(runtime.GOMAXPROCS(0)),
 		sessionCache: models.NewSessionCache(d.DB, 10000),
+		later:        newLaterQueue(d.Log, laterQueueSize),
 	}
 	h.sessions = newSessionStore(d.Config, h.sessionData)
 	app := fiber.New(fiber.Config{
@@ -87,6 +91,6 @@ func build(d Deps) (*fiber.App, *Handlers) {
 		DisableStartupMessage: true,
 	})
 	h.addRoutes(app)
-	app.Hooks().OnShutdown(func() error { h.gate.stop(); h.background.Wait(); return nil })
+	app.Hooks().OnShutdown(func() error { h.gate.stop(); h.later.stop(); return nil })
 	return app, h
 }

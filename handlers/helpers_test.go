@@ -118,7 +118,7 @@ func (ta *testApp) start() {
 	ta.app, ta.h = build(Deps{Config: ta.cfg, DB: db, Sessions: st, Limits: limits, Outbox: ta.outbox, Log: log,
 		Now: ta.clock.Now, Hash: ta.hash})
 	h := ta.h
-	t.Cleanup(func() { h.gate.stop(); h.background.Wait() })
+	t.Cleanup(func() { h.gate.stop(); h.later.stop() })
 }
 
 // client is a browser: it keeps cookies and knows the last CSRF token it was shown.
@@ -292,7 +292,7 @@ func (s *syncBuffer) String() string {
 // noMail asserts that no mail is waiting once the outbox has run dry.
 func (ta *testApp) noMail(t testing.TB) {
 	t.Helper()
-	ta.h.background.Wait()
+	ta.h.later.wait()
 	ta.outbox.DeliverDue(context.Background())
 	if m, ok := ta.smtp.Received(); ok {
 		t.Fatalf("unexpected mail to %s: %q", m.To, m.Subject)
