@@ -181,6 +181,10 @@ func TestResendButtonOnLogin(t *testing.T) {
 			res := c.post("/login", url.Values{"login": {tc.login}, "password": {goodPassword}})
 			wantStatus(t, res, http.StatusUnprocessableEntity)
 			button := res.doc.Find(`#login-form button[formaction="/verify/resend"]`)
+			// Enter presses the form's first submit button: it must still log in.
+			if first := res.doc.Find(`#login-form button[type="submit"]`).First(); first.AttrOr("formaction", "") != "" {
+				t.Errorf("Enter would press %q, not Log in", strings.TrimSpace(first.Text()))
+			}
 			sent := url.Values{}
 			res.doc.Find("#login-form input").Each(func(_ int, in *goquery.Selection) {
 				name, _ := in.Attr("name")
