@@ -93,6 +93,10 @@ func (h *Handlers) Verify(c *fiber.Ctx) error {
 		return err
 	}
 	if currentSession(c).getString(keyRegistered) != strconv.FormatUint(uint64(u.ID), 10) {
+		if currentUser(c).IsAuthenticated() { // someone else's link: theirs to log in with
+			h.flash(c, "The address "+u.Email+" is confirmed: its account can log in now.")
+			return h.redirect(c, "/dashboard")
+		}
 		h.flash(c, "Your email address is confirmed. Log in to start using Tally.")
 		return h.redirect(c, "/login")
 	}
