@@ -24,6 +24,15 @@ func (c *client) requestEmailChange(newEmail, password string) *response {
 	return c.post("/account/email", url.Values{"new_email": {newEmail}, "password": {password}})
 }
 
+// emailChangeLink asks to change c's address to newEmail and returns the confirmation link
+// (the notice to the current address arrives first).
+func (c *client) emailChangeLink(newEmail string) string {
+	c.ta.t.Helper()
+	c.requestEmailChange(newEmail, goodPassword)
+	c.ta.smtp.Next(c.ta.t)
+	return c.ta.smtp.Next(c.ta.t).Link(c.ta.t, "http://127.0.0.1:8080/account/email/confirm?token=")
+}
+
 func TestEmailChange(t *testing.T) {
 	ta := newTestApp(t)
 	u, c := ta.signedInAda()
@@ -88,9 +97,7 @@ func TestEmailChange(t *testing.T) {
 func TestEmailChangeRenewsSession(t *testing.T) {
 	ta := newTestApp(t)
 	_, c := ta.signedInAda()
-	c.requestEmailChange("ada.new@example.com", goodPassword)
-	ta.smtp.Next(t)
-	link := ta.smtp.Next(t).Link(t, "http://127.0.0.1:8080/account/email/confirm?token=")
+	link := c.emailChangeLink("ada.new@example.com")
 	cookie, csrf := c.cookie(ta.cfg.CookieName()), c.csrf
 
 	wantStatus(t, c.get(path(t, link)), http.StatusSeeOther)
@@ -118,9 +125,7 @@ func (c *client) logout() {
 func TestEmailChangeLinkWithoutSession(t *testing.T) {
 	ta := newTestApp(t)
 	u, c := ta.signedInAda()
-	c.requestEmailChange("ada2@example.com", goodPassword)
-	ta.smtp.Next(t)
-	link := ta.smtp.Next(t).Link(t, "http://")
+	link := c.emailChangeLink("ada2@example.com")
 
 	t.Run("expired", func(t *testing.T) {
 		ta.clock.Advance(73 * time.Hour)
@@ -212,9 +217,7 @@ func TestEmailChangeInvalid(t *testing.T) {
 func TestEmailChangeRaceForAddress(t *testing.T) {
 	ta := newTestApp(t)
 	_, c := ta.signedInAda()
-	c.requestEmailChange("new@example.com", goodPassword)
-	ta.smtp.Next(t)
-	link := ta.smtp.Next(t).Link(t, "http://")
+	link := c.emailChangeLink("new@example.com")
 	// Someone registers the address before Ada follows the link.
 	ta.createUser("carol", "new@example.com", goodPassword)
 	res := c.get(path(t, link))

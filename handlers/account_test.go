@@ -252,12 +252,20 @@ func TestRegisterDeactivatedEmailSendsNoResetLink(t *testing.T) {
 	}
 }
 
-func TestResendAndForgotDoNotEnumerate(t *testing.T) {
+// adaAndUnverifiedBob is an app with the active account ada and bob's registration, not yet
+// confirmed, with the clock past the one-mail-a-minute limit; c registered bob.
+func adaAndUnverifiedBob(t *testing.T) (*testApp, *client) {
+	t.Helper()
 	ta := newTestApp(t)
 	ta.createUser("ada", "ada@example.com", goodPassword)
 	c := ta.client()
-	c.register("bob", "bob@example.com") // unverified
+	c.register("bob", "bob@example.com")
 	ta.clock.Advance(2 * time.Minute)
+	return ta, c
+}
+
+func TestResendAndForgotDoNotEnumerate(t *testing.T) {
+	ta, c := adaAndUnverifiedBob(t)
 
 	cases := []struct {
 		name, path, email, wantSubject string
@@ -304,11 +312,7 @@ func TestResendAndForgotDoNotEnumerate(t *testing.T) {
 // for. Here that write is held until the answer has arrived; an answer that waited for it would
 // never come.
 func TestResendAndForgotAnswerBeforeTheMailIsWritten(t *testing.T) {
-	ta := newTestApp(t)
-	ta.createUser("ada", "ada@example.com", goodPassword)
-	c := ta.client()
-	c.register("bob", "bob@example.com") // unverified
-	ta.clock.Advance(2 * time.Minute)
+	ta, c := adaAndUnverifiedBob(t)
 	var release chan struct{}
 	err := ta.db.Callback().Create().Before("gorm:create").Register("test:held_mail_write", func(tx *gorm.DB) {
 		if tx.Statement.Table == "emails" {
