@@ -176,6 +176,7 @@ func (h *Handlers) ConfirmEmailChange(c *fiber.Ctx) error {
 		}
 		return h.recordEvent(c, tx, u.ID, models.EventEmailChanged, "From "+old+" to "+newEmail, nil)
 	})
+	h.sessionCache.Invalidate()
 	if errors.Is(err, models.ErrEmailTaken) {
 		return h.emailLinkProblem(c, "Another account started using this address after you asked for the change, so your address stays as it was.")
 	} else if err != nil {

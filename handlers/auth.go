@@ -293,6 +293,7 @@ func (h *Handlers) startSession(c *fiber.Ctx, user *models.User, remember bool, 
 		}
 		return nil
 	})
+	h.sessionCache.Invalidate() // after the commit: the last-login time is on the cached user
 	if err != nil {
 		return err
 	}

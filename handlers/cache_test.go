@@ -1,10 +1,14 @@
 package handlers
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
+
+	"gorm.io/gorm"
 
 	"tally/models"
 )
@@ -99,5 +103,64 @@ func TestPageViewReadsDecodedSession(t *testing.T) {
 	}
 	if res := c.get("/dashboard"); strings.Contains(res.body, "saved") {
 		t.Error("flash shown twice")
+	}
+}
+
+// A page view that reads the session while a transaction changing the user is still open sees
+// the old row, after the transaction's statements moved the cache's generation: the handler
+// must invalidate again once it commits, or that old row stays cached as current.
+func TestSessionCacheAfterTransactionsCommit(t *testing.T) {
+	for _, tc := range []struct {
+		name, table string // the write inside the transaction after which a page view runs
+		page        string // what another session of the user reads
+		// change makes the change, calling arm just before the request whose transaction it
+		// is, and returns what page must show afterwards.
+		change func(ta *testApp, c *client, arm func()) string
+	}{
+		{"profile", "profiles", "/dashboard", func(ta *testApp, c *client, arm func()) string {
+			c.get("/profile/edit")
+			arm()
+			wantStatus(t, c.post("/profile", profileValues("first_name", "Augusta")), http.StatusSeeOther)
+			return "Hello, Augusta"
+		}},
+		{"email change", "security_events", "/account/email", func(ta *testApp, c *client, arm func()) string {
+			link := c.emailChangeLink("ada.new@example.com")
+			arm()
+			wantStatus(t, c.get(path(t, link)), http.StatusSeeOther)
+			return "ada.new@example.com"
+		}},
+		{"sign-in", "security_events", "/api/me", func(ta *testApp, c *client, arm func()) string {
+			ta.clock.Advance(30 * time.Second) // a new last-login time; no last-seen write yet
+			other := ta.client()
+			other.get("/login")
+			arm()
+			wantStatus(t, other.post("/login", url.Values{"login": {"ada"}, "password": {goodPassword}}), http.StatusSeeOther)
+			b, _ := json.Marshal(ta.clock.Now())
+			return `"last_login":` + string(b)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ta := newTestApp(t)
+			_, c := ta.signedInAda()
+			viewer := ta.client()
+			viewer.login("ada", goodPassword)
+			armed := false
+			err := ta.db.Callback().Create().After("gorm:create").Register("test:view_mid_transaction", func(tx *gorm.DB) {
+				if armed && tx.Statement.Table == tc.table {
+					armed = false
+					wantStatus(t, viewer.get(tc.page), http.StatusOK) // caches what it reads
+				}
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			shows := tc.change(ta, c, func() { armed = true })
+			if armed {
+				t.Fatal("no page view ran inside the transaction")
+			}
+			if body := viewer.get(tc.page).body; !strings.Contains(body, shows) {
+				t.Errorf("%s after the commit does not show %q:\n%s", tc.page, shows, trim(body))
+			}
+		})
 	}
 }

@@ -70,7 +70,9 @@ func (h *Handlers) UpdateProfile(c *fiber.Ctx) error {
 		}
 		return h.renderProfileForm(c, fiber.StatusUnprocessableEntity, d, f)
 	}
-	if err := models.UpdateProfile(h.db, u, ch, h.now()); err != nil {
+	err := models.UpdateProfile(h.db, u, ch, h.now())
+	h.sessionCache.Invalidate() // after the commit: the names are on the cached user
+	if err != nil {
 		return err
 	}
 	if !isHTMX(c) {
