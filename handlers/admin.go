@@ -66,18 +66,21 @@ func (h *Handlers) AdminUsers(c *fiber.Ctx) error {
 		Sort:     models.NormalizeUserSort(c.Query("sort")),
 	}
 	f.Page, _ = strconv.Atoi(c.Query("page"))
+	search := f.Q
 	if msg := models.CheckText(f.Q, 100); msg != "" {
-		f.Q, f.Error = "", "The search was not run: "+strings.ToLower(msg[:1])+msg[1:]
+		// The box keeps what was typed (as valid text); the list is not searched.
+		search, f.Q = "", strings.ToValidUTF8(f.Q, "\uFFFD")
+		f.Error = "The search was not run: " + strings.ToLower(msg[:1]) + msg[1:]
 	}
 	list, err := models.ListUsers(h.db, models.UserQuery{
-		Search: f.Q, Staff: tristate(f.Staff), Active: tristate(f.Active), Verified: tristate(f.Verified),
+		Search: search, Staff: tristate(f.Staff), Active: tristate(f.Active), Verified: tristate(f.Verified),
 		Sort: f.Sort, Page: f.Page, PerPage: 50,
 	})
 	if err != nil {
 		return err
 	}
 	v := views.AdminUserList{Filter: f, List: list}
-	return h.render(c, page{Title: "Users", Body: views.AdminUsersPage(v), Fragment: views.AdminUserResults(v)})
+	return h.render(c, page{Title: "Users", Body: views.AdminUsersPage(v), Fragment: views.AdminUserResultsFragment(v)})
 }
 
 func yesNoParam(s string) string {

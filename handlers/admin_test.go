@@ -220,11 +220,32 @@ func TestAdminUserList(t *testing.T) {
 			t.Error("a new search forgets the sort")
 		}
 	})
+	// A refused search says why beside the field and keeps what was typed; searching as you
+	// type carries the message to the field out of band, since the field itself is not swapped.
 	t.Run("bad search text", func(t *testing.T) {
-		res := c.get("/admin/users?q=%01")
-		wantStatus(t, res, http.StatusOK)
-		if !strings.Contains(res.doc.Find("#admin-results .alert-error").Text(), "control characters") {
-			t.Error("no explanation for a refused search")
+		for _, tc := range []struct {
+			name    string
+			headers []string
+		}{{"page", nil}, {"as you type", htmx}} {
+			res := c.get("/admin/users?q=ada%01", tc.headers...)
+			wantStatus(t, res, http.StatusOK)
+			msg := res.doc.Find("#admin-search-error")
+			if !strings.Contains(msg.Text(), "control characters") || msg.AttrOr("role", "") != "alert" {
+				t.Errorf("%s: no explanation beside the field: %q", tc.name, msg.Text())
+			}
+			if tc.headers == nil {
+				search := res.doc.Find("#admin-search")
+				if search.AttrOr("value", "") != "ada\x01" || search.AttrOr("aria-invalid", "") != "true" ||
+					!strings.Contains(search.AttrOr("aria-describedby", ""), "admin-search-error") {
+					t.Errorf("the field after a refused search: value %q, aria-invalid %q", search.AttrOr("value", ""), search.AttrOr("aria-invalid", ""))
+				}
+			} else if msg.AttrOr("hx-swap-oob", "") != "true" {
+				t.Error("the message is not swapped out of band")
+			}
+		}
+		// A search that runs clears the message.
+		if msg := c.get("/admin/users?q=ada", htmx...).doc.Find("#admin-search-error"); msg.Text() != "" || msg.AttrOr("hidden", "x") == "x" {
+			t.Errorf("after a good search the message is %q", msg.Text())
 		}
 	})
 }
