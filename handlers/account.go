@@ -248,7 +248,7 @@ func (h *Handlers) setPassword(c *fiber.Ctx, u *models.User, password, keep, eve
 	if err != nil {
 		return err
 	}
-	err = h.db.Transaction(func(tx *gorm.DB) error {
+	err = h.usersChanged(h.db.Transaction(func(tx *gorm.DB) error {
 		if err := models.SetPassword(tx, u, hash); err != nil {
 			return err
 		}
@@ -260,8 +260,7 @@ func (h *Handlers) setPassword(c *fiber.Ctx, u *models.User, password, keep, eve
 		}
 		m := views.PasswordChangedMail(u.FirstName, h.cfg.AbsURL("/password/forgot"))
 		return h.queueMail(c.UserContext(), tx, u, u.Email, models.MailChanged, m)
-	})
-	h.sessionCache.Invalidate()
+	}))
 	if err == nil {
 		h.outbox.Wake()
 	}

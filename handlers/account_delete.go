@@ -187,9 +187,7 @@ func (h *Handlers) DeleteAccount(c *fiber.Ctx) error {
 	if !f.Valid() {
 		return h.renderDelete(c, fiber.StatusUnprocessableEntity, f)
 	}
-	err := h.db.Transaction(func(tx *gorm.DB) error { return models.DeleteAccount(tx, u.ID) })
-	h.sessionCache.Invalidate()
-	if err != nil {
+	if err := h.usersChanged(h.db.Transaction(func(tx *gorm.DB) error { return models.DeleteAccount(tx, u.ID) })); err != nil {
 		return err
 	}
 	if err := currentSession(c).destroy(); err != nil {

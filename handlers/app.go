@@ -49,6 +49,15 @@ type Handlers struct {
 	later *laterQueue
 }
 
+// usersChanged follows a transaction that wrote users or sessions, with its error: it invalidates
+// the session cache once the transaction has committed. The transaction's statements moved the
+// cache's generation before the commit, so a page view in between may have cached the old row
+// under the new generation (see models.SessionCache).
+func (h *Handlers) usersChanged(err error) error {
+	h.sessionCache.Invalidate()
+	return err
+}
+
 // laterQueueSize bounds the work waiting to run after its answer: mail requests, each limited
 // per client IP per hour, so a full queue means a flood from many networks.
 const laterQueueSize = 256

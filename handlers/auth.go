@@ -277,7 +277,7 @@ func (h *Handlers) startSession(c *fiber.Ctx, user *models.User, remember bool, 
 	}
 	now := h.now()
 	var as *models.AuthSession
-	err := models.TransactionWithoutSync(h.db, func(tx *gorm.DB) error {
+	err := h.usersChanged(models.TransactionWithoutSync(h.db, func(tx *gorm.DB) error {
 		var err error
 		as, err = models.StartAuthSession(tx, models.NewAuthSession{
 			UserID: user.ID, IP: h.clientIP(c), UserAgent: utils.CopyString(c.Get(fiber.HeaderUserAgent)), Remember: remember,
@@ -292,8 +292,7 @@ func (h *Handlers) startSession(c *fiber.Ctx, user *models.User, remember bool, 
 			return also(tx)
 		}
 		return nil
-	})
-	h.sessionCache.Invalidate() // after the commit: the last-login time is on the cached user
+	}))
 	if err != nil {
 		return err
 	}

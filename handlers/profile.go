@@ -70,9 +70,7 @@ func (h *Handlers) UpdateProfile(c *fiber.Ctx) error {
 		}
 		return h.renderProfileForm(c, fiber.StatusUnprocessableEntity, d, f)
 	}
-	err := models.UpdateProfile(h.db, u, ch, h.now())
-	h.sessionCache.Invalidate() // after the commit: the names are on the cached user
-	if err != nil {
+	if err := h.usersChanged(models.UpdateProfile(h.db, u, ch, h.now())); err != nil {
 		return err
 	}
 	if !isHTMX(c) {
