@@ -47,7 +47,8 @@ func NewSessionCache(db *gorm.DB, max int) *SessionCache {
 	}
 	// After the commit of GORM's own transaction around a statement: bumping before it would
 	// let a concurrent request cache the old row under the new generation. Inside an explicit
-	// transaction the commit comes later: callers of db.Transaction call Invalidate after it.
+	// transaction the commit comes later: callers of db.Transaction call Invalidate after it
+	// (the handlers hand such a transaction's result to usersChanged).
 	cb := db.Callback()
 	const commit = "gorm:commit_or_rollback_transaction"
 	_ = cb.Create().After(commit).Register("tally:session_cache", bump)
