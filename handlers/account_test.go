@@ -329,11 +329,23 @@ func TestResendAndForgotAnswerBeforeTheMailIsWritten(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c.get(tc.path)
 			release = make(chan struct{})
-			answered := make(chan *response, 1)
-			go func() { answered <- c.post(tc.path, url.Values{"email": {tc.email}}) }()
+			type answer struct {
+				res *response
+				err error
+			}
+			answered := make(chan answer, 1)
+			req := c.postRequest(tc.path, url.Values{"email": {tc.email}}, nil)
+			go func() {
+				res, err := c.try(req)
+				answered <- answer{res, err}
+			}()
 			select {
-			case res := <-answered:
-				wantStatus(t, res, http.StatusOK)
+			case a := <-answered:
+				if a.err != nil {
+					close(release)
+					t.Fatal(a.err)
+				}
+				wantStatus(t, a.res, http.StatusOK)
 			case <-time.After(mailtest.Timeout):
 				close(release)
 				t.Fatalf("no answer within %s while the mail's write was held: the answer waits for it", mailtest.Timeout)

@@ -389,7 +389,10 @@ func TestLoginFloodKeepsPagesServed(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			c := ta.client()
-			c.get("/login")
+			if _, err := c.try(c.getRequest("/login", nil)); err != nil {
+				t.Error(err)
+				return
+			}
 			form := url.Values{"login": {"ada"}, "password": {"wrong-password-x"}, "_csrf": {c.csrf}}
 			req, _ := http.NewRequest(http.MethodPost, base+"/login", strings.NewReader(form.Encode()))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -144,12 +145,22 @@ type response struct {
 
 func (c *client) do(req *http.Request) *response {
 	c.ta.t.Helper()
+	res, err := c.try(req)
+	if err != nil {
+		c.ta.t.Fatal(err)
+	}
+	return res
+}
+
+// try is do for a goroutine other than the test's, which must not stop the test: it returns
+// the error instead.
+func (c *client) try(req *http.Request) (*response, error) {
 	for _, ck := range c.jar.Cookies(testBase) {
 		req.AddCookie(ck)
 	}
 	res, err := c.ta.app.Test(req, -1)
 	if err != nil {
-		c.ta.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+		return nil, fmt.Errorf("%s %s: %w", req.Method, req.URL, err)
 	}
 	c.jar.SetCookies(testBase, res.Cookies())
 	b, _ := io.ReadAll(res.Body)
@@ -158,19 +169,27 @@ func (c *client) do(req *http.Request) *response {
 	if tok, ok := doc.Find(`input[name="_csrf"]`).Attr("value"); ok && tok != "" {
 		c.csrf = tok
 	}
-	return &response{Response: res, body: string(b), doc: doc}
+	return &response{Response: res, body: string(b), doc: doc}, nil
 }
 
 func (c *client) get(path string, headers ...string) *response {
 	c.ta.t.Helper()
+	return c.do(c.getRequest(path, headers))
+}
+
+func (c *client) getRequest(path string, headers []string) *http.Request {
 	req, _ := http.NewRequest(http.MethodGet, testBase.String()+strings.TrimPrefix(path, "/"), nil)
 	setHeaders(req, headers)
-	return c.do(req)
+	return req
 }
 
 // post sends a form with the client's CSRF token unless the form sets _csrf itself.
 func (c *client) post(path string, form url.Values, headers ...string) *response {
 	c.ta.t.Helper()
+	return c.do(c.postRequest(path, form, headers))
+}
+
+func (c *client) postRequest(path string, form url.Values, headers []string) *http.Request {
 	form = cloneValues(form)
 	if _, ok := form["_csrf"]; !ok {
 		form.Set("_csrf", c.csrf)
@@ -178,7 +197,7 @@ func (c *client) post(path string, form url.Values, headers ...string) *response
 	req, _ := http.NewRequest(http.MethodPost, testBase.String()+strings.TrimPrefix(path, "/"), strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	setHeaders(req, headers)
-	return c.do(req)
+	return req
 }
 
 func setHeaders(req *http.Request, headers []string) {
