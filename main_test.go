@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"testing"
@@ -150,5 +151,37 @@ func TestRunCommands(t *testing.T) {
 	}
 	if _, err := tally("", "frobnicate"); err == nil || !strings.Contains(err.Error(), `unknown command "frobnicate"`) {
 		t.Errorf("unknown command: %v", err)
+	}
+}
+
+func TestTuneRuntime(t *testing.T) {
+	limit, percent := debug.SetMemoryLimit(-1), debug.SetGCPercent(100)
+	t.Cleanup(func() {
+		debug.SetMemoryLimit(limit)
+		debug.SetGCPercent(percent)
+	})
+	for _, tc := range []struct {
+		name        string
+		env         map[string]string
+		wantLimit   int64
+		wantPercent int
+	}{
+		{"defaults", nil, memoryLimit, gcPercent},
+		{"operator's GOMEMLIMIT", map[string]string{"GOMEMLIMIT": "1GiB"}, 12345 << 20, gcPercent},
+		{"operator's GOGC", map[string]string{"GOGC": "200"}, memoryLimit, 150},
+		{"both", map[string]string{"GOMEMLIMIT": "off", "GOGC": "off"}, 12345 << 20, 150},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// What the runtime took from the operator's variables at start.
+			debug.SetMemoryLimit(12345 << 20)
+			debug.SetGCPercent(150)
+			tuneRuntime(func(k string) string { return tc.env[k] })
+			if got := debug.SetMemoryLimit(-1); got != tc.wantLimit {
+				t.Errorf("memory limit %d MiB, want %d MiB", got>>20, tc.wantLimit>>20)
+			}
+			if got := debug.SetGCPercent(150); got != tc.wantPercent {
+				t.Errorf("GOGC %d, want %d", got, tc.wantPercent)
+			}
+		})
 	}
 }
