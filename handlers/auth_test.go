@@ -42,6 +42,7 @@ func TestRegisterValidation(t *testing.T) {
 		// Lower-casing must not turn the bad byte into U+FFFD, an address that looks valid.
 		{"invalid utf-8 in email", "email", "not valid text", registerValues("email", "Ad\xffa@example.com")},
 		{"control char in name", "first_name", "control characters", registerValues("first_name", "Ada\x07")},
+		{"direction override in name", "last_name", "invisible formatting", registerValues("last_name", "Lovelace\u202e")},
 		{"long last name", "last_name", "too long", registerValues("last_name", strings.Repeat("x", 151))},
 		{"invalid utf-8", "first_name", "not valid text", registerValues("first_name", "\xff\xfe")},
 		{"short password", "password", "too short", registerValues("password", "Ab1!", "password_confirm", "Ab1!")},

@@ -36,8 +36,8 @@ func ValidateEmail(s string) string {
 	return ""
 }
 
-// CheckText rejects what no text field should hold: invalid UTF-8, control characters, and
-// more than max characters. It returns a message, or "".
+// CheckText rejects what no text field should hold: invalid UTF-8, control characters,
+// invisible format characters, and more than max characters. It returns a message, or "".
 func CheckText(s string, max int) string {
 	if !utf8.ValidString(s) {
 		return "This contains characters that are not valid text."
@@ -46,9 +46,20 @@ func CheckText(s string, max int) string {
 		if unicode.IsControl(r) {
 			return "This contains control characters."
 		}
+		if invisibleFormat(r) {
+			return "This contains invisible formatting characters, such as a zero-width space or a change of text direction."
+		}
 	}
 	if n := utf8.RuneCountInString(s); n > max {
 		return "This is too long (at most " + strconv.Itoa(max) + " characters)."
 	}
 	return ""
+}
+
+// invisibleFormat reports Unicode's format characters (category Cf): zero-width spaces, byte
+// order marks, text direction overrides and the like, which make a name look like another or
+// reorder the text around it. The zero-width joiner and non-joiner are kept: Persian, the
+// Indic scripts and emoji sequences need them.
+func invisibleFormat(r rune) bool {
+	return unicode.Is(unicode.Cf, r) && r != '\u200c' && r != '\u200d'
 }
