@@ -256,16 +256,20 @@ func (h *Handlers) guardLogin(c *fiber.Ctx, login string) (*loginGuard, bool, er
 }
 
 // loginFailed counts a failure and locks the identity (or device) at the threshold; the owner
-// of an account locked by failures from unknown devices gets one mail per lock.
+// of an account locked by failures from unknown devices gets one mail per lock. The failure and
+// an existing account's event are one commit, so a wrong password for a real account waits for
+// the disk as often as one for a name without an account: a second commit's fsync would tell
+// them apart by timing.
 func (h *Handlers) loginFailed(c *fiber.Ctx, g *loginGuard) error {
 	now := h.now()
-	if err := models.RecordLoginFailure(h.db, now, g.failKey, g.ip); err != nil {
-		return err
-	}
-	if g.user != nil {
-		if err := h.recordEvent(c, h.db, g.user.ID, models.EventLoginFailure, "", nil); err != nil {
+	err := h.db.Transaction(func(tx *gorm.DB) error {
+		if err := models.RecordLoginFailure(tx, now, g.failKey, g.ip); err != nil || g.user == nil {
 			return err
 		}
+		return h.recordEvent(c, tx, g.user.ID, models.EventLoginFailure, "", nil)
+	})
+	if err != nil {
+		return err
 	}
 	n, err := models.CountLoginFailures(h.db, g.failKey, now.Add(-h.cfg.LockoutWindow))
 	if err != nil || n < int64(h.cfg.LockoutThreshold) {

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"gorm.io/gorm"
+
 	"tally/models"
 )
 
@@ -491,6 +493,50 @@ func TestPasswordConfirmationIsThrottled(t *testing.T) {
 			if res.StatusCode != http.StatusOK && res.StatusCode != http.StatusSeeOther {
 				t.Errorf("the right password after someone else's guesses: %d %s", res.StatusCode,
 					strings.TrimSpace(res.doc.Find("#"+tc.field+"-error, main").First().Text()))
+			}
+		})
+	}
+}
+
+// A wrong password writes the same number of commits whether or not the account exists: an
+// existing account's "failed sign-in" event goes into the failure's own transaction, so its
+// fsync cannot tell a guesser which names have accounts.
+func TestFailedLoginIsOneCommit(t *testing.T) {
+	ta := newTestApp(t)
+	ta.createUser("ada", "ada@example.com", goodPassword)
+	var mu sync.Mutex
+	var commits []gorm.ConnPool // the transaction of each write of a failed login
+	err := ta.db.Callback().Create().After("gorm:create").Register("test:failed_login_commits", func(tx *gorm.DB) {
+		switch tx.Statement.Dest.(type) {
+		case *[]models.LoginFailure, *models.SecurityEvent:
+			mu.Lock()
+			commits = append(commits, tx.Statement.ConnPool)
+			mu.Unlock()
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		login  string
+		writes int
+	}{{"ada", 2}, {"ghost", 1}} {
+		t.Run(tc.login, func(t *testing.T) {
+			mu.Lock()
+			commits = nil
+			mu.Unlock()
+			c := ta.client()
+			c.get("/login")
+			wantStatus(t, c.post("/login", url.Values{"login": {tc.login}, "password": {"wrong-password"}}), http.StatusUnprocessableEntity)
+			mu.Lock()
+			defer mu.Unlock()
+			if len(commits) != tc.writes {
+				t.Fatalf("%d writes, want %d", len(commits), tc.writes)
+			}
+			for i, pool := range commits {
+				if _, ok := pool.(gorm.TxCommitter); !ok || pool != commits[0] {
+					t.Errorf("write %d of %d is not in the one transaction of this failed login", i+1, len(commits))
+				}
 			}
 		})
 	}
