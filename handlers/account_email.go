@@ -43,15 +43,8 @@ var errGuessedInSession = fiber.NewError(fiber.StatusUnauthorized,
 // wrongPasswordConfirmation counts a wrong password against the current session, records it
 // on the account, and ends the session at the lockout threshold (errGuessedInSession).
 func (h *Handlers) wrongPasswordConfirmation(c *fiber.Ctx, u *models.User) error {
-	now, aid := h.now(), currentAuthSession(c).ID
-	key := "session:" + aid
-	if err := models.RecordLoginFailure(h.db, now, key); err != nil {
-		return err
-	}
-	if err := h.recordEvent(c, h.db, u.ID, models.EventLoginFailure, "Wrong password on "+c.Path(), nil); err != nil {
-		return err
-	}
-	n, err := models.CountLoginFailures(h.db, key, now.Add(-h.cfg.LockoutWindow))
+	aid := currentAuthSession(c).ID
+	n, err := h.recordFailure(c, u, "Wrong password on "+c.Path(), "session:"+aid)
 	if err != nil || n < int64(h.cfg.LockoutThreshold) {
 		return err
 	}
