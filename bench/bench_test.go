@@ -180,3 +180,51 @@ func TestReportWarnsOfSteal(t *testing.T) {
 		t.Errorf("warnings %q, want one naming floor 0.51 and hash segment 2 0.30", w)
 	}
 }
+
+// TestReportFloodGrowth: the flood's memory-growth target compares the peak RSS of its two
+// halves, and is left out (with a note) where the peaks could not be measured.
+func TestReportFloodGrowth(t *testing.T) {
+	const name = "flood: no memory growth (second half's peak RSS <= first half's + 5%)"
+	for _, tc := range []struct {
+		halves   [2]float64
+		present  bool
+		pass     bool
+		noteText string
+	}{
+		{[2]float64{130, 131.5}, true, true, "first half 130.0 MiB, second half 131.5 MiB"},
+		{[2]float64{130, 120}, true, true, "first half 130.0 MiB, second half 120.0 MiB"},
+		{[2]float64{100, 106}, true, false, "first half 100.0 MiB, second half 106.0 MiB"},
+		{[2]float64{}, false, false, "first half not measured, second half not measured"},
+	} {
+		r := fakeResults()
+		r.floodHalves = tc.halves
+		rep := buildReport(r)
+		i := slices.IndexFunc(rep.Targets, func(g target) bool { return g.Name == name })
+		if (i >= 0) != tc.present {
+			t.Errorf("halves %v: target present %t, want %t", tc.halves, i >= 0, tc.present)
+		} else if i >= 0 && rep.Targets[i].Pass != tc.pass {
+			t.Errorf("halves %v: pass %t, want %t (%s)", tc.halves, rep.Targets[i].Pass, tc.pass, rep.Targets[i].Value)
+		}
+		if !slices.ContainsFunc(rep.Notes, func(n string) bool { return strings.Contains(n, tc.noteText) }) {
+			t.Errorf("halves %v: no note with %q in %q", tc.halves, tc.noteText, rep.Notes)
+		}
+	}
+}
+
+// splitPeak reads the peak since the last reset and starts a new one: a peak of the first half
+// is not reported again for the second.
+func TestSplitPeak(t *testing.T) {
+	pid := os.Getpid()
+	if splitPeak(pid) == 0 {
+		t.Skip("this kernel refuses to reset VmHWM (clear_refs 5)")
+	}
+	before := currentRSSMiB(pid)
+	touch(64 << 20)
+	debug.FreeOSMemory()
+	if first := splitPeak(pid); first < before+60 {
+		t.Fatalf("first half's peak %.1f MiB, RSS before %.1f MiB: the 64 MiB was missed", first, before)
+	}
+	if second := splitPeak(pid); second > before+32 {
+		t.Fatalf("second half's peak %.1f MiB: the first half's peak was not reset (RSS before %.1f MiB)", second, before)
+	}
+}

@@ -132,7 +132,7 @@ func run(ctx context.Context, o options) (err error) {
 	}
 	res.dashRSSBefore = currentRSSMiB(srv.pid())
 	views := math.Max(1, res.dashboard.rps()*o.views)
-	if res.flood, res.floodLogin, err = floodScenario(ctx, srv, limitA, views, o); err != nil {
+	if res.flood, res.floodLogin, res.floodHalves, err = floodScenario(ctx, srv, limitA, views, o); err != nil {
 		return err
 	}
 	res.floodRSSAfter = currentRSSMiB(srv.pid())

@@ -32,8 +32,11 @@ type results struct {
 	floodLogin  *runStats // the flood itself
 	// Server RSS right before and right after the flood, for memory growth.
 	dashRSSBefore, floodRSSAfter float64
-	starts                       []time.Duration
-	workers                      int
+	// The server's peak RSS in the first and in the second half of the flood, in MiB; zero
+	// where the kernel refuses to reset the peak (clear_refs).
+	floodHalves [2]float64
+	starts      []time.Duration
+	workers     int
 }
 
 type machine struct {
@@ -102,6 +105,14 @@ func perOp(n int64, ops int) int64 {
 
 func ms(d time.Duration) float64 { return round(float64(d) / 1e6) }
 func round(x float64) float64    { return math.Round(x*100) / 100 }
+
+// mib formats a measured size, or says it was not measured (zero).
+func mib(x float64) string {
+	if x == 0 {
+		return "not measured"
+	}
+	return fmt.Sprintf("%.1f MiB", x)
+}
 
 func ratio(a, b float64) float64 {
 	if b <= 0 {
@@ -191,6 +202,10 @@ func buildReport(r *results) *report {
 	add("flood: no errors on page views", flood.Errors == 0, "%d of %d", flood.Errors, flood.Errors+r.flood.ok)
 	add("flood: every login answered (303/422/429/503)", r.floodLogin.errs == 0, "%s", codeText(r.floodLogin))
 	add("flood: server RSS < 150 MiB", flood.RSSMiB < 150, "%.1f MiB", flood.RSSMiB)
+	if first, second := r.floodHalves[0], r.floodHalves[1]; first > 0 && second > 0 {
+		add("flood: no memory growth (second half's peak RSS <= first half's + 5%)", second <= first*1.05,
+			"%.1f MiB, then %.1f MiB", first, second)
+	}
 	add("start to first /healthz 200 < 300 ms", rep.StartMs < 300, "%.1f ms", rep.StartMs)
 
 	note := func(format string, args ...any) { rep.Notes = append(rep.Notes, fmt.Sprintf(format, args...)) }
@@ -213,8 +228,8 @@ func buildReport(r *results) *report {
 	f := r.floodLogin
 	note("flood: page views offered %.0f req/s (-flood-views x dashboard peak; its limit column), logins offered %.0f req/s, answered %.1f/s: %s",
 		r.flood.offered, f.offered, f.rps(), codeText(f))
-	note("flood: server RSS %.1f MiB before, %.1f MiB after, peak %.1f MiB; peak open descriptors (mostly connections) %d, dashboard alone %d",
-		r.dashRSSBefore, r.floodRSSAfter, flood.RSSMiB, r.flood.fds, r.dashboard.fds)
+	note("flood: server RSS %.1f MiB before, %.1f MiB after, peak %.1f MiB (first half %s, second half %s); peak open descriptors (mostly connections) %d, dashboard alone %d",
+		r.dashRSSBefore, r.floodRSSAfter, flood.RSSMiB, mib(r.floodHalves[0]), mib(r.floodHalves[1]), r.flood.fds, r.dashboard.fds)
 	var starts []string
 	for _, d := range r.starts {
 		starts = append(starts, fmt.Sprintf("%.1f", ms(d)))

@@ -137,6 +137,16 @@ func procTicks(pid int) (ticks, minflt int64) {
 	return utime + stime, flt
 }
 
+// splitPeak returns pid's peak RSS (VmHWM) since its last reset, in MiB, and resets it; zero
+// where the kernel refuses the reset.
+func splitPeak(pid int) float64 {
+	peak := procStatusKiB(pid, "VmHWM")
+	if os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0) != nil {
+		return 0
+	}
+	return float64(peak) / 1024
+}
+
 func currentRSSMiB(pid int) float64 { return float64(procStatusKiB(pid, "VmRSS")) / 1024 }
 
 // procStatusKiB reads one "Field:   123 kB" line of /proc/<pid>/status; 0 when unreadable.

@@ -194,16 +194,18 @@ func dashboardScenario(ctx context.Context, srv *proc, o options) (full, half *r
 }
 
 // floodScenario reads /dashboard at dashRate while login POSTs arrive at 4x limit A. Page views
-// must all get 200; a login must get an answer (303 in, 422 refused, 429/503 turned away).
-func floodScenario(ctx context.Context, srv *proc, limitA, dashRate float64, o options) (dash, flood *runStats, err error) {
+// must all get 200; a login must get an answer (303 in, 422 refused, 429/503 turned away). It
+// also returns the server's peak RSS in each half of the flood (zero where not measurable): a
+// bounded server's second half peaks no higher than its first.
+func floodScenario(ctx context.Context, srv *proc, limitA, dashRate float64, o options) (dash, flood *runStats, halves [2]float64, err error) {
 	floodRate := 4 * limitA
 	pairs, err := prepareLogins(ctx, srv.base, int(floodRate*o.dur.Seconds()*1.2)+20)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, halves, err
 	}
 	cookie, err := loginOnce(srv.base, 1)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, halves, err
 	}
 	progress("flood: logins at %.0f req/s (limit A x4) with dashboard at %.0f req/s for %s", floodRate, dashRate, o.dur)
 	var wg sync.WaitGroup
@@ -212,12 +214,22 @@ func floodScenario(ctx context.Context, srv *proc, limitA, dashRate float64, o o
 		flood = attack(ctx, a, p, loginTargeter(srv.base, pairs, o.users), o.dur, newStats("flood logins", floodRate),
 			srv.pid(), is(fiber.StatusSeeOther, fiber.StatusUnprocessableEntity, fiber.StatusTooManyRequests, fiber.StatusServiceUnavailable))
 	})
+	// Both attacks reset the peak as they start; halfway, the first half's peak is read and
+	// reset, and the second half's is read once both have ended.
+	first := make(chan float64, 1)
+	mid := time.AfterFunc(o.dur/2, func() { first <- splitPeak(srv.pid()) })
 	a, p := fixedRate(dashRate, viewWorkers(o))
 	dash = attack(ctx, a, p, getTargeter(srv.base+"/dashboard", cookie), o.dur, newStats("flood", dashRate),
 		srv.pid(), is(fiber.StatusOK))
 	wg.Wait()
-	dash.rssMiB, dash.fds = max(dash.rssMiB, flood.rssMiB), max(dash.fds, flood.fds)
-	return dash, flood, ctx.Err()
+	if !mid.Stop() {
+		halves[0] = <-first
+	}
+	if halves[0] > 0 {
+		halves[1] = splitPeak(srv.pid())
+	}
+	dash.rssMiB, dash.fds = max(dash.rssMiB, flood.rssMiB, halves[0], halves[1]), max(dash.fds, flood.fds)
+	return dash, flood, halves, ctx.Err()
 }
 
 // floorPage is about as small as a real page's head.
