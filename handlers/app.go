@@ -100,6 +100,7 @@ func build(d Deps) (*fiber.App, *Handlers) {
 		DisableStartupMessage: true,
 	})
 	h.addRoutes(app)
+	h.answerUnknownMethods(app)
 	app.Hooks().OnShutdown(func() error { h.gate.stop(); h.later.stop(); return nil })
 	return app, h
 }

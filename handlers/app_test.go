@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -28,6 +29,7 @@ func TestSecurityHeadersEverywhere(t *testing.T) {
 		{"login", func() *response { return c.get("/login") }, http.StatusOK},
 		{"not found", func() *response { return c.get("/no/such/page") }, http.StatusNotFound},
 		{"oversized form", func() *response { c.get("/login"); return c.post("/login", big) }, http.StatusRequestEntityTooLarge},
+		{"unknown method", func() *response { return c.do(httptest.NewRequest("BREW", "/login", nil)) }, http.StatusNotImplemented},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := tc.res()
@@ -53,6 +55,23 @@ func TestSecurityHeadersEverywhere(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A method Fiber does not route is answered 501 by Tally, with its log line (without the
+// query), and the next request is served as before.
+func TestUnknownMethod(t *testing.T) {
+	ta := newTestApp(t)
+	c := ta.client()
+	res := c.do(httptest.NewRequest("PROPFIND", "/login?token=secret", nil))
+	wantStatus(t, res, http.StatusNotImplemented)
+	if !strings.Contains(res.body, "does not support that request method") {
+		t.Errorf("body %q", res.body)
+	}
+	logs := ta.logs.String()
+	if !strings.Contains(logs, "method=PROPFIND path=/login status=501") || strings.Contains(logs, "secret") {
+		t.Errorf("log line of the unknown method is missing or has the query:\n%s", logs)
+	}
+	wantStatus(t, c.get("/login"), http.StatusOK)
 }
 
 // An address with no page gets the app's own sentence, not the router's "Cannot GET /path";

@@ -11,6 +11,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/limiter"
 	"github.com/gofiber/fiber/v2/middleware/session"
+	"github.com/valyala/fasthttp"
 
 	"tally/models"
 )
@@ -48,6 +49,43 @@ func (h *Handlers) logRequests(c *fiber.Ctx) error {
 		slog.Uint64("user_id", uint64(currentUser(c).ID)),
 	)
 	return nil
+}
+
+// knownMethods are the methods Fiber routes: its defaults, as Tally sets no others.
+var knownMethods = func() map[string]bool {
+	m := make(map[string]bool, len(fiber.DefaultMethods))
+	for _, method := range fiber.DefaultMethods {
+		m[method] = true
+	}
+	return m
+}()
+
+// answerUnknownMethods goes in front of Fiber's handler. Fiber answers a method outside its
+// list with a bare 400 before any middleware runs: no security headers and no log line. This
+// answers it instead with 501 Not Implemented (RFC 9110, section 15.6.2), the headers, and the
+// request's line.
+func (h *Handlers) answerUnknownMethods(app *fiber.App) {
+	srv := app.Server()
+	next := srv.Handler
+	srv.Handler = func(rc *fasthttp.RequestCtx) {
+		if knownMethods[string(rc.Method())] {
+			next(rc)
+			return
+		}
+		start := time.Now()
+		c := app.AcquireCtx(rc)
+		defer app.ReleaseCtx(c)
+		setSecurityHeaders(c)
+		_ = c.Status(fiber.StatusNotImplemented).SendString("This server does not support that request method.")
+		h.log.LogAttrs(c.UserContext(), slog.LevelInfo, "request",
+			slog.String("method", c.Method()),
+			slog.String("path", c.Path()),
+			slog.Int("status", c.Response().StatusCode()),
+			slog.Duration("duration", time.Since(start)),
+			slog.Int("bytes", len(c.Response().Body())),
+			slog.String("ip", h.clientIP(c)),
+		)
+	}
 }
 
 func (h *Handlers) logPanic(c *fiber.Ctx, e any) {
