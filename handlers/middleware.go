@@ -38,6 +38,12 @@ func (h *Handlers) logRequests(c *fiber.Ctx) error {
 			_ = c.SendStatus(fiber.StatusInternalServerError)
 		}
 	}
+	h.logRequest(c, start)
+	return nil
+}
+
+// logRequest writes the request's line.
+func (h *Handlers) logRequest(c *fiber.Ctx, start time.Time) {
 	h.log.LogAttrs(c.UserContext(), slog.LevelInfo, "request",
 		slog.String("method", c.Method()),
 		slog.String("path", c.Path()),
@@ -48,7 +54,6 @@ func (h *Handlers) logRequests(c *fiber.Ctx) error {
 		slog.String("request_id", requestID(c)),
 		slog.Uint64("user_id", uint64(currentUser(c).ID)),
 	)
-	return nil
 }
 
 // knownMethods are the methods Fiber routes: its defaults, as Tally sets no others.
@@ -77,14 +82,7 @@ func (h *Handlers) answerUnknownMethods(app *fiber.App) {
 		defer app.ReleaseCtx(c)
 		setSecurityHeaders(c)
 		_ = c.Status(fiber.StatusNotImplemented).SendString("This server does not support that request method.")
-		h.log.LogAttrs(c.UserContext(), slog.LevelInfo, "request",
-			slog.String("method", c.Method()),
-			slog.String("path", c.Path()),
-			slog.Int("status", c.Response().StatusCode()),
-			slog.Duration("duration", time.Since(start)),
-			slog.Int("bytes", len(c.Response().Body())),
-			slog.String("ip", h.clientIP(c)),
-		)
+		h.logRequest(c, start)
 	}
 }
 
