@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"math"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -226,5 +228,41 @@ func TestSplitPeak(t *testing.T) {
 	}
 	if second := splitPeak(pid); second > before+32 {
 		t.Fatalf("second half's peak %.1f MiB: the first half's peak was not reset (RSS before %.1f MiB)", second, before)
+	}
+}
+
+// TestQuickRun is the CI smoke of the benchmark: go run ./bench -quick -json FILE, the way the
+// README runs it, end to end (build, seed, every scenario, restarts). It checks that every
+// scenario ran and that nothing failed; the targets are measurements of the machine, not
+// checked here.
+func TestQuickRun(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "bench.json")
+	cmd := exec.Command("go", "run", ".", "-quick", "-json", out)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go run ./bench -quick: %v\n%s", err, b)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, s := range rep.Scenarios {
+		names = append(names, s.Name)
+		if s.RPS <= 0 || s.Errors != 0 {
+			t.Errorf("%s: %.1f req/s, %d errors", s.Name, s.RPS, s.Errors)
+		}
+	}
+	if want := []string{"hash", "login", "floor", "dashboard", "flood"}; !slices.Equal(names, want) {
+		t.Fatalf("scenarios %v, want %v", names, want)
+	}
+	if login := rep.Scenarios[1]; len(login.LoginCodes) != 1 || login.LoginCodes["303"] == 0 {
+		t.Errorf("login answers %v, want only 303", login.LoginCodes)
+	}
+	if rep.BinaryMiB <= 0 || rep.StartMs <= 0 || len(rep.Targets) == 0 {
+		t.Errorf("binary %.1f MiB, start %.1f ms, %d targets", rep.BinaryMiB, rep.StartMs, len(rep.Targets))
 	}
 }
