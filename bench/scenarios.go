@@ -195,8 +195,8 @@ func dashboardScenario(ctx context.Context, srv *proc, o options) (full, half *r
 
 // floodScenario reads /dashboard at dashRate while login POSTs arrive at 4x limit A. Page views
 // must all get 200; a login must get an answer (303 in, 422 refused, 429/503 turned away). It
-// also returns the server's peak RSS in each half of the flood (zero where not measurable): a
-// bounded server's second half peaks no higher than its first.
+// also returns the server's peak RSS in each half of the flood (zero where not measurable), to
+// show whether memory still grows late in the flood.
 func floodScenario(ctx context.Context, srv *proc, limitA, dashRate float64, o options) (dash, flood *runStats, halves [2]float64, err error) {
 	floodRate := 4 * limitA
 	pairs, err := prepareLogins(ctx, srv.base, int(floodRate*o.dur.Seconds()*1.2)+20)
