@@ -56,24 +56,19 @@ func (h *Handlers) logRequest(c *fiber.Ctx, start time.Time) {
 	)
 }
 
-// knownMethods are the methods Fiber routes: its defaults, as Tally sets no others.
-var knownMethods = func() map[string]bool {
-	m := make(map[string]bool, len(fiber.DefaultMethods))
-	for _, method := range fiber.DefaultMethods {
-		m[method] = true
-	}
-	return m
-}()
-
 // answerUnknownMethods goes in front of Fiber's handler. Fiber answers a method outside its
 // list with a bare 400 before any middleware runs: no security headers and no log line. This
 // answers it instead with 501 Not Implemented (RFC 9110, section 15.6.2), the headers, and the
 // request's line.
 func (h *Handlers) answerUnknownMethods(app *fiber.App) {
+	known := map[string]bool{} // the methods Fiber routes: its list, defaults filled in
+	for _, m := range app.Config().RequestMethods {
+		known[m] = true
+	}
 	srv := app.Server()
 	next := srv.Handler
 	srv.Handler = func(rc *fasthttp.RequestCtx) {
-		if knownMethods[string(rc.Method())] {
+		if known[string(rc.Method())] {
 			next(rc)
 			return
 		}
