@@ -44,7 +44,7 @@ var errGuessedInSession = fiber.NewError(fiber.StatusUnauthorized,
 // on the account, and ends the session at the lockout threshold (errGuessedInSession).
 func (h *Handlers) wrongPasswordConfirmation(c *fiber.Ctx, u *models.User) error {
 	aid := currentAuthSession(c).ID
-	n, err := h.recordFailure(c, u, "Wrong password on "+c.Path(), "session:"+aid)
+	n, err := h.recordFailure(c, h.now(), u, "Wrong password on "+c.Path(), "session:"+aid)
 	if err != nil || n < int64(h.cfg.LockoutThreshold) {
 		return err
 	}

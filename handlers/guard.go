@@ -255,15 +255,14 @@ func (h *Handlers) guardLogin(c *fiber.Ctx, login string) (*loginGuard, bool, er
 	return g, !until.IsZero(), err
 }
 
-// recordFailure commits one wrong password: a failure row under each key and, for an existing
-// account (u not nil), its "failed sign-in" event. They are one commit, so a wrong password for
-// a real account waits for the disk as often as one for a name without an account: a second
-// commit's fsync would tell them apart by timing. It returns keys[0]'s failures within the
-// lockout window, this one included.
-func (h *Handlers) recordFailure(c *fiber.Ctx, u *models.User, detail string, keys ...string) (int64, error) {
-	now := h.now()
+// recordFailure commits one wrong password at now: a failure row under key and each of more
+// and, for an existing account (u not nil), its "failed sign-in" event. They are one commit, so
+// a wrong password for a real account waits for the disk as often as one for a name without an
+// account: a second commit's fsync would tell them apart by timing. It returns key's failures
+// within the lockout window, this one included.
+func (h *Handlers) recordFailure(c *fiber.Ctx, now time.Time, u *models.User, detail, key string, more ...string) (int64, error) {
 	err := h.db.Transaction(func(tx *gorm.DB) error {
-		if err := models.RecordLoginFailure(tx, now, keys...); err != nil || u == nil {
+		if err := models.RecordLoginFailure(tx, now, append([]string{key}, more...)...); err != nil || u == nil {
 			return err
 		}
 		return h.recordEvent(c, tx, u.ID, models.EventLoginFailure, detail, nil)
@@ -271,17 +270,18 @@ func (h *Handlers) recordFailure(c *fiber.Ctx, u *models.User, detail string, ke
 	if err != nil {
 		return 0, err
 	}
-	return models.CountLoginFailures(h.db, keys[0], now.Add(-h.cfg.LockoutWindow))
+	return models.CountLoginFailures(h.db, key, now.Add(-h.cfg.LockoutWindow))
 }
 
-// loginFailed counts a failure and locks the identity (or device) at the threshold; the owner
-// of an account locked by failures from unknown devices gets one mail per lock.
+// loginFailed counts a failure and locks the identity (or device) at the threshold, from the
+// failure's time; the owner of an account locked by failures from unknown devices gets one
+// mail per lock.
 func (h *Handlers) loginFailed(c *fiber.Ctx, g *loginGuard) error {
-	n, err := h.recordFailure(c, g.user, "", g.failKey, g.ip)
+	now := h.now()
+	n, err := h.recordFailure(c, now, g.user, "", g.failKey, g.ip)
 	if err != nil || n < int64(h.cfg.LockoutThreshold) {
 		return err
 	}
-	now := h.now()
 	locked, err := models.Lock(h.db, g.failKey, now, now.Add(h.cfg.LockoutDuration))
 	if err != nil || !locked || g.user == nil {
 		return err
