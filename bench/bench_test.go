@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -27,20 +28,28 @@ func fakeRun(name string, offered float64, n int, lat time.Duration, code int, o
 	return s
 }
 
+// perSecond is fakeRun over exactly one second, so its rate is n.
+func perSecond(name string, n int, lat time.Duration, code int) *runStats {
+	s := fakeRun(name, 0, n, lat, code, true)
+	s.end = s.start.Add(time.Second)
+	return s
+}
+
 // fakeResults is a whole run's measurements, without running any load.
 func fakeResults() *results {
 	r := &results{
 		machine: machineInfo(), dur: 3 * time.Second, binaryBytes: 18 << 20, workers: 32,
-		hashRuns:   []*runStats{fakeRun("hash", 0, 45, 40*time.Millisecond, 200, true), fakeRun("hash", 0, 45, 40*time.Millisecond, 200, true)},
-		loginRuns:  []*runStats{fakeRun("login 1", 0, 44, 60*time.Millisecond, 303, true)},
-		floor:      fakeRun("floor", 0, 20000, time.Millisecond, 200, true),
-		dashboard:  fakeRun("dashboard", 0, 4000, 5*time.Millisecond, 200, true),
-		dashHalf:   fakeRun("dashboard half", 2000, 2000, 2*time.Millisecond, 200, true),
-		flood:      fakeRun("flood", 2000, 2000, 3*time.Millisecond, 200, true),
-		floodLogin: fakeRun("flood logins", 180, 180, time.Millisecond, 503, true),
-		starts:     []time.Duration{20 * time.Millisecond, 30 * time.Millisecond, 25 * time.Millisecond},
+		hashRuns:     []*runStats{perSecond("hash 1", 45, 40*time.Millisecond, 200), perSecond("hash 2", 45, 40*time.Millisecond, 200)},
+		httpHashRuns: []*runStats{perSecond("http hash 1", 40, 50*time.Millisecond, 303), perSecond("http hash 2", 40, 50*time.Millisecond, 303)},
+		loginRuns:    []*runStats{perSecond("login 1", 38, 60*time.Millisecond, 303)},
+		floor:        fakeRun("floor", 0, 20000, time.Millisecond, 200, true),
+		dashboard:    fakeRun("dashboard", 0, 4000, 5*time.Millisecond, 200, true),
+		dashHalf:     fakeRun("dashboard half", 2000, 2000, 2*time.Millisecond, 200, true),
+		flood:        fakeRun("flood", 2000, 2000, 3*time.Millisecond, 200, true),
+		floodLogin:   fakeRun("flood logins", 180, 180, time.Millisecond, 503, true),
+		starts:       []time.Duration{20 * time.Millisecond, 30 * time.Millisecond, 25 * time.Millisecond},
 	}
-	r.hash, r.login = merge("hash", r.hashRuns), merge("login", r.loginRuns)
+	r.hash, r.httpHash, r.login = merge("hash", r.hashRuns), merge("http hash", r.httpHashRuns), merge("login", r.loginRuns)
 	return r
 }
 
@@ -76,13 +85,68 @@ func TestReportJSON(t *testing.T) {
 		if _, ok := s["p99_half_ms"]; ok != (s["name"] == "dashboard") {
 			t.Errorf("scenario %v: p99_half_ms present %t; want it on dashboard only", s["name"], ok)
 		}
+		if _, ok := s["ratio_http_hash"]; ok != (s["name"] == "login") {
+			t.Errorf("scenario %v: ratio_http_hash present %t; want it on login only", s["name"], ok)
+		}
 	}
-	if want := []string{"hash", "login", "floor", "dashboard", "flood"}; !slices.Equal(names, want) {
-		t.Errorf("scenario names %v, want %v", names, want)
+	if want := []string{"hash", "http hash", "login", "floor", "dashboard", "flood"}; !slices.Equal(names, want) {
+		t.Fatalf("scenario names %v, want %v", names, want)
 	}
-	dash := rows[3].(map[string]any)
+	httpHash, login, dash := rows[1].(map[string]any), rows[2].(map[string]any), rows[4].(map[string]any)
+	if httpHash["rps"] != 40.0 || httpHash["limit"] != 45.0 || httpHash["ratio"] != 0.89 {
+		t.Errorf("http hash row %v: want 40 req/s, limit A 45, ratio 0.89", httpHash)
+	}
+	if login["limit"] != 45.0 || login["ratio"] != 0.84 || login["ratio_http_hash"] != 0.95 {
+		t.Errorf("login row %v: want limit A 45, ratio 0.84 (38/45), ratio_http_hash 0.95 (38/40)", login)
+	}
 	if dash["ratio"] != 0.2 || dash["p99_ms"] != 5.0 || dash["p99_half_ms"] != 2.0 {
 		t.Errorf("dashboard row %v: want ratio 0.2 (4000/20000), p99 5, p99_half 2", dash)
+	}
+}
+
+// TestReportLoginTargets: login is held to 95% of the HTTP hash limit and 90% of limit A, each
+// on its own, and the printed report gives the HTTP hash limit and login's ratio to it.
+func TestReportLoginTargets(t *testing.T) {
+	for _, tc := range []struct {
+		name            string
+		login, httpHash int // answers in one second
+		passHTTP, passA bool
+		line            string
+	}{
+		{"both met", 43, 45, true, true, "login: 0.96 of the HTTP hash limit (http hash, 45.0/s), 0.96 of limit A (hash, 45.0/s)"},
+		{"at 95% of the HTTP hash limit", 38, 40, true, false, "login: 0.95 of the HTTP hash limit (http hash, 40.0/s), 0.84 of limit A (hash, 45.0/s)"},
+		{"under 95% of the HTTP hash limit", 37, 40, false, false, "login: 0.93 of the HTTP hash limit (http hash, 40.0/s), 0.82 of limit A (hash, 45.0/s)"},
+		{"limit A met, HTTP hash limit missed", 41, 45, false, true, "login: 0.91 of the HTTP hash limit (http hash, 45.0/s), 0.91 of limit A (hash, 45.0/s)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := fakeResults()
+			r.loginRuns = []*runStats{perSecond("login 1", tc.login, 60*time.Millisecond, 303)}
+			r.httpHashRuns = []*runStats{perSecond("http hash 1", tc.httpHash, 50*time.Millisecond, 303),
+				perSecond("http hash 2", tc.httpHash, 50*time.Millisecond, 303)}
+			r.login, r.httpHash = merge("login", r.loginRuns), merge("http hash", r.httpHashRuns)
+			rep := buildReport(r)
+			pass := map[string]bool{}
+			for _, tg := range rep.Targets {
+				pass[tg.Name] = tg.Pass
+			}
+			if got, ok := pass["login >= 95% of the HTTP hash limit"]; !ok || got != tc.passHTTP {
+				t.Errorf("HTTP hash target present %t, pass %t; want pass %t (targets %v)", ok, got, tc.passHTTP, rep.Targets)
+			}
+			if got, ok := pass["login >= 90% of limit A"]; !ok || got != tc.passA {
+				t.Errorf("limit A target present %t, pass %t; want pass %t", ok, got, tc.passA)
+			}
+			var out strings.Builder
+			rep.print(&out)
+			if !strings.Contains(out.String(), tc.line) {
+				t.Errorf("printed report has no line %q:\n%s", tc.line, out.String())
+			}
+			if !slices.ContainsFunc(rep.Notes, func(n string) bool {
+				return strings.HasPrefix(n, fmt.Sprintf("round 1: login %d.0/s", tc.login)) &&
+					strings.Contains(n, fmt.Sprintf("of http hash %d.0/s and %d.0/s", tc.httpHash, tc.httpHash))
+			}) {
+				t.Errorf("no note for round 1 with login and both http hash segments: %q", rep.Notes)
+			}
+		})
 	}
 }
 
@@ -175,11 +239,11 @@ func TestReportWarnsOfSteal(t *testing.T) {
 	if w := warnings(r); len(w) != 0 {
 		t.Errorf("no steal over the threshold, warnings %q", w)
 	}
-	r.floor.cpu.steal, r.hashRuns[1].cpu.steal = 0.51, 0.3
+	r.floor.cpu.steal, r.hashRuns[1].cpu.steal, r.httpHashRuns[0].cpu.steal = 0.51, 0.3, 0.2
 	w := warnings(r)
-	if len(w) != 1 || !strings.Contains(w[0], "floor 0.51") || !strings.Contains(w[0], "hash 2 0.30") ||
-		strings.Contains(w[0], "dashboard half") {
-		t.Errorf("warnings %q, want one naming floor 0.51 and hash segment 2 0.30", w)
+	if len(w) != 1 || !strings.Contains(w[0], "floor 0.51") || !strings.Contains(w[0], "during hash 2 0.30") ||
+		!strings.Contains(w[0], "http hash 1 0.20") || strings.Contains(w[0], "dashboard half") {
+		t.Errorf("warnings %q, want one naming floor 0.51, hash segment 2 0.30 and http hash segment 1 0.20", w)
 	}
 }
 
@@ -244,11 +308,11 @@ func TestQuickRun(t *testing.T) {
 			t.Errorf("%s: %.1f req/s, %d errors", s.Name, s.RPS, s.Errors)
 		}
 	}
-	if want := []string{"hash", "login", "floor", "dashboard", "flood"}; !slices.Equal(names, want) {
+	if want := []string{"hash", "http hash", "login", "floor", "dashboard", "flood"}; !slices.Equal(names, want) {
 		t.Fatalf("scenarios %v, want %v", names, want)
 	}
-	if login := rep.Scenarios[1]; len(login.LoginCodes) != 1 || login.LoginCodes["303"] == 0 {
-		t.Errorf("login answers %v, want only 303", login.LoginCodes)
+	if login := rep.Scenarios[2]; len(login.LoginCodes) != 1 || login.LoginCodes["303"] == 0 || login.RatioHTTPHash <= 0 {
+		t.Errorf("login answers %v, ratio to the HTTP hash limit %.2f; want only 303 and a ratio", login.LoginCodes, login.RatioHTTPHash)
 	}
 	if rep.BinaryMiB <= 0 || rep.StartMs <= 0 || len(rep.Targets) == 0 {
 		t.Errorf("binary %.1f MiB, start %.1f ms, %d targets", rep.BinaryMiB, rep.StartMs, len(rep.Targets))

@@ -1,6 +1,9 @@
 // Command bench is Tally's load benchmark: it builds the binary, starts it on loopback with a
 // fresh data dir, seeds users, drives load with vegeta and prints one table of requests/s,
 // p50/p99 latency and the ratio of each scenario to its limit, all measured in the same run.
+// The limits come from the same run too: argon2id hashing in the bench process (limit A), a
+// bare Fiber process that only checks a posted password (the HTTP hash limit) or serves one
+// page (limit B).
 //
 //	go run ./bench            # about 15 s a scenario
 //	go run ./bench -quick     # about 3 s a scenario (CI smoke)
@@ -38,7 +41,7 @@ func main() {
 	flag.IntVar(&o.workers, "workers", 32, "concurrent connections for the max-rate runs (floor, dashboard)")
 	flag.Float64Var(&o.views, "flood-views", 0.5, "page views offered during the flood, as a `fraction` of the dashboard's peak")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (binary, data dir, server logs)")
-	floor := flag.String("floor-server", "", "internal: serve the bare Fiber floor page on `ADDR`")
+	floor := flag.String("floor-server", "", "internal: serve the bare Fiber floor (page and password check) on `ADDR`")
 	flag.Usage = usage
 	flag.Parse()
 
@@ -118,10 +121,18 @@ func run(ctx context.Context, o options) (err error) {
 	}
 	defer func() { srv.stop() }()
 
-	if res.hashRuns, res.loginRuns, err = hashAndLogin(ctx, srv, o); err != nil {
+	floor, err := startFloor(tmp)
+	if err != nil {
 		return err
 	}
-	res.hash, res.login = merge("hash", res.hashRuns), merge("login", res.loginRuns)
+	defer func() { floor.stop() }()
+	if res.hashRuns, res.httpHashRuns, res.loginRuns, err = hashAndLogin(ctx, srv, floor, o); err != nil {
+		return err
+	}
+	if err := floor.stop(); err != nil {
+		return fmt.Errorf("stop floor: %w", err)
+	}
+	res.hash, res.httpHash, res.login = merge("hash", res.hashRuns), merge("http hash", res.httpHashRuns), merge("login", res.loginRuns)
 	limitA := res.hash.rps()
 
 	if res.floor, err = floorScenario(ctx, tmp, o); err != nil {

@@ -18,18 +18,20 @@ import (
 
 // results is everything measured, in the order of the run.
 type results struct {
-	machine     machine
-	dur         time.Duration
-	binaryBytes int64
-	hashRuns    []*runStats // limit A's segments, alternating with loginRuns
-	loginRuns   []*runStats
-	hash        *runStats // hashRuns merged
-	login       *runStats // loginRuns merged
-	floor       *runStats
-	dashboard   *runStats // max rate
-	dashHalf    *runStats // half of dashboard's rate
-	flood       *runStats // page views during the flood
-	floodLogin  *runStats // the flood itself
+	machine      machine
+	dur          time.Duration
+	binaryBytes  int64
+	hashRuns     []*runStats // limit A's segments, alternating with httpHashRuns and loginRuns
+	httpHashRuns []*runStats // the HTTP hash limit's segments
+	loginRuns    []*runStats
+	hash         *runStats // hashRuns merged
+	httpHash     *runStats // httpHashRuns merged
+	login        *runStats // loginRuns merged
+	floor        *runStats
+	dashboard    *runStats // max rate
+	dashHalf     *runStats // half of dashboard's rate
+	flood        *runStats // page views during the flood
+	floodLogin   *runStats // the flood itself
 	// Server RSS right before and right after the flood, for memory growth.
 	dashRSSBefore, floodRSSAfter float64
 	// The server's peak RSS in the first and in the second half of the flood, in MiB; zero
@@ -58,6 +60,8 @@ type scenario struct {
 	RSSMiB    float64 `json:"rss_mib"`
 	Errors    int     `json:"errors"`
 	P99HalfMs float64 `json:"p99_half_ms,omitempty"` // dashboard: p99 at half its peak rate
+	// login: its ratio to the HTTP hash limit (its limit and ratio are limit A's).
+	RatioHTTPHash float64 `json:"ratio_http_hash,omitempty"`
 	// login and flood: status counts of the login POSTs ("0" = no HTTP answer).
 	LoginCodes map[string]int `json:"login_codes,omitempty"`
 }
@@ -171,6 +175,9 @@ func stolenFrom(r *results) []string {
 	for i, s := range r.hashRuns {
 		add(fmt.Sprintf("hash %d", i+1), s)
 	}
+	for i, s := range r.httpHashRuns {
+		add(fmt.Sprintf("http hash %d", i+1), s)
+	}
 	for i, s := range r.loginRuns {
 		add(fmt.Sprintf("login %d", i+1), s)
 	}
@@ -182,19 +189,22 @@ func stolenFrom(r *results) []string {
 
 // buildReport turns the measurements into the table's rows, the targets and the notes.
 func buildReport(r *results) *report {
-	limitA, limitB := r.hash.rps(), r.floor.rps()
+	limitA, limitHTTP, limitB := r.hash.rps(), r.httpHash.rps(), r.floor.rps()
 	rep := &report{Machine: r.machine, ScenarioS: r.dur.Seconds(),
 		BinaryMiB: round(float64(r.binaryBytes) / (1 << 20)), StartMs: ms(median(r.starts))}
-	hash, login, floor, dash, flood := row(r.hash, limitA), row(r.login, limitA), row(r.floor, limitB),
-		row(r.dashboard, limitB), row(r.flood, r.flood.offered)
-	hash.Name, login.Name, flood.Name = "hash", "login", "flood"
+	hash, httpHash, login := row(r.hash, limitA), row(r.httpHash, limitA), row(r.login, limitA)
+	floor, dash, flood := row(r.floor, limitB), row(r.dashboard, limitB), row(r.flood, r.flood.offered)
+	hash.Name, httpHash.Name, login.Name, flood.Name = "hash", "http hash", "login", "flood"
+	login.RatioHTTPHash = ratio(r.login.rps(), limitHTTP)
 	login.LoginCodes, flood.LoginCodes = codeCounts(r.login), codeCounts(r.floodLogin)
 	dash.P99HalfMs = ms(r.dashHalf.pct(0.99))
-	rep.Scenarios = []scenario{hash, login, floor, dash, flood}
+	rep.Scenarios = []scenario{hash, httpHash, login, floor, dash, flood}
 
 	add := func(name string, pass bool, format string, args ...any) {
 		rep.Targets = append(rep.Targets, target{Name: name, Pass: pass, Value: fmt.Sprintf(format, args...)})
 	}
+	add("login >= 95% of the HTTP hash limit", login.RatioHTTPHash >= 0.95, "%.0f%% (%.1f of %.1f/s)",
+		100*login.RatioHTTPHash, login.RPS, httpHash.RPS)
 	add("login >= 90% of limit A", login.Ratio >= 0.9, "%.0f%%", 100*login.Ratio)
 	add("dashboard >= 20% of limit B", dash.Ratio >= 0.2, "%.0f%%", 100*dash.Ratio)
 	add("dashboard p99 < 10 ms at half its peak", dash.P99HalfMs < 10, "%.2f ms at %.0f req/s", dash.P99HalfMs, r.dashHalf.offered)
@@ -205,17 +215,21 @@ func buildReport(r *results) *report {
 	add("start to first /healthz 200 < 300 ms", rep.StartMs < 300, "%.1f ms", rep.StartMs)
 
 	note := func(format string, args ...any) { rep.Notes = append(rep.Notes, fmt.Sprintf(format, args...)) }
-	note("hash and login: measured in alternation, %d rounds of hash then login and a last hash segment (the machine's speed drifts); hash is %d goroutines in the bench process, RSS the bench process's; login is as fast as %d connections go",
-		len(r.loginRuns), r.machine.GOMAXPROCS, loginConns())
+	note("hash, http hash and login: measured in alternation, %d rounds of hash, http hash and login and a last hash and http hash segment (the machine's speed drifts); hash is %d goroutines in the bench process, RSS the bench process's; http hash is the floor process's POST /login (the password checked on a gate of %d, 303), RSS the floor's; http hash and login are as fast as %d connections go",
+		len(r.loginRuns), r.machine.GOMAXPROCS, r.machine.GOMAXPROCS, loginConns())
 	for i, l := range r.loginRuns {
-		if i+1 >= len(r.hashRuns) {
+		if i+1 >= len(r.hashRuns) || i+1 >= len(r.httpHashRuns) {
 			break
 		}
 		a := (r.hashRuns[i].rps() + r.hashRuns[i+1].rps()) / 2
-		note("round %d: hash %.1f/s and %.1f/s around login %.1f/s (%.0f%%), login p50 %.1f ms, p99 %.1f ms; %s; CPU server %.2f, bench %.2f; steal %.2f/%.2f/%.2f (hash/login/hash); page faults a login %d (server), a hash %d (bench)",
-			i+1, r.hashRuns[i].rps(), r.hashRuns[i+1].rps(), l.rps(), 100*ratio(l.rps(), a), ms(l.pct(0.5)), ms(l.pct(0.99)),
-			codeText(l), l.cpu.server, l.cpu.bench, r.hashRuns[i].cpu.steal, l.cpu.steal, r.hashRuns[i+1].cpu.steal,
-			perOp(l.cpu.serverFaults, l.ok), perOp(r.hashRuns[i].cpu.benchFaults, r.hashRuns[i].ok))
+		hh := (r.httpHashRuns[i].rps() + r.httpHashRuns[i+1].rps()) / 2
+		note("round %d: login %.1f/s: %.0f%% of hash %.1f/s and %.1f/s, %.0f%% of http hash %.1f/s and %.1f/s; login p50 %.1f ms, p99 %.1f ms; %s; CPU server %.2f (login), floor %.2f (http hash), bench %.2f (login); steal %.2f/%.2f/%.2f (hash/http hash/login); page faults a login %d (server), an http hash %d (floor), a hash %d (bench)",
+			i+1, l.rps(), 100*ratio(l.rps(), a), r.hashRuns[i].rps(), r.hashRuns[i+1].rps(),
+			100*ratio(l.rps(), hh), r.httpHashRuns[i].rps(), r.httpHashRuns[i+1].rps(),
+			ms(l.pct(0.5)), ms(l.pct(0.99)), codeText(l), l.cpu.server, r.httpHashRuns[i].cpu.server, l.cpu.bench,
+			r.hashRuns[i].cpu.steal, r.httpHashRuns[i].cpu.steal, l.cpu.steal,
+			perOp(l.cpu.serverFaults, l.ok), perOp(r.httpHashRuns[i].cpu.serverFaults, r.httpHashRuns[i].ok),
+			perOp(r.hashRuns[i].cpu.benchFaults, r.hashRuns[i].ok))
 	}
 	note("floor, dashboard: max rate over the same %d keep-alive connections (-workers); floor RSS is its child process's", r.workers)
 	h := r.dashHalf
@@ -232,7 +246,7 @@ func buildReport(r *results) *report {
 	}
 	note("start: exec to first /healthz 200 on the existing data dir, %s ms (median reported)", strings.Join(starts, ", "))
 	var cpu []string
-	for _, s := range []*runStats{r.hash, r.login, r.floor, r.dashboard, r.dashHalf, r.flood} {
+	for _, s := range []*runStats{r.hash, r.httpHash, r.login, r.floor, r.dashboard, r.dashHalf, r.flood} {
 		cpu = append(cpu, fmt.Sprintf("%s %.2f/%.2f/%.2f/%.2f", s.name, s.cpu.server, s.cpu.bench, s.cpu.other, s.cpu.steal))
 	}
 	note("CPU in cores of %d, server/bench (load generator)/other processes/steal (taken by the VM's host): %s",
@@ -259,6 +273,11 @@ func (rep *report) print(w io.Writer) {
 			s.Name, s.RPS, s.P50Ms, s.P99Ms, s.Limit, s.Ratio, s.RSSMiB, s.Errors)
 	}
 	tw.Flush()
+	if login, ok := rep.scenario("login"); ok {
+		httpHash, _ := rep.scenario("http hash")
+		fmt.Fprintf(w, "\nlogin: %.2f of the HTTP hash limit (http hash, %.1f/s), %.2f of limit A (hash, %.1f/s)\n",
+			login.RatioHTTPHash, httpHash.RPS, login.Ratio, login.Limit)
+	}
 	fmt.Fprintln(w, "\nnotes:")
 	for _, n := range rep.Notes {
 		fmt.Fprintf(w, "  %s\n", n)
@@ -271,6 +290,15 @@ func (rep *report) print(w io.Writer) {
 		}
 		fmt.Fprintf(w, "  %s  %s: %s\n", verdict, t.Name, t.Value)
 	}
+}
+
+// scenario is the table's row of that name.
+func (rep *report) scenario(name string) (scenario, bool) {
+	i := slices.IndexFunc(rep.Scenarios, func(s scenario) bool { return s.Name == name })
+	if i < 0 {
+		return scenario{}, false
+	}
+	return rep.Scenarios[i], true
 }
 
 func (rep *report) writeJSON(path string) error {

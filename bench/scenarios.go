@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"syscall"
 	"time"
@@ -52,44 +54,54 @@ func measureHash(ctx context.Context, d time.Duration) (*runStats, error) {
 	return st, errors.Join(firstErr, ctx.Err())
 }
 
-// Limit A and login are measured in alternation, in rounds of a hash segment and a login
-// segment, ending with a hash segment: this VM's speed drifts by several percent within seconds
-// (consecutive 3 s hash runs measured 68 to 88 hashes/s), so a limit measured once before the
-// logins made the ratio swing by ten points. Each row is the sum of its segments.
+// Limit A, the HTTP hash limit and login are measured in alternation, in rounds of a hash
+// segment, an HTTP hash segment and a login segment, ending with a hash and an HTTP hash
+// segment: this VM's speed drifts by several percent within seconds (consecutive 3 s hash runs
+// measured 68 to 88 hashes/s), so a limit measured once before the logins made the ratio swing
+// by ten points. Each row is the sum of its segments.
 const rounds = 3
 
-// hashAndLogin returns the hash segments (limit A, in this process with the server idle) and
-// the login segments: correct credentials over many users, as fast as loginConns connections
-// go. That keeps every hashing worker busy with jobs queued behind it, and stays under the
-// gate's queue (8 per worker), so the run measures throughput rather than refusals.
-func hashAndLogin(ctx context.Context, srv *proc, o options) (hash, login []*runStats, err error) {
+// hashAndLogin returns the hash segments (limit A, in this process with the servers idle), the
+// HTTP hash segments (the floor's POST /login) and the login segments: correct credentials over
+// many users, as fast as loginConns connections go. That keeps every hashing worker busy with
+// jobs queued behind it, and stays under the gate's queue (8 per worker), so the run measures
+// throughput rather than refusals.
+func hashAndLogin(ctx context.Context, srv, floor *proc, o options) (hash, httpHash, login []*runStats, err error) {
 	seg := max(time.Second, o.dur/rounds)
 	conns := loginConns()
+	floorLogin := floorLoginTargeter(floor.base)
 	for i := range rounds + 1 {
 		progress("limit A: argon2id hashes for %s, no load (segment %d of %d)", seg, i+1, rounds+1)
 		if _, err := measureHash(ctx, segWarmUp); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		h, err := measureHash(ctx, seg)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		hash = append(hash, h)
+
+		progress("HTTP hash limit: the floor's POST /login over %d connections for %s (segment %d of %d)", conns, seg, i+1, rounds+1)
+		warmUp(ctx, floorLogin, floor.pid(), conns, segWarmUp)
+		a, p := maxRate(conns)
+		httpHash = append(httpHash, attack(ctx, a, p, floorLogin, seg,
+			newStats(fmt.Sprintf("http hash %d", i+1), 0), floor.pid(), is(fiber.StatusSeeOther)))
 		if i == rounds {
 			break
 		}
+
 		pairs, err := prepareLogins(ctx, srv.base, int(h.rps()*(seg+segWarmUp).Seconds()*1.5)+4*conns)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		progress("login: max rate over %d connections for %s (segment %d of %d)", conns, seg, i+1, rounds)
 		tr := loginTargeter(srv.base, pairs, o.users)
 		warmUp(ctx, tr, srv.pid(), conns, segWarmUp)
-		a, p := maxRate(conns)
+		a, p = maxRate(conns)
 		login = append(login, attack(ctx, a, p, tr, seg,
 			newStats(fmt.Sprintf("login %d", i+1), 0), srv.pid(), is(fiber.StatusSeeOther)))
 	}
-	return hash, login, nil
+	return hash, httpHash, login, ctx.Err()
 }
 
 // segWarmUp precedes each segment, unrecorded: after a pause both processes' heaps have been
@@ -148,9 +160,8 @@ func warmUp(ctx context.Context, tr vegeta.Targeter, pid, workers int, d time.Du
 	attack(ctx, a, p, tr, d, newStats("warm-up", 0), pid, is(200))
 }
 
-// floorScenario is limit B: a bare Fiber app in a child process (this binary with
-// -floor-server), driven like the dashboard.
-func floorScenario(ctx context.Context, tmp string, o options) (*runStats, error) {
+// startFloor starts the floor server: this binary with -floor-server, in a child process.
+func startFloor(tmp string) (*proc, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -160,6 +171,13 @@ func floorScenario(ctx context.Context, tmp string, o options) (*runStats, error
 		return nil, err
 	}
 	srv, _, err := startProc(self, []string{"-floor-server", addr}, os.Environ(), filepath.Join(tmp, "floor.log"), addr, "/")
+	return srv, err
+}
+
+// floorScenario is limit B: the floor's page, driven like the dashboard, in a floor process of
+// its own (the hashes of the HTTP hash limit would have grown the other's heap).
+func floorScenario(ctx context.Context, tmp string, o options) (*runStats, error) {
+	srv, err := startFloor(tmp)
 	if err != nil {
 		return nil, err
 	}
@@ -236,9 +254,20 @@ func floodScenario(ctx context.Context, srv *proc, limitA, dashRate float64, o o
 const floorPage = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Floor</title></head>` +
 	`<body><main><h1>Floor</h1><p>A bare Fiber handler.</p></main></body></html>`
 
-// serveFloor is the child process of limit B: Fiber with the settings of handlers/app.go (keep
-// them in step) and one route, until SIGTERM.
+// serveFloor is the floor server, until SIGTERM: Fiber with the settings of handlers/app.go
+// and Tally's runtime tuning (keep both in step), and two routes. GET / is limit B's page.
+// POST /login is the HTTP hash limit: a login that does nothing but check the posted password,
+// with Tally's parameters and Tally's bound (at most GOMAXPROCS hashes at once, as
+// handlers.hashGate), and answer 303; no middleware, guard, transaction or session.
 func serveFloor(addr string) error {
+	tuneLikeTally(os.Getenv)
+	stored, err := models.HashPassword(benchPassword, models.DefaultHashParams)
+	if err != nil {
+		return err
+	}
+	user := &models.User{PasswordHash: stored}
+	gate := make(chan struct{}, runtime.GOMAXPROCS(0))
+
 	app := fiber.New(fiber.Config{
 		AppName:               "Tally",
 		BodyLimit:             3 << 20,
@@ -252,6 +281,16 @@ func serveFloor(addr string) error {
 		c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
 		return c.SendString(floorPage)
 	})
+	app.Post("/login", func(c *fiber.Ctx) error {
+		password := c.FormValue("password")
+		gate <- struct{}{}
+		ok, _ := models.VerifyPassword(user, password, models.DefaultHashParams)
+		<-gate
+		if !ok {
+			return c.SendStatus(fiber.StatusUnprocessableEntity)
+		}
+		return c.Redirect("/", fiber.StatusSeeOther)
+	})
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() {
@@ -259,4 +298,22 @@ func serveFloor(addr string) error {
 		_ = app.ShutdownWithTimeout(5 * time.Second)
 	}()
 	return app.Listen(addr)
+}
+
+// tuneLikeTally is main.go's tuneRuntime (keep them in step): the same soft memory limit and
+// GC target unless the environment sets them, so the floor's hashes pay what Tally's do.
+func tuneLikeTally(getenv func(string) string) {
+	if getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(110 << 20)
+	}
+	if getenv("GOGC") == "" {
+		debug.SetGCPercent(75)
+	}
+}
+
+// floorLoginTargeter repeats the POST of a Tally login (the same form fields and cookie) to the
+// floor, which reads only the password.
+func floorLoginTargeter(base string) vegeta.Targeter {
+	h, body := loginForm(loginPair{cookie: "floor", csrf: "floor"}, 0)
+	return vegeta.NewStaticTargeter(vegeta.Target{Method: http.MethodPost, URL: base + "/login", Header: h, Body: body})
 }
