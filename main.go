@@ -10,11 +10,12 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime/debug"
 	"syscall"
 	"time"
 
+	"tally/cli"
+	"tally/config"
 	"tally/handlers"
 	"tally/models"
 )
@@ -30,9 +31,9 @@ func main() {
 }
 
 // run is the whole program, so tests can start it with their own environment. With
-// arguments it runs a command (handlers.CLI) instead of the server.
+// arguments it runs a command (cli.CLI) instead of the server.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	cfg, err := handlers.LoadConfig(getenv)
+	cfg, err := config.Load(getenv)
 	if err != nil {
 		return err
 	}
@@ -43,48 +44,27 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if err := cfg.LoadSecret(); err != nil {
 		return err
 	}
-	db, err := models.Open(filepath.Join(cfg.DataDir, "tally.db"), log)
-	if err != nil {
-		return err
-	}
-	defer models.Close(db)
-	if err := models.Migrate(db); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	if err := models.PruneLoginFailures(db, time.Now().UTC().Add(-24*time.Hour)); err != nil {
-		return err
-	}
 	if len(args) > 0 {
-		cli := &handlers.CLI{Config: cfg, DB: db, In: stdin, Out: stdout, Err: stderr}
-		return cli.Run(ctx, args)
+		db, err := handlers.OpenDatabase(cfg, log)
+		if err != nil {
+			return err
+		}
+		defer models.Close(db)
+		cmd := &cli.CLI{Config: cfg, DB: db, In: stdin, Out: stdout, Err: stderr}
+		return cmd.Run(ctx, args)
 	}
 
-	sessions, err := handlers.OpenSessionStorage(filepath.Join(cfg.DataDir, "sessions.db"))
+	srv, err := handlers.Open(cfg, log, handlers.Options{Stdout: stdout})
 	if err != nil {
 		return err
 	}
-	defer sessions.Close()
-	limits, err := handlers.OpenLimitStorage(filepath.Join(cfg.DataDir, "sessions.db"))
-	if err != nil {
-		return err
-	}
-	defer limits.Close()
-	mailer, err := handlers.NewMailer(cfg, log)
-	if err != nil {
-		return err
-	}
-	outbox := handlers.NewOutbox(db, mailer, log, nil)
-	workCtx, stopWork := context.WithCancel(context.Background())
-	defer stopWork()
-	go outbox.Run(workCtx)
-	app := handlers.New(handlers.Deps{Config: cfg, DB: db, Sessions: sessions, Limits: limits, Outbox: outbox, Log: log})
-
+	defer srv.Close()
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
 	}
 	served := make(chan error, 1)
-	go func() { served <- app.Listener(ln) }()
+	go func() { served <- srv.App.Listener(ln) }()
 	log.Info("tally is running", "url", cfg.BaseURL.String(), "addr", ln.Addr().String(), "data_dir", cfg.DataDir)
 	fmt.Fprintf(stdout, "Tally is running at %s\n", cfg.BaseURL)
 
@@ -94,13 +74,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case <-ctx.Done():
 	}
 	log.Info("shutting down: draining requests")
-	if err := app.ShutdownWithTimeout(20 * time.Second); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+	if err := srv.App.ShutdownWithTimeout(20 * time.Second); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
 	return nil
 }
 
-func newLogger(cfg handlers.Config, w io.Writer) *slog.Logger {
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
 		level = slog.LevelInfo

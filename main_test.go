@@ -5,51 +5,23 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"tally/testkit"
 )
-
-// syncBuffer is a bytes.Buffer safe for the server goroutine and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
 
 func TestRunServesAndShutsDown(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
-	addr := freeAddr(t)
+	addr := testkit.FreeAddr(t)
 	env := map[string]string{"TALLY_ADDR": addr, "TALLY_DATA_DIR": dir}
 	ctx, cancel := context.WithCancel(context.Background())
-	var stderr syncBuffer
+	var stderr testkit.SyncBuffer
 	stdoutR, stdout := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
@@ -113,7 +85,7 @@ func TestRunRefusesBadConfig(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.env["TALLY_DATA_DIR"] = t.TempDir()
-			tc.env["TALLY_ADDR"] = freeAddr(t)
+			tc.env["TALLY_ADDR"] = testkit.FreeAddr(t)
 			err := run(context.Background(), nil, func(k string) string { return tc.env[k] }, nil, io.Discard, io.Discard)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("err = %v, want one naming %s", err, tc.want)
@@ -124,7 +96,7 @@ func TestRunRefusesBadConfig(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel() // start and stop at once: only the configuration is checked
 		env := map[string]string{"TALLY_ENV": "prod", "TALLY_BASE_URL": "http://tally.lan", "TALLY_ALLOW_HTTP": "1",
-			"TALLY_DATA_DIR": t.TempDir(), "TALLY_ADDR": freeAddr(t)}
+			"TALLY_DATA_DIR": t.TempDir(), "TALLY_ADDR": testkit.FreeAddr(t)}
 		if err := run(ctx, nil, func(k string) string { return env[k] }, nil, io.Discard, io.Discard); err != nil {
 			t.Errorf("err = %v", err)
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"tally/models"
+	"tally/testkit"
 )
 
 // adminWatcher runs in every document before the page's own scripts. It counts the swaps
@@ -32,7 +33,7 @@ const adminWait = 5 * time.Second
 // adminSuperuser stores an active, verified superuser (staff too) directly in the database.
 func adminSuperuser(e *env, username, firstName string) *models.User {
 	e.t.Helper()
-	hash, err := models.HashPassword(goodPassword, testHash)
+	hash, err := models.HashPassword(goodPassword, testkit.Hash)
 	if err != nil {
 		e.t.Fatal(err)
 	}

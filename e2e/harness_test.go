@@ -7,7 +7,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,19 +15,18 @@ import (
 	"github.com/chromedp/chromedp"
 	"gorm.io/gorm"
 
+	"tally/config"
 	"tally/handlers"
-	"tally/handlers/mailtest"
+	"tally/mail/mailtest"
 	"tally/models"
+	"tally/testkit"
 )
 
 // testTimeout bounds one browser test: every wait in a test runs under the context that
 // newBrowser returns, so a condition that never comes fails the test instead of hanging it.
 const testTimeout = 20 * time.Second
 
-// testHash keeps password hashing fast; production parameters are tested in models.
-var testHash = models.HashParams{Memory: 1024, Time: 1, Threads: 1, KeyLen: 32}
-
-const goodPassword = "tangerine-Umbrella-42"
+const goodPassword = testkit.Password
 
 // env is one running Tally: the real app on a loopback port with its own data dir, and the
 // SMTP server its mail goes to.
@@ -60,52 +58,18 @@ func startApp(t *testing.T) *env {
 		"TALLY_BASE_URL": base,
 		"TALLY_SMTP_URL": mailSrv.URL(),
 	}
-	cfg, err := handlers.LoadConfig(func(k string) string { return vars[k] })
+	cfg, err := config.Load(func(k string) string { return vars[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	db, err := models.Open(filepath.Join(dir, "tally.db"), logger)
+	srv, err := handlers.Open(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), handlers.Options{Hash: testkit.Hash})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { models.Close(db) })
-	if err := models.Migrate(db); err != nil {
-		t.Fatal(err)
-	}
-	st, err := handlers.OpenSessionStorage(filepath.Join(dir, "sessions.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	limits, err := handlers.OpenLimitStorage(filepath.Join(dir, "sessions.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { limits.Close() })
-	mailer, err := handlers.NewMailer(cfg, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	outbox := handlers.NewOutbox(db, mailer, logger, nil)
-	workCtx, stopWork := context.WithCancel(context.Background())
-	workDone := make(chan struct{})
-	go func() {
-		defer close(workDone)
-		outbox.Run(workCtx)
-	}()
-	// The worker must be gone before the database closes under it.
-	t.Cleanup(func() {
-		stopWork()
-		select {
-		case <-workDone:
-		case <-time.After(mailtest.Timeout):
-			t.Error("the outbox worker did not stop")
-		}
-	})
-	app := handlers.New(handlers.Deps{Config: cfg, DB: db, Sessions: st, Limits: limits, Outbox: outbox, Log: logger, Hash: testHash})
-	go func() { _ = app.Listener(ln) }()
-	t.Cleanup(func() { _ = app.ShutdownWithTimeout(5 * time.Second) })
+	t.Cleanup(func() { _ = srv.Close() })
+	go func() { _ = srv.App.Listener(ln) }()
+	t.Cleanup(func() { _ = srv.App.ShutdownWithTimeout(5 * time.Second) })
+	db := srv.DB
 	return &env{t: t, base: base, db: db, mail: mailSrv}
 }
 
@@ -115,18 +79,8 @@ func (e *env) url(path string) string { return e.base + path }
 // createUser stores an active, verified user directly, without the registration form.
 func (e *env) createUser(username, email, firstName, password string) *models.User {
 	e.t.Helper()
-	hash, err := models.HashPassword(password, testHash)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	u, err := models.CreateUser(e.db, models.NewUser{
-		Username: username, Email: email, FirstName: firstName, LastName: "Tester",
-		PasswordHash: hash, Active: true,
-	}, time.Now().UTC())
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return u
+	return testkit.CreateUser(e.t, e.db, models.NewUser{Username: username, Email: email, FirstName: firstName, LastName: "Tester"},
+		password, time.Now().UTC())
 }
 
 // chromiumPath finds a Chromium or Chrome binary, or returns "".

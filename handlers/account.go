@@ -3,14 +3,13 @@ package handlers
 import (
 	"context"
 	"errors"
-	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"gorm.io/gorm"
 
+	"tally/account"
 	"tally/models"
 	"tally/views"
 )
@@ -24,13 +23,7 @@ const (
 
 // link is an absolute URL carrying a fresh token for u.
 func (h *Handlers) link(path, purpose string, u *models.User) string {
-	return tokenLink(h.cfg, path, purpose, u, h.now())
-}
-
-// tokenLink is link for code without a Handlers: the command line prints reset links.
-func tokenLink(cfg Config, path, purpose string, u *models.User, now time.Time) string {
-	token := models.Tokens{Secret: cfg.Secret}.Make(u, purpose, "", now)
-	return cfg.AbsURL(path + "?token=" + url.QueryEscape(token))
+	return account.TokenLink(h.cfg, path, purpose, u, h.now())
 }
 
 func (h *Handlers) verifyMail(u *models.User) views.Mail {
@@ -138,7 +131,7 @@ func (h *Handlers) emailForm(p views.EmailFormPage, what string, send func(ctx c
 
 // mailIfAccount runs send for the account with this address, if there is one.
 func (h *Handlers) mailIfAccount(email string, send func(ctx context.Context, tx *gorm.DB, u *models.User) error) error {
-	err := h.db.Transaction(func(tx *gorm.DB) error {
+	err := models.Transaction(h.db, func(tx *gorm.DB) error {
 		u, err := models.FindUserByEmail(tx, email)
 		if errors.Is(err, models.ErrNotFound) {
 			return nil
@@ -221,7 +214,7 @@ func (h *Handlers) Reset(c *fiber.Ctx) error {
 	}
 	var f views.PasswordForm
 	password := form(c, "password")
-	checkNewPassword(&f.Form, "password", "password_confirm", password, form(c, "password_confirm"), attrsOf(u))
+	checkNewPassword(&f.Form, "password", "password_confirm", password, form(c, "password_confirm"), u.Attrs())
 	if !f.Valid() {
 		return h.renderPassword(c, fiber.StatusUnprocessableEntity, f)
 	}
@@ -237,34 +230,19 @@ func (h *Handlers) Reset(c *fiber.Ctx) error {
 	return h.redirect(c, "/login")
 }
 
-func attrsOf(u *models.User) models.UserAttrs {
-	return models.UserAttrs{Username: u.Username, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName}
-}
-
-// setPassword stores the new password, ends the user's sessions except keep, and queues the
-// notice, all in one transaction.
+// setPassword stores the new password, ends the user's sessions except keep, records the event
+// and queues the notice, in one transaction (account.SetPassword, which the command line uses
+// too).
 func (h *Handlers) setPassword(c *fiber.Ctx, u *models.User, password, keep, event string) error {
 	hash, err := h.hashPassword(c, password)
 	if err != nil {
 		return err
 	}
-	err = h.usersChanged(h.db.Transaction(func(tx *gorm.DB) error {
-		if err := models.SetPassword(tx, u, hash); err != nil {
-			return err
-		}
-		if err := h.recordEvent(c, tx, u.ID, event, "", nil); err != nil {
-			return err
-		}
-		if _, err := models.EndUserSessions(tx, u.ID, keep); err != nil {
-			return err
-		}
-		m := views.PasswordChangedMail(u.FirstName, h.cfg.AbsURL("/password/forgot"))
-		return h.queueMail(c.UserContext(), tx, u, u.Email, models.MailChanged, m)
-	}))
-	if err == nil {
-		h.outbox.Wake()
+	if _, err := account.SetPassword(c.UserContext(), h.db, h.cfg, u, hash, keep, h.event(c, u.ID, event, "", nil)); err != nil {
+		return err
 	}
-	return err
+	h.outbox.Wake()
+	return nil
 }
 
 func (h *Handlers) ChangePasswordPage(c *fiber.Ctx) error {
@@ -280,7 +258,7 @@ func (h *Handlers) ChangePassword(c *fiber.Ctx) error {
 	if err := h.confirmPassword(c, &f.Form, "current_password", form(c, "current_password"), u); err != nil {
 		return err
 	}
-	checkNewPassword(&f.Form, "new_password", "new_password_confirm", password, form(c, "new_password_confirm"), attrsOf(u))
+	checkNewPassword(&f.Form, "new_password", "new_password_confirm", password, form(c, "new_password_confirm"), u.Attrs())
 	if !f.Valid() {
 		return h.renderPassword(c, fiber.StatusUnprocessableEntity, f)
 	}

@@ -187,13 +187,13 @@ func (h *Handlers) DeleteAccount(c *fiber.Ctx) error {
 	if !f.Valid() {
 		return h.renderDelete(c, fiber.StatusUnprocessableEntity, f)
 	}
-	if err := h.usersChanged(h.db.Transaction(func(tx *gorm.DB) error { return models.DeleteAccount(tx, u.ID) })); err != nil {
+	if err := models.Transaction(h.db, func(tx *gorm.DB) error { return models.DeleteAccount(tx, u.ID) }); err != nil {
 		return err
 	}
 	if err := currentSession(c).destroy(); err != nil {
 		return err
 	}
-	c.Locals(localUser, models.Anonymous)
+	c.Locals(localUser, models.Anonymous())
 	c.Set("Clear-Site-Data", `"cache", "storage"`)
 	return h.redirect(c, "/?deleted=1")
 }

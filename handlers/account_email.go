@@ -88,7 +88,7 @@ func (h *Handlers) ChangeEmail(c *fiber.Ctx) error {
 	if !f.Valid() {
 		return h.renderEmailChange(c, fiber.StatusUnprocessableEntity, f)
 	}
-	err := h.db.Transaction(func(tx *gorm.DB) error {
+	err := models.Transaction(h.db, func(tx *gorm.DB) error {
 		if err := h.mailEmailChange(c.UserContext(), tx, u, f.NewEmail); err != nil {
 			return err
 		}
@@ -163,12 +163,12 @@ func (h *Handlers) ConfirmEmailChange(c *fiber.Ctx) error {
 		return err
 	}
 	old := u.Email
-	err = h.usersChanged(h.db.Transaction(func(tx *gorm.DB) error {
+	err = models.Transaction(h.db, func(tx *gorm.DB) error {
 		if err := models.SetEmail(tx, u, newEmail, h.now()); err != nil {
 			return err
 		}
 		return h.recordEvent(c, tx, u.ID, models.EventEmailChanged, "From "+old+" to "+newEmail, nil)
-	}))
+	})
 	if errors.Is(err, models.ErrEmailTaken) {
 		return h.emailLinkProblem(c, "Another account started using this address after you asked for the change, so your address stays as it was.")
 	} else if err != nil {

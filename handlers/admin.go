@@ -134,7 +134,7 @@ func (h *Handlers) adminAction(change adminChange) fiber.Handler {
 		admin := currentUser(c)
 		var msg string
 		var id uint
-		err := h.usersChanged(h.db.Transaction(func(tx *gorm.DB) error {
+		err := models.Transaction(h.db, func(tx *gorm.DB) error {
 			u, err := h.adminTarget(c, tx)
 			if err != nil {
 				return err
@@ -151,7 +151,7 @@ func (h *Handlers) adminAction(change adminChange) fiber.Handler {
 				return err
 			}
 			return h.recordEvent(c, tx, u.ID, models.EventAdminChange, detail+" by "+admin.Username, admin)
-		}))
+		})
 		if err != nil {
 			return err
 		}

@@ -3,7 +3,12 @@
 package handlers
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
 	"log/slog"
+	"path/filepath"
 	"runtime"
 	"time"
 
@@ -11,34 +16,134 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/session"
 	"gorm.io/gorm"
 
+	"tally/config"
+	"tally/mail"
 	"tally/models"
 )
 
-// Deps is what the app is built from; main opens the databases, tests use temp dirs.
-type Deps struct {
-	Config   Config
-	DB       *gorm.DB
-	Sessions fiber.Storage
-	// Limits keeps per-IP request counters, so a restart does not reset them.
-	Limits fiber.Storage
-	// Outbox is woken after a mail is queued; nil leaves queued mail for the next run.
-	Outbox *Outbox
-	Log    *slog.Logger
+// Options are what tests and the benchmark change; the zero value is production.
+type Options struct {
 	// Now is the clock; tests move it to expire sessions and links without sleeping.
 	Now  func() time.Time
 	Hash models.HashParams
+	// Stdout gets each mail as a readable block when no SMTP server is configured in dev.
+	Stdout io.Writer
+}
+
+// Server is Tally's stores, mail worker and app. main, the handler tests, the e2e harness and
+// the benchmark all get theirs from Open, so a new store or a database switch is made once.
+type Server struct {
+	App    *fiber.App
+	DB     *gorm.DB
+	Outbox *mail.Outbox
+	h      *Handlers
+	// close releases what Open opened, in reverse order.
+	close []func() error
+	// stopWork ends the outbox worker; workDone is closed once it has.
+	stopWork context.CancelFunc
+	workDone chan struct{}
+}
+
+// OpenDatabase opens the data dir's tally.db and brings its schema up to date. The command line
+// uses it without the rest of the server.
+func OpenDatabase(cfg config.Config, log *slog.Logger) (*gorm.DB, error) {
+	db, err := models.Open(filepath.Join(cfg.DataDir, "tally.db"), log)
+	if err != nil {
+		return nil, err
+	}
+	if err := models.Migrate(db); err != nil {
+		_ = models.Close(db)
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	return db, nil
+}
+
+// Open opens the databases in cfg.DataDir (which must exist, with cfg.Secret loaded), starts
+// the outbox worker and builds the app. Close undoes it.
+func Open(cfg config.Config, log *slog.Logger, o Options) (_ *Server, err error) {
+	if o.Now == nil {
+		o.Now = func() time.Time { return time.Now().UTC() }
+	}
+	if o.Hash == (models.HashParams{}) {
+		o.Hash = models.DefaultHashParams
+	}
+	if o.Stdout == nil {
+		o.Stdout = io.Discard
+	}
+	s := &Server{}
+	defer func() {
+		if err != nil {
+			_ = s.Close()
+		}
+	}()
+	if s.DB, err = OpenDatabase(cfg, log); err != nil {
+		return nil, err
+	}
+	s.close = append(s.close, func() error { return models.Close(s.DB) })
+	// Failures a day old count against nobody any more.
+	if err := models.PruneLoginFailures(s.DB, o.Now().Add(-24*time.Hour)); err != nil {
+		return nil, err
+	}
+	sessionsPath := filepath.Join(cfg.DataDir, "sessions.db")
+	sessions, err := OpenSessionStorage(sessionsPath)
+	if err != nil {
+		return nil, err
+	}
+	s.close = append(s.close, sessions.Close)
+	limits, err := OpenLimitStorage(sessionsPath)
+	if err != nil {
+		return nil, err
+	}
+	s.close = append(s.close, limits.Close)
+	sender, err := mail.New(cfg, log, o.Stdout)
+	if err != nil {
+		return nil, err
+	}
+	s.Outbox = mail.NewOutbox(s.DB, sender, log, o.Now)
+	ctx, stop := context.WithCancel(context.Background())
+	s.stopWork, s.workDone = stop, make(chan struct{})
+	go func() {
+		defer close(s.workDone)
+		s.Outbox.Run(ctx)
+	}()
+	s.App, s.h = build(cfg, s.DB, sessions, limits, s.Outbox, log, o)
+	return s, nil
+}
+
+// StopOutbox ends the mail worker and waits for it; queued mail stays queued.
+func (s *Server) StopOutbox() {
+	if s.stopWork == nil {
+		return
+	}
+	s.stopWork()
+	<-s.workDone
+}
+
+// Close stops the mail worker and the app's background work and closes the stores. The app
+// must no longer be serving.
+func (s *Server) Close() error {
+	s.StopOutbox()
+	if s.h != nil {
+		s.h.stop()
+	}
+	var errs []error
+	for i := len(s.close) - 1; i >= 0; i-- {
+		errs = append(errs, s.close[i]())
+	}
+	s.close = nil
+	return errors.Join(errs...)
 }
 
 // Handlers holds the dependencies every feature's handlers share.
 type Handlers struct {
-	cfg      Config
+	cfg      config.Config
 	db       *gorm.DB
 	sessions *session.Store
 	log      *slog.Logger
 	now      func() time.Time
 	hash     models.HashParams
 	tokens   models.Tokens
-	outbox   *Outbox
+	outbox   *mail.Outbox
 	limits   fiber.Storage
 	gate     *hashGate
 	// sessionData is the session store's storage, with a cache of decoded sessions.
@@ -49,15 +154,6 @@ type Handlers struct {
 	later *laterQueue
 }
 
-// usersChanged follows a transaction that wrote users or sessions, with its error: it invalidates
-// the session cache once the transaction has committed. The transaction's statements moved the
-// cache's generation before the commit, so a page view in between may have cached the old row
-// under the new generation (see models.SessionCache).
-func (h *Handlers) usersChanged(err error) error {
-	h.sessionCache.Invalidate()
-	return err
-}
-
 // laterQueueSize bounds the work waiting to run after its answer: mail requests, each limited
 // per client IP per hour, so a full queue means a flood from many networks.
 const laterQueueSize = 256
@@ -65,30 +161,18 @@ const laterQueueSize = 256
 // formBodyLimit caps url-encoded forms; the app-wide limit is larger for uploads.
 const formBodyLimit = 64 << 10
 
-// New builds the Fiber app with every route and middleware.
-func New(d Deps) *fiber.App {
-	app, _ := build(d)
-	return app
-}
-
-func build(d Deps) (*fiber.App, *Handlers) {
-	if d.Now == nil {
-		d.Now = func() time.Time { return time.Now().UTC() }
-	}
-	if d.Hash == (models.HashParams{}) {
-		d.Hash = models.DefaultHashParams
-	}
+func build(cfg config.Config, db *gorm.DB, sessions, limits fiber.Storage, outbox *mail.Outbox, log *slog.Logger, o Options) (*fiber.App, *Handlers) {
 	h := &Handlers{
-		cfg: d.Config, db: d.DB, log: d.Log, now: d.Now, hash: d.Hash,
-		sessionData:  newCachedStorage(d.Sessions, 10000),
-		tokens:       models.Tokens{Secret: d.Config.Secret},
-		outbox:       d.Outbox,
-		limits:       d.Limits,
+		cfg: cfg, db: db, log: log, now: o.Now, hash: o.Hash,
+		sessionData:  newCachedStorage(sessions, 10000),
+		tokens:       models.Tokens{Secret: cfg.Secret},
+		outbox:       outbox,
+		limits:       limits,
 		gate:         newHashGate(runtime.GOMAXPROCS(0)),
-		sessionCache: models.NewSessionCache(d.DB, 10000),
-		later:        newLaterQueue(d.Log, laterQueueSize),
+		sessionCache: models.NewSessionCache(db, 10000),
+		later:        newLaterQueue(log, laterQueueSize),
 	}
-	h.sessions = newSessionStore(d.Config, h.sessionData)
+	h.sessions = newSessionStore(cfg, h.sessionData)
 	app := fiber.New(fiber.Config{
 		AppName:               "Tally",
 		ErrorHandler:          h.handleError,
@@ -101,6 +185,8 @@ func build(d Deps) (*fiber.App, *Handlers) {
 	})
 	h.addRoutes(app)
 	h.answerUnknownMethods(app)
-	app.Hooks().OnShutdown(func() error { h.gate.stop(); h.later.stop(); return nil })
 	return app, h
 }
+
+// stop ends the hash gate and the after-answer queue.
+func (h *Handlers) stop() { h.gate.stop(); h.later.stop() }

@@ -75,7 +75,7 @@ func (h *Handlers) register(c *fiber.Ctx, f views.RegisterForm, password string)
 		return nil, err
 	}
 	ctx := c.UserContext()
-	return created, h.db.Transaction(func(tx *gorm.DB) error {
+	return created, models.Transaction(h.db, func(tx *gorm.DB) error {
 		if taken, err := models.UsernameTaken(tx, f.Username); err != nil || taken {
 			return cmp.Or(err, models.ErrUsernameTaken)
 		}
@@ -277,7 +277,7 @@ func (h *Handlers) startSession(c *fiber.Ctx, user *models.User, remember bool, 
 	}
 	now := h.now()
 	var as *models.AuthSession
-	err := h.usersChanged(models.TransactionWithoutSync(h.db, func(tx *gorm.DB) error {
+	err := models.TransactionWithoutSync(h.db, func(tx *gorm.DB) error {
 		var err error
 		as, err = models.StartAuthSession(tx, models.NewAuthSession{
 			UserID: user.ID, IP: h.clientIP(c), UserAgent: utils.CopyString(c.Get(fiber.HeaderUserAgent)), Remember: remember,
@@ -292,7 +292,7 @@ func (h *Handlers) startSession(c *fiber.Ctx, user *models.User, remember bool, 
 			return also(tx)
 		}
 		return nil
-	}))
+	})
 	if err != nil {
 		return err
 	}

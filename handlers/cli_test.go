@@ -23,6 +23,8 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 
+	"tally/cli"
+	"tally/config"
 	"tally/models"
 )
 
@@ -36,9 +38,9 @@ func (ta *testApp) runCLI(stdin string, tty []string, args ...string) (stdout, s
 	}
 	defer models.Close(db)
 	var out, errOut bytes.Buffer
-	cli := &CLI{Config: ta.cfg, DB: db, In: strings.NewReader(stdin), Out: &out, Err: &errOut, Now: ta.clock.Now, Hash: testHash}
+	cmd := &cli.CLI{Config: ta.cfg, DB: db, In: strings.NewReader(stdin), Out: &out, Err: &errOut, Now: ta.clock.Now, Hash: testHash}
 	if tty != nil {
-		cli.tty = func(context.Context) (string, error) {
+		cmd.TTY = func(context.Context) (string, error) {
 			if len(tty) == 0 {
 				return "", io.EOF
 			}
@@ -47,7 +49,7 @@ func (ta *testApp) runCLI(stdin string, tty []string, args ...string) (stdout, s
 			return s, nil
 		}
 	}
-	err = cli.Run(context.Background(), args)
+	err = cmd.Run(context.Background(), args)
 	return out.String(), errOut.String(), err
 }
 
@@ -247,11 +249,11 @@ func TestCLIInterrupted(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	block := make(chan struct{})
 	defer close(block)
-	cli := &CLI{Config: ta.cfg, DB: db, In: strings.NewReader(""), Out: io.Discard, Err: io.Discard, Hash: testHash,
-		tty: func(context.Context) (string, error) { <-block; return "", nil }}
-	cli.In = blockingReader{block}
+	cmd := &cli.CLI{Config: ta.cfg, DB: db, In: strings.NewReader(""), Out: io.Discard, Err: io.Discard, Hash: testHash,
+		TTY: func(context.Context) (string, error) { <-block; return "", nil }}
+	cmd.In = blockingReader{block}
 	cancel()
-	if err := cli.Run(ctx, []string{"createsuperuser"}); !errors.Is(err, errInterrupted) {
+	if err := cmd.Run(ctx, []string{"createsuperuser"}); !errors.Is(err, cli.ErrInterrupted) {
 		t.Errorf("err = %v", err)
 	}
 }
@@ -267,7 +269,7 @@ func TestCLIProcess(t *testing.T) {
 	if os.Getenv("TALLY_TEST_CLI_PROCESS") != "1" {
 		t.Skip("helper process of TestCLIWhileServing")
 	}
-	cfg, err := LoadConfig(os.Getenv)
+	cfg, err := config.Load(os.Getenv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,8 +280,8 @@ func TestCLIProcess(t *testing.T) {
 	if err := models.Migrate(db); err != nil {
 		t.Fatal(err)
 	}
-	cli := &CLI{Config: cfg, DB: db, In: os.Stdin, Out: os.Stdout, Err: os.Stderr, Hash: testHash}
-	if err := cli.Run(context.Background(), flag.Args()); err != nil {
+	cmd := &cli.CLI{Config: cfg, DB: db, In: os.Stdin, Out: os.Stdout, Err: os.Stderr, Hash: testHash}
+	if err := cmd.Run(context.Background(), flag.Args()); err != nil {
 		fmt.Fprintln(os.Stderr, "tally:", err)
 		os.Exit(1)
 	}

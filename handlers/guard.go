@@ -261,7 +261,7 @@ func (h *Handlers) guardLogin(c *fiber.Ctx, login string) (*loginGuard, bool, er
 // account: a second commit's fsync would tell them apart by timing. It returns key's failures
 // within the lockout window, this one included.
 func (h *Handlers) recordFailure(c *fiber.Ctx, now time.Time, u *models.User, detail, key string, more ...string) (int64, error) {
-	err := h.db.Transaction(func(tx *gorm.DB) error {
+	err := models.Transaction(h.db, func(tx *gorm.DB) error {
 		if err := models.RecordLoginFailure(tx, now, append([]string{key}, more...)...); err != nil || u == nil {
 			return err
 		}

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -19,12 +18,16 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"gorm.io/gorm"
 
-	"tally/handlers/mailtest"
+	"tally/config"
+	"tally/mail"
+	"tally/mail/mailtest"
 	"tally/models"
+	"tally/testkit"
 )
 
-// testHash keeps tests fast; production parameters are tested in models.
-var testHash = models.HashParams{Memory: 1024, Time: 1, Threads: 1, KeyLen: 32}
+const goodPassword = testkit.Password
+
+var testHash = testkit.Hash
 
 // testClock is a clock tests move by hand.
 type testClock struct {
@@ -49,16 +52,15 @@ type testApp struct {
 	t      testing.TB
 	app    *fiber.App
 	db     *gorm.DB
-	cfg    Config
+	cfg    config.Config
 	clock  *testClock
 	dir    string
 	smtp   *mailtest.Server
-	outbox *Outbox
+	outbox *mail.Outbox
+	srv    *Server
 	h      *Handlers
 	hash   models.HashParams
-	logs   syncBuffer
-	// stopOutbox stops the background worker; tests that want mail to stay queued call it.
-	stopOutbox context.CancelFunc
+	logs   testkit.SyncBuffer
 }
 
 func newTestApp(t testing.TB, env ...string) *testApp {
@@ -72,7 +74,7 @@ func newTestApp(t testing.TB, env ...string) *testApp {
 	if _, ok := vars["TALLY_SMTP_URL"]; !ok {
 		vars["TALLY_SMTP_URL"] = smtpSrv.URL()
 	}
-	cfg, err := LoadConfig(func(k string) string { return vars[k] })
+	cfg, err := config.Load(func(k string) string { return vars[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,43 +86,21 @@ func newTestApp(t testing.TB, env ...string) *testApp {
 // start opens the data dir and builds the app; calling it again simulates a restart.
 func (ta *testApp) start() {
 	t := ta.t
+	if ta.srv != nil {
+		ta.srv.h.stop() // the app of the previous start; its stores close when the test ends
+		ta.srv.StopOutbox()
+	}
 	log := slog.New(slog.NewTextHandler(&ta.logs, nil))
-	db, err := models.Open(filepath.Join(ta.dir, "tally.db"), log)
+	srv, err := Open(ta.cfg, log, Options{Now: ta.clock.Now, Hash: ta.hash})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := models.Migrate(db); err != nil {
-		t.Fatal(err)
-	}
-	st, err := OpenSessionStorage(filepath.Join(ta.dir, "sessions.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	limits, err := OpenLimitStorage(filepath.Join(ta.dir, "sessions.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	mailer, err := NewMailer(ta.cfg, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ta.stopOutbox != nil {
-		ta.stopOutbox()
-	}
-	ta.outbox = NewOutbox(db, mailer, log, ta.clock.Now)
-	ctx, cancel := context.WithCancel(context.Background())
-	ta.stopOutbox = cancel
-	go ta.outbox.Run(ctx)
-	t.Cleanup(func() { cancel(); limits.Close(); st.Close(); models.Close(db) })
-	if ta.h != nil {
-		ta.h.gate.stop() // the app of the previous start
-	}
-	ta.db = db
-	ta.app, ta.h = build(Deps{Config: ta.cfg, DB: db, Sessions: st, Limits: limits, Outbox: ta.outbox, Log: log,
-		Now: ta.clock.Now, Hash: ta.hash})
-	h := ta.h
-	t.Cleanup(func() { h.gate.stop(); h.later.stop() })
+	t.Cleanup(func() { srv.Close() })
+	ta.srv, ta.app, ta.db, ta.h, ta.outbox = srv, srv.App, srv.DB, srv.h, srv.Outbox
 }
+
+// stopOutbox stops the background mail worker; tests that want mail to stay queued call it.
+func (ta *testApp) stopOutbox() { ta.srv.StopOutbox() }
 
 // client is a browser: it keeps cookies and knows the last CSRF token it was shown.
 type client struct {
@@ -220,16 +200,7 @@ func (c *client) cookie(name string) string {
 // createUser stores an active user directly.
 func (ta *testApp) createUser(username, email, password string) *models.User {
 	ta.t.Helper()
-	hash, err := models.HashPassword(password, testHash)
-	if err != nil {
-		ta.t.Fatal(err)
-	}
-	u, err := models.CreateUser(ta.db, models.NewUser{Username: username, Email: email, FirstName: "Ada",
-		LastName: "Lovelace", PasswordHash: hash, Active: true}, ta.clock.Now())
-	if err != nil {
-		ta.t.Fatal(err)
-	}
-	return u
+	return testkit.CreateUser(ta.t, ta.db, models.NewUser{Username: username, Email: email}, password, ta.clock.Now())
 }
 
 // login signs c in through the login form and fails the test if it does not work.
@@ -267,8 +238,6 @@ func trim(s string) string {
 	return s
 }
 
-const goodPassword = "tangerine-Umbrella-42"
-
 func cloneValues(v url.Values) url.Values {
 	out := url.Values{}
 	for k, vs := range v {
@@ -288,24 +257,6 @@ func (ta *testApp) listen() string {
 	go func() { _ = ta.app.Listener(ln) }()
 	ta.t.Cleanup(func() { _ = ta.app.Shutdown() })
 	return "http://" + ln.Addr().String()
-}
-
-// syncBuffer collects the app's log lines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // noMail asserts that no mail is waiting once the outbox has run dry.

@@ -86,7 +86,7 @@ func (h *Handlers) StartImpersonation(c *fiber.Ctx) error {
 		return fiber.NewError(fiber.StatusForbidden,
 			"You cannot log in as this user: staff can only view as active users without admin rights.")
 	}
-	err = h.db.Transaction(func(tx *gorm.DB) error {
+	err = models.Transaction(h.db, func(tx *gorm.DB) error {
 		return h.recordImpersonation(c, tx, admin, target, "started")
 	})
 	if err != nil {
@@ -105,7 +105,7 @@ func (h *Handlers) StopImpersonation(c *fiber.Ctx) error {
 	if admin == nil {
 		return fiber.ErrNotFound
 	}
-	err := h.db.Transaction(func(tx *gorm.DB) error {
+	err := models.Transaction(h.db, func(tx *gorm.DB) error {
 		return h.recordImpersonation(c, tx, admin, target, "ended")
 	})
 	if err != nil {

@@ -5,13 +5,15 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+
+	"tally/testkit"
 )
 
 // The queue of work after the answer: bounded, in order, and a job that fails or panics is
 // logged without stopping the ones after it.
 func TestLaterQueue(t *testing.T) {
 	t.Run("failures and panics are logged, later jobs still run", func(t *testing.T) {
-		var logs syncBuffer
+		var logs testkit.SyncBuffer
 		q := newLaterQueue(slog.New(slog.NewTextHandler(&logs, nil)), 4)
 		defer q.stop()
 		var ran []string

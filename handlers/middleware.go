@@ -129,7 +129,7 @@ func (h *Handlers) loadSession(c *fiber.Ctx) error {
 		return ws.err
 	}
 	c.Locals(localSession, ws)
-	c.Locals(localUser, models.Anonymous)
+	c.Locals(localUser, models.Anonymous())
 	if err := h.resolveUser(c, ws); err != nil {
 		return err
 	}
@@ -207,7 +207,7 @@ func currentUser(c *fiber.Ctx) *models.User {
 	if u, ok := c.Locals(localUser).(*models.User); ok {
 		return u
 	}
-	return models.Anonymous
+	return models.Anonymous()
 }
 
 // currentAuthSession is the signed-in session's row (a zero value when anonymous).

@@ -70,7 +70,7 @@ func (h *Handlers) UpdateProfile(c *fiber.Ctx) error {
 		}
 		return h.renderProfileForm(c, fiber.StatusUnprocessableEntity, d, f)
 	}
-	if err := h.usersChanged(models.UpdateProfile(h.db, u, ch, h.now())); err != nil {
+	if err := models.UpdateProfile(h.db, u, ch, h.now()); err != nil {
 		return err
 	}
 	if !isHTMX(c) {

@@ -12,6 +12,8 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/session"
 	"github.com/gofiber/storage/sqlite3/v2"
+
+	"tally/config"
 )
 
 // OpenSessionStorage opens the session file. It is a different file from the money database on
@@ -56,7 +58,7 @@ func randomToken(n int) string {
 
 // newSessionStore configures Fiber's session store: 32-byte random ids (the default UUID has
 // 122 random bits), HttpOnly, SameSite=Lax, Path=/, Secure in prod.
-func newSessionStore(cfg Config, storage fiber.Storage) *session.Store {
+func newSessionStore(cfg config.Config, storage fiber.Storage) *session.Store {
 	return session.New(session.Config{
 		Storage:        storage,
 		Expiration:     cfg.SessionIdle + time.Minute,
@@ -92,7 +94,7 @@ type webSession struct {
 	dirty bool
 	// remember makes the cookie persistent and the store keep the session longer.
 	remember bool
-	cfg      *Config
+	cfg      *config.Config
 }
 
 func (w *webSession) getString(key string) string {

@@ -101,14 +101,24 @@ func insertWithoutReturning(db *gorm.DB) error {
 // restores.
 const durableSync = "FULL"
 
-// TransactionWithoutSync runs fn in a transaction whose commit does not wait for the disk
+// Transaction is the one way Tally runs a transaction: fn runs in it, and once it has committed
+// the session cache forgets what fn changed in users or sessions (see SessionCache), so no
+// caller has to remember to.
+func Transaction(db *gorm.DB, fn func(tx *gorm.DB) error) error {
+	w, ctx := watchWrites(db)
+	err := db.WithContext(ctx).Transaction(fn)
+	w.done(db)
+	return err
+}
+
+// TransactionWithoutSync is Transaction with a commit that does not wait for the disk
 // (synchronous=NORMAL for that commit; every other commit stays FULL). It is for bookkeeping
 // whose loss in a power cut costs nothing that matters, the writes of a successful sign-in: at
 // worst the user signs in again and one "Signed in" event is missing. It is never a way to lose
 // money data, a password or a revocation. SQLite's WAL keeps commits in order, so the next
 // synced commit (or checkpoint) makes this one durable too, and a crash of the process alone
-// loses nothing. The fsync it saves cost the login benchmark 3 to 4 points of the hash limit:
-// the thread waiting in it keeps the scheduler's P, so a hashing worker waits beside it.
+// loses nothing. The fsync it saves kept a hashing worker waiting on a login (numbers in
+// docs/performance.md).
 //
 // It holds the one writer connection for its duration, so the setting cannot leak into another
 // transaction; a connection whose FULL setting cannot be restored is discarded.
@@ -117,10 +127,8 @@ func TransactionWithoutSync(db *gorm.DB, fn func(tx *gorm.DB) error) (err error)
 	if err != nil {
 		return err
 	}
-	ctx := db.Statement.Context
-	if ctx == nil {
-		ctx = context.Background()
-	}
+	w, ctx := watchWrites(db)
+	defer w.done(db)
 	conn, err := sqlDB.Conn(ctx)
 	if err != nil {
 		return err

@@ -146,6 +146,11 @@ type UserAttrs struct {
 	Username, Email, FirstName, LastName string
 }
 
+// Attrs are u's attributes a password must not resemble.
+func (u *User) Attrs() UserAttrs {
+	return UserAttrs{Username: u.Username, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName}
+}
+
 const (
 	minPasswordRunes = 8
 	// argon2 costs the same for any length; the cap bounds the similarity check, which is

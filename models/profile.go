@@ -47,7 +47,7 @@ func FindProfile(db *gorm.DB, userID uint) (*Profile, error) {
 
 // UpdateProfile stores the names on the user and the rest on the profile, in one transaction.
 func UpdateProfile(db *gorm.DB, u *User, ch ProfileChange, now time.Time) error {
-	return db.Transaction(func(tx *gorm.DB) error {
+	return Transaction(db, func(tx *gorm.DB) error {
 		if err := tx.Model(&User{}).Where("id = ?", u.ID).
 			Updates(map[string]any{"first_name": ch.FirstName, "last_name": ch.LastName}).Error; err != nil {
 			return err
@@ -231,7 +231,7 @@ type AccountData struct {
 // LoadAccountData reads AccountData in one transaction, so the parts agree with each other.
 func LoadAccountData(db *gorm.DB, userID uint) (*AccountData, error) {
 	d := &AccountData{}
-	err := db.Transaction(func(tx *gorm.DB) error {
+	err := Transaction(db, func(tx *gorm.DB) error {
 		u, err := FindUser(tx, userID)
 		if err != nil {
 			return err

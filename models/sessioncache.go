@@ -1,6 +1,7 @@
 package models
 
 import (
+	"context"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,12 +44,15 @@ func NewSessionCache(db *gorm.DB, max int) *SessionCache {
 		switch tx.Statement.Table {
 		case "users", "auth_sessions", "":
 			c.gen.Add(1)
+			if w, ok := tx.Statement.Context.Value(txWritesKey{}).(*txWrites); ok {
+				w.users.Store(true)
+			}
 		}
 	}
 	// After the commit of GORM's own transaction around a statement: bumping before it would
 	// let a concurrent request cache the old row under the new generation. Inside an explicit
-	// transaction the commit comes later: callers of db.Transaction call Invalidate after it
-	// (the handlers hand such a transaction's result to usersChanged).
+	// transaction the commit comes later: models.Transaction invalidates after it.
+	_ = db.Use(c)
 	cb := db.Callback()
 	const commit = "gorm:commit_or_rollback_transaction"
 	_ = cb.Create().After(commit).Register("tally:session_cache", bump)
@@ -56,6 +60,46 @@ func NewSessionCache(db *gorm.DB, max int) *SessionCache {
 	_ = cb.Delete().After(commit).Register("tally:session_cache", bump)
 	_ = cb.Raw().After("gorm:raw").Register("tally:session_cache", bump)
 	return c
+}
+
+// Name and Initialize make the cache a GORM plugin, so Transaction finds it from the *gorm.DB.
+func (c *SessionCache) Name() string { return sessionCachePlugin }
+
+func (c *SessionCache) Initialize(*gorm.DB) error { return nil }
+
+const sessionCachePlugin = "tally:session_cache"
+
+// txWrites is what Transaction watches: whether a statement inside it wrote users or sessions.
+type txWrites struct {
+	users atomic.Bool
+	// nested is set on a transaction inside another: the outer one's commit is the one to wait for.
+	nested bool
+}
+
+type txWritesKey struct{}
+
+func watchWrites(db *gorm.DB) (*txWrites, context.Context) {
+	ctx := db.Statement.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if _, ok := ctx.Value(txWritesKey{}).(*txWrites); ok {
+		return &txWrites{nested: true}, ctx
+	}
+	w := &txWrites{}
+	return w, context.WithValue(ctx, txWritesKey{}, w)
+}
+
+// done invalidates db's session cache when the transaction wrote users or sessions. It runs
+// after the commit, or the rollback: a rollback restores rows that a page view may have read
+// meanwhile, so forgetting them is harmless.
+func (w *txWrites) done(db *gorm.DB) {
+	if w.nested || !w.users.Load() {
+		return
+	}
+	if c, ok := db.Config.Plugins[sessionCachePlugin].(*SessionCache); ok {
+		c.Invalidate()
+	}
 }
 
 // Invalidate drops every cached session; call it after a transaction that changed users or

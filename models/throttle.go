@@ -69,7 +69,7 @@ func CountLoginFailures(db *gorm.DB, key string, since time.Time) (int64, error)
 // Lock locks key until a time; it reports whether the key was not locked already, so the
 // owner is told once per lock. Failures arrive concurrently: the insert is the check.
 func Lock(db *gorm.DB, key string, now, until time.Time) (locked bool, err error) {
-	err = db.Transaction(func(tx *gorm.DB) error {
+	err = Transaction(db, func(tx *gorm.DB) error {
 		if err := tx.Where("key = ? AND until <= ?", key, now).Delete(&LoginLock{}).Error; err != nil {
 			return err
 		}

@@ -27,8 +27,9 @@ type User struct {
 	LastLogin       *time.Time `json:"last_login"`
 }
 
-// Anonymous is the user of a request without a valid session.
-var Anonymous = &User{}
+// Anonymous is the user of a request without a valid session: a new zero User each time, so
+// nothing a request writes into its user reaches another request.
+func Anonymous() *User { return &User{} }
 
 // IsAuthenticated reports whether u is a real, signed-in account.
 func (u *User) IsAuthenticated() bool { return u.ID != 0 }

@@ -1,4 +1,6 @@
-package handlers
+// Package config reads every TALLY_* setting, with its default and its check, and keeps the
+// secret that signs links and cookies.
+package config
 
 import (
 	"crypto/rand"
@@ -47,9 +49,9 @@ type Config struct {
 	IPPerHour     int
 }
 
-// LoadConfig reads TALLY_* variables through getenv. It does not touch the disk; LoadSecret
+// Load reads TALLY_* variables through getenv. It does not touch the disk; LoadSecret
 // does that once the data dir exists.
-func LoadConfig(getenv func(string) string) (Config, error) {
+func Load(getenv func(string) string) (Config, error) {
 	env := func(key, def string) string {
 		if v := strings.TrimSpace(getenv(key)); v != "" {
 			return v

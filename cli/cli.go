@@ -1,4 +1,6 @@
-package handlers
+// Package cli is the command line beside the server: the same data dir and the same rules, no
+// HTTP. An operation a page performs too is called from models or account, never written again.
+package cli
 
 import (
 	"bufio"
@@ -15,6 +17,8 @@ import (
 	"golang.org/x/term"
 	"gorm.io/gorm"
 
+	"tally/account"
+	"tally/config"
 	"tally/models"
 )
 
@@ -22,7 +26,7 @@ import (
 // database is WAL with a busy timeout and immediate transactions, so a command can run while
 // the server does.
 type CLI struct {
-	Config Config
+	Config config.Config
 	DB     *gorm.DB
 	In     io.Reader
 	// Out gets what a script may read (tables, links); Err gets prompts and notes.
@@ -31,9 +35,9 @@ type CLI struct {
 	Hash     models.HashParams
 
 	in *bufio.Reader
-	// tty reads a secret without echo; nil when In is not a terminal, and then every answer,
+	// TTY reads a secret without echo; nil when In is not a terminal, and then every answer,
 	// the password included, is a line of In.
-	tty func(ctx context.Context) (string, error)
+	TTY func(ctx context.Context) (string, error)
 }
 
 const cliUsage = `Usage: tally [command]
@@ -57,8 +61,8 @@ func (cli *CLI) Run(ctx context.Context, args []string) error {
 		cli.Hash = models.DefaultHashParams
 	}
 	cli.in = bufio.NewReader(cli.In)
-	if f, ok := cli.In.(*os.File); ok && cli.tty == nil && term.IsTerminal(int(f.Fd())) {
-		cli.tty = cli.terminalReader(int(f.Fd()))
+	if f, ok := cli.In.(*os.File); ok && cli.TTY == nil && term.IsTerminal(int(f.Fd())) {
+		cli.TTY = cli.terminalReader(int(f.Fd()))
 	}
 	cmd, rest := args[0], args[1:]
 	switch cmd {
@@ -94,8 +98,8 @@ func (cli *CLI) withUser(args []string, fn func(*models.User) error) error {
 	return fn(u)
 }
 
-// errInterrupted is a Ctrl-C at a prompt.
-var errInterrupted = errors.New("interrupted")
+// ErrInterrupted is a Ctrl-C at a prompt.
+var ErrInterrupted = errors.New("interrupted")
 
 // terminalReader reads without echo and gives the terminal back as it was on Ctrl-C (main
 // turns the signal into a cancelled context, so the read itself is never interrupted).
@@ -129,7 +133,7 @@ func (cli *CLI) wait(ctx context.Context, read func() (string, error), cancel fu
 		return a.s, a.err
 	case <-ctx.Done():
 		cancel()
-		return "", errInterrupted
+		return "", ErrInterrupted
 	}
 }
 
@@ -150,7 +154,7 @@ func (cli *CLI) line(ctx context.Context) (string, error) {
 
 // ask prompts on a terminal and reads a line; without a terminal it only reads.
 func (cli *CLI) ask(ctx context.Context, prompt string) (string, error) {
-	if cli.tty != nil {
+	if cli.TTY != nil {
 		fmt.Fprint(cli.Err, prompt)
 	}
 	return cli.line(ctx)
@@ -160,7 +164,7 @@ func (cli *CLI) ask(ctx context.Context, prompt string) (string, error) {
 // line of In, otherwise. On a terminal it asks again until the validators accept it.
 func (cli *CLI) askPassword(ctx context.Context, attrs models.UserAttrs) (string, error) {
 	for {
-		if cli.tty == nil {
+		if cli.TTY == nil {
 			pw, err := cli.line(ctx)
 			if err != nil {
 				return "", err
@@ -168,12 +172,12 @@ func (cli *CLI) askPassword(ctx context.Context, attrs models.UserAttrs) (string
 			return pw, validatePasswordPair(pw, pw, attrs)
 		}
 		fmt.Fprint(cli.Err, "Password: ")
-		pw, err := cli.tty(ctx)
+		pw, err := cli.TTY(ctx)
 		if err != nil {
 			return "", err
 		}
 		fmt.Fprint(cli.Err, "Password (again): ")
-		again, err := cli.tty(ctx)
+		again, err := cli.TTY(ctx)
 		if err != nil {
 			return "", err
 		}
@@ -203,11 +207,11 @@ func (cli *CLI) askField(ctx context.Context, prompt, value string, check func(s
 	for {
 		if value != "" {
 			err := check(value)
-			if err == nil || cli.tty == nil {
+			if err == nil || cli.TTY == nil {
 				return value, err
 			}
 			fmt.Fprintln(cli.Err, "Error:", err)
-		} else if cli.tty == nil {
+		} else if cli.TTY == nil {
 			return "", fmt.Errorf("give %s with its flag when there is no terminal", strings.ToLower(strings.TrimSuffix(prompt, ": ")))
 		}
 		v, err := cli.ask(ctx, prompt)
@@ -258,7 +262,7 @@ func (cli *CLI) createSuperuser(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	err = cli.DB.Transaction(func(tx *gorm.DB) error {
+	err = models.Transaction(cli.DB, func(tx *gorm.DB) error {
 		u, err := models.CreateSuperuser(tx, models.NewUser{Username: name, Email: addr, PasswordHash: hash}, cli.Now())
 		if err != nil {
 			return err
@@ -288,12 +292,13 @@ func (cli *CLI) event(tx *gorm.DB, u *models.User, kind, detail string) error {
 		CreatedAt: cli.Now(), Device: "Command line"})
 }
 
-// changePassword sets a new password and ends every session of the user, like a reset.
+// changePassword sets a new password, ends every session of the user and mails them the notice,
+// through the same account.SetPassword as the page.
 func (cli *CLI) changePassword(ctx context.Context, u *models.User) error {
-	if cli.tty != nil {
+	if cli.TTY != nil {
 		fmt.Fprintf(cli.Err, "Changing the password of %s.\n", u.Username)
 	}
-	pw, err := cli.askPassword(ctx, attrsOf(u))
+	pw, err := cli.askPassword(ctx, u.Attrs())
 	if err != nil {
 		return err
 	}
@@ -301,16 +306,8 @@ func (cli *CLI) changePassword(ctx context.Context, u *models.User) error {
 	if err != nil {
 		return err
 	}
-	var ended int64
-	err = cli.DB.Transaction(func(tx *gorm.DB) error {
-		if err := models.SetPassword(tx, u, hash); err != nil {
-			return err
-		}
-		if ended, err = models.EndUserSessions(tx, u.ID, ""); err != nil {
-			return err
-		}
-		return cli.event(tx, u, models.EventPasswordChange, "Changed from the command line")
-	})
+	ended, err := account.SetPassword(ctx, cli.DB, cli.Config, u, hash, "", models.SecurityEvent{
+		Kind: models.EventPasswordChange, Detail: "Changed from the command line", CreatedAt: cli.Now(), Device: "Command line"})
 	if err != nil {
 		return err
 	}
@@ -355,7 +352,7 @@ func yesNo(b bool) string {
 
 // resetLink prints a reset link for installs without mail; whoever runs it hands it over.
 func (cli *CLI) resetLink(u *models.User) error {
-	fmt.Fprintln(cli.Out, tokenLink(cli.Config, "/password/reset", models.PurposeReset, u, cli.Now()))
+	fmt.Fprintln(cli.Out, account.TokenLink(cli.Config, "/password/reset", models.PurposeReset, u, cli.Now()))
 	fmt.Fprintf(cli.Err, "The link works once, for %s.\n", cli.Config.ResetTTL)
 	if !u.IsActive {
 		fmt.Fprintf(cli.Err, "Note: %s is not active, so cannot log in even with a new password.\n", u.Username)
@@ -369,7 +366,7 @@ func (cli *CLI) unlock(args []string) error {
 	if len(args) != 1 {
 		return errors.New("give exactly one username or email")
 	}
-	return cli.DB.Transaction(func(tx *gorm.DB) error {
+	return models.Transaction(cli.DB, func(tx *gorm.DB) error {
 		if err := models.ClearLoginFailures(tx, args[0]); err != nil {
 			return err
 		}
