@@ -16,11 +16,6 @@ import (
 	"tally/views"
 )
 
-// form reads a text field as a copy (Fiber reuses its buffers after the handler returns).
-func form(c *fiber.Ctx, name string) string {
-	return utils.CopyString(c.FormValue(name))
-}
-
 func (h *Handlers) RegisterPage(c *fiber.Ctx) error {
 	if currentUser(c).IsAuthenticated() {
 		return h.redirect(c, "/dashboard")
