@@ -247,6 +247,30 @@ func TestReportWarnsOfSteal(t *testing.T) {
 	}
 }
 
+// TestReportWarnsOfOtherLoad: a segment or scenario during which other processes used CPU is
+// named in a warning of its own, with how much.
+func TestReportWarnsOfOtherLoad(t *testing.T) {
+	r := fakeResults()
+	r.dashboard.cpu.other = otherWarning // at the threshold: not yet
+	r.loginRuns[0].cpu.other, r.httpHashRuns[1].cpu.other = 1.23, 0.5
+	r.floor.cpu.steal = 0.51
+	var other, steal []string
+	for _, n := range buildReport(r).Notes {
+		switch {
+		case strings.HasPrefix(n, "warning: other processes"):
+			other = append(other, n)
+		case strings.HasPrefix(n, "warning: the VM's host"):
+			steal = append(steal, n)
+		}
+	}
+	if len(other) != 1 || !strings.Contains(other[0], "during http hash 2 0.50, login 1 1.23;") {
+		t.Errorf("other-load warnings %q, want one naming http hash segment 2 0.50 and login segment 1 1.23 only", other)
+	}
+	if len(steal) != 1 || !strings.Contains(steal[0], "during floor 0.51;") {
+		t.Errorf("steal warnings %q, want one naming floor 0.51 only", steal)
+	}
+}
+
 // TestReportFloodHalves: the flood's note gives the peak RSS of each half, or says it was not
 // measured.
 func TestReportFloodHalves(t *testing.T) {

@@ -14,8 +14,8 @@ import (
 // rssSampler records a process's peak resident memory during one scenario: VmHWM at the end
 // after resetting it at the start (clear_refs 5), so each scenario gets its own peak rather than
 // the process's lifetime peak, and VmRSS polled meanwhile. The poll is the measurement only
-// where the reset is refused; otherwise it runs once a second, for the open descriptors: at
-// every 100 ms, reading /proc took a third of the load generator's CPU during the logins.
+// where the reset is refused; otherwise it runs once a second, for the open descriptors, since
+// frequent reads of /proc take the load generator's CPU (docs/performance.md).
 type rssSampler struct {
 	pid      int
 	hwmReset bool

@@ -56,9 +56,8 @@ func measureHash(ctx context.Context, d time.Duration) (*runStats, error) {
 
 // Limit A, the HTTP hash limit and login are measured in alternation, in rounds of a hash
 // segment, an HTTP hash segment and a login segment, ending with a hash and an HTTP hash
-// segment: this VM's speed drifts by several percent within seconds (consecutive 3 s hash runs
-// measured 68 to 88 hashes/s), so a limit measured once before the logins made the ratio swing
-// by ten points. Each row is the sum of its segments.
+// segment, because a VM's speed drifts within seconds (docs/performance.md). Each row is the
+// sum of its segments.
 const rounds = 3
 
 // hashAndLogin returns the hash segments (limit A, in this process with the servers idle), the
