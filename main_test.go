@@ -6,12 +6,16 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/PuerkitoBio/goquery"
 
 	"tally/testkit"
 )
@@ -155,5 +159,90 @@ func TestTuneRuntime(t *testing.T) {
 				t.Errorf("GOGC %d, want %d", got, tc.wantPercent)
 			}
 		})
+	}
+}
+
+// TestRunPrintsMailWithoutSMTP: with no SMTP configured in dev, registering prints the
+// verification mail on standard output as a block whose link stands alone on its line.
+func TestRunPrintsMailWithoutSMTP(t *testing.T) {
+	addr := testkit.FreeAddr(t)
+	env := map[string]string{"TALLY_ADDR": addr, "TALLY_DATA_DIR": t.TempDir()}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stderr testkit.SyncBuffer
+	stdoutR, stdout := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		err := run(ctx, nil, func(k string) string { return env[k] }, nil, stdout, &stderr)
+		stdout.Close()
+		done <- err
+	}()
+	lines := make(chan string, 100)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(stdoutR)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	if banner := <-lines; !strings.Contains(banner, addr) {
+		t.Fatalf("banner = %q\n%s", banner, stderr.String())
+	}
+
+	jar, _ := cookiejar.New(nil)
+	hc := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	base := "http://" + addr
+	res, err := hc.Get(base + "/register")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := goquery.NewDocumentFromReader(res.Body)
+	res.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err = hc.PostForm(base+"/register", url.Values{"_csrf": {doc.Find(`input[name="_csrf"]`).AttrOr("value", "")},
+		"username": {"newcomer"}, "email": {"newcomer@example.com"}, "first_name": {"New"}, "last_name": {"Comer"},
+		"password": {testkit.Password}, "password_confirm": {testkit.Password}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("register: %d", res.StatusCode)
+	}
+
+	var block []string
+	timeout := time.After(30 * time.Second)
+	for link := ""; link == ""; {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("stdout ended; got:\n%s", strings.Join(block, "\n"))
+			}
+			block = append(block, l)
+			if strings.HasPrefix(l, base+"/verify?token=") {
+				link = l
+			}
+		case <-timeout:
+			t.Fatalf("no verification link alone on a line of stdout; got:\n%s", strings.Join(block, "\n"))
+		}
+	}
+	text := strings.Join(block, "\n")
+	for _, want := range []string{strings.Repeat("-", 72), "To:      newcomer@example.com", "Subject: Confirm your email address for Tally"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("block lacks %q:\n%s", want, text)
+		}
+	}
+	cancel()
+	go func() {
+		for range lines {
+		}
+	}()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if log := stderr.String(); !strings.Contains(log, `msg="mail logged`) || strings.Contains(log, "token=") {
+		t.Errorf("the log line should name the mail without its link:\n%s", log)
 	}
 }

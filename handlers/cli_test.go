@@ -151,6 +151,11 @@ func TestCLIChangePassword(t *testing.T) {
 	if e := ta.lastEvent(bob); e.Kind != models.EventPasswordChange || e.Device != "Command line" {
 		t.Errorf("event = %+v", e.SecurityEvent)
 	}
+	// The same notice as the page's: the running server's outbox sends what the command queued.
+	ta.outbox.DeliverDue(context.Background())
+	if m := ta.smtp.Next(t); m.Subject != "Your Tally password was changed" || m.To != "bob@example.com" {
+		t.Errorf("notice = %q to %s", m.Subject, m.To)
+	}
 	// The server caches sessions; a change by another process is seen within two seconds.
 	ta.clock.Advance(2 * time.Second)
 	if res := browser.get("/dashboard"); res.StatusCode != http.StatusSeeOther {
