@@ -90,9 +90,9 @@ func balanceOf(tb testing.TB, b *Book, accountID uint) int64 {
 func checkTotals(tb testing.TB, db *gorm.DB) {
 	tb.Helper()
 	var bad []struct {
-		AccountID    uint
-		Month        string
-		Total, Rows  int64
+		AccountID   uint
+		Month       string
+		Total, Rows int64
 	}
 	err := db.Raw(`WITH rows AS (
 			SELECT user_id, account_id, substr(date, 1, 7) AS month, SUM(amount) AS s FROM transactions t

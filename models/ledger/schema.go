@@ -244,20 +244,20 @@ type Category struct {
 // currency, negative for money out. Date is a calendar day, "YYYY-MM-DD" (a day has no time
 // zone to get wrong, and the text sorts and compares as the day does).
 type Transaction struct {
-	ID         uint    `json:"id"`
-	UserID     uint    `json:"-"`
-	AccountID  uint    `json:"account_id"`
-	Date       string  `json:"date"`
-	Payee      string  `json:"payee"`
-	Memo       string  `json:"memo"`
-	Amount     int64   `json:"amount"`
-	CategoryID *uint   `json:"category_id"`
-	TransferID *uint   `json:"transfer_id"` // the other leg of a transfer
-	ParentID   *uint   `json:"parent_id"`   // the split this row is a part of
-	IsSplit    bool    `json:"is_split"`    // the total of a split; its parts hold the categories
-	IsOpening  bool    `json:"is_opening"`  // the account's opening balance
-	ImportID   *uint   `json:"import_id"`
-	ExternalID *string `json:"external_id"` // the bank's id of the row, from an import
+	ID         uint      `json:"id"`
+	UserID     uint      `json:"-"`
+	AccountID  uint      `json:"account_id"`
+	Date       string    `json:"date"`
+	Payee      string    `json:"payee"`
+	Memo       string    `json:"memo"`
+	Amount     int64     `json:"amount"`
+	CategoryID *uint     `json:"category_id"`
+	TransferID *uint     `json:"transfer_id"` // the other leg of a transfer
+	ParentID   *uint     `json:"parent_id"`   // the split this row is a part of
+	IsSplit    bool      `json:"is_split"`    // the total of a split; its parts hold the categories
+	IsOpening  bool      `json:"is_opening"`  // the account's opening balance
+	ImportID   *uint     `json:"import_id"`
+	ExternalID *string   `json:"external_id"` // the bank's id of the row, from an import
 	CreatedAt  time.Time `json:"created_at"`
 	UpdatedAt  time.Time `json:"updated_at"`
 }
