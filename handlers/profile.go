@@ -1,12 +1,12 @@
 package handlers
 
 import (
-	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"tally/models"
+	"tally/money"
 	"tally/views"
 )
 
@@ -42,7 +42,7 @@ func (h *Handlers) ProfileEditPage(c *fiber.Ctx) error {
 		return err
 	}
 	f := views.ProfileForm{FirstName: u.FirstName, LastName: u.LastName, PhoneNumber: d.Profile.PhoneNumber,
-		GitHubLink: d.Profile.GitHubLink, BirthDate: d.Profile.BirthDate}
+		GitHubLink: d.Profile.GitHubLink, BirthDate: d.Profile.BirthDate, NumberFormat: string(numberFormat(d.Profile))}
 	return h.renderProfileForm(c, fiber.StatusOK, d, f)
 }
 
@@ -55,12 +55,16 @@ func (h *Handlers) renderProfileForm(c *fiber.Ctx, status int, d views.ProfileDa
 // a plain form post a redirect to the profile page.
 func (h *Handlers) UpdateProfile(c *fiber.Ctx) error {
 	u := currentUser(c)
-	f := views.ProfileForm{
-		FirstName:   strings.TrimSpace(form(c, "first_name")),
-		LastName:    strings.TrimSpace(form(c, "last_name")),
-		PhoneNumber: form(c, "phone_number"),
-		GitHubLink:  form(c, "github_link"),
-		BirthDate:   form(c, "birth_date"),
+	var f views.ProfileForm
+	if err := decodeForm(c, &f); err != nil {
+		return err
+	}
+	if f.NumberFormat == "" { // a form from before the setting existed keeps the stored one
+		p, err := models.FindProfile(h.db, u.ID)
+		if err != nil {
+			return err
+		}
+		f.NumberFormat = string(numberFormat(p))
 	}
 	ch, ok := validateProfile(&f, h.now())
 	if !ok {
@@ -103,6 +107,11 @@ func validateProfile(f *views.ProfileForm, today time.Time) (models.ProfileChang
 	if ch.BirthDate, msg = models.NormalizeBirthDate(f.BirthDate, today); msg != "" {
 		f.AddError("birth_date", msg)
 	}
+	if nf := money.NumberFormat(f.NumberFormat); nf.Valid() {
+		ch.NumberFormat = string(nf)
+	} else {
+		f.AddError("number_format", "Choose one of the formats in the list.")
+	}
 	return ch, f.Valid()
 }
 
@@ -121,4 +130,12 @@ func (h *Handlers) profileJSON(u *models.User) (profileJSON, error) {
 	}
 	return profileJSON{PhoneNumber: nullable(d.Profile.PhoneNumber), GitHubLink: nullable(d.Profile.GitHubLink),
 		BirthDate: nullable(d.Profile.BirthDate), AvatarURL: h.cfg.AbsURL(d.AvatarURL)}, nil
+}
+
+// numberFormat is the profile's number format, the default when it never chose one.
+func numberFormat(p *models.Profile) money.NumberFormat {
+	if f := money.NumberFormat(p.NumberFormat); f.Valid() {
+		return f
+	}
+	return money.DefaultFormat
 }

@@ -22,14 +22,18 @@ type Profile struct {
 	PhoneNumber string `gorm:"size:16;not null"`                     // "+" and 7-15 digits, or ""
 	GitHubLink  string `gorm:"column:github_link;size:100;not null"` // https://github.com/<username>, or ""
 	// BirthDate is a calendar date, "YYYY-MM-DD" or "": a date has no time zone to get wrong.
-	BirthDate string    `gorm:"size:10;not null"`
-	UpdatedAt time.Time `gorm:"not null"`
+	BirthDate string `gorm:"size:10;not null"`
+	// NumberFormat is how the user reads and types amounts (a money.NumberFormat); "" is the
+	// default, 1,234.56.
+	NumberFormat string    `gorm:"size:16;not null;default:''"`
+	UpdatedAt    time.Time `gorm:"not null"`
 }
 
 // ProfileChange is a validated, normalised edit of the profile page.
 type ProfileChange struct {
 	FirstName, LastName                string
 	PhoneNumber, GitHubLink, BirthDate string
+	NumberFormat                       string
 }
 
 // FindProfile returns the user's profile; a user who never saved one gets an empty one.
@@ -51,10 +55,11 @@ func UpdateProfile(db *gorm.DB, u *User, ch ProfileChange, now time.Time) error 
 			Updates(map[string]any{"first_name": ch.FirstName, "last_name": ch.LastName}).Error; err != nil {
 			return err
 		}
-		p := Profile{UserID: u.ID, PhoneNumber: ch.PhoneNumber, GitHubLink: ch.GitHubLink, BirthDate: ch.BirthDate, UpdatedAt: now}
+		p := Profile{UserID: u.ID, PhoneNumber: ch.PhoneNumber, GitHubLink: ch.GitHubLink, BirthDate: ch.BirthDate,
+			NumberFormat: ch.NumberFormat, UpdatedAt: now}
 		err := tx.Omit("User").Clauses(clause.OnConflict{
 			Columns:   []clause.Column{{Name: "user_id"}},
-			DoUpdates: clause.AssignmentColumns([]string{"phone_number", "github_link", "birth_date", "updated_at"}),
+			DoUpdates: clause.AssignmentColumns([]string{"phone_number", "github_link", "birth_date", "number_format", "updated_at"}),
 		}).Create(&p).Error
 		if err != nil {
 			return err
