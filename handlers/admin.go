@@ -51,9 +51,12 @@ func (h *Handlers) adminTarget(c *fiber.Ctx, db *gorm.DB) (*models.User, error) 
 	return models.FindUser(db, uint(id))
 }
 
-// canManage says whether admin may change target's account: staff cannot touch superusers.
+// canManage says whether admin may act on target's account (change it, mail it links, view
+// Tally as its owner): a superuser on anyone's, a staff member only on accounts without admin
+// rights. Staff acting on staff could lock each other out or take over a colleague's account
+// through a reset link, so only a superuser acts on staff.
 func canManage(admin, target *models.User) bool {
-	return admin.IsSuperuser || !target.IsSuperuser
+	return admin.IsSuperuser || !target.IsAdmin()
 }
 
 // AdminUsers lists users with search, filters, sorting and pages; htmx gets the results only.
@@ -128,7 +131,7 @@ type adminChange func(c *fiber.Ctx, tx *gorm.DB, admin, u *models.User) (detail,
 
 // adminAction runs change on the user of the URL with the event naming the admin, all in one
 // transaction, then returns to the user's page. Nobody changes their own account here (an
-// admin could lock themselves out), and staff cannot change a superuser's.
+// admin could lock themselves out), and only a superuser changes a staff account.
 func (h *Handlers) adminAction(change adminChange) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		admin := currentUser(c)
@@ -144,7 +147,7 @@ func (h *Handlers) adminAction(change adminChange) fiber.Handler {
 				return fiber.NewError(fiber.StatusForbidden, "You cannot change your own account from the admin.")
 			}
 			if !canManage(admin, u) {
-				return fiber.NewError(fiber.StatusForbidden, "Only a superuser can change a superuser's account.")
+				return fiber.NewError(fiber.StatusForbidden, "Only a superuser can change a staff account.")
 			}
 			var detail string
 			if detail, msg, err = change(c, tx, admin, u); err != nil || detail == "" {

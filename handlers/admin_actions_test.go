@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -180,6 +181,7 @@ func TestAdminRoleRules(t *testing.T) {
 	super := ta.createAdmin("super", true)
 	other := ta.createAdmin("other", false)
 	bob := ta.createUser("bob", "bob@example.com", goodPassword)
+	carl := ta.createUser("carl", "carl@example.com", goodPassword)
 	asStaff, asSuper := ta.signedIn("staff"), ta.signedIn("super")
 
 	for _, tc := range []struct {
@@ -206,8 +208,10 @@ func TestAdminRoleRules(t *testing.T) {
 			func() bool { return ta.user(bob.ID).IsStaff }},
 		{"superuser removes staff", asSuper, other, "/staff", url.Values{"grant": {"0"}}, http.StatusSeeOther,
 			func() bool { return !ta.user(other.ID).IsStaff }},
-		{"staff deactivates a user", asStaff, bob, "/deactivate", nil, http.StatusSeeOther,
-			func() bool { return !ta.user(bob.ID).IsActive }},
+		{"staff cannot deactivate a user made staff", asStaff, bob, "/deactivate", nil, http.StatusForbidden,
+			func() bool { return ta.user(bob.ID).IsActive }},
+		{"staff deactivates a user", asStaff, carl, "/deactivate", nil, http.StatusSeeOther,
+			func() bool { return !ta.user(carl.ID).IsActive }},
 		{"unknown user", asSuper, &models.User{ID: 9999}, "/deactivate", nil, http.StatusNotFound, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -218,10 +222,10 @@ func TestAdminRoleRules(t *testing.T) {
 			}
 		})
 	}
-	wantAdminEvent(t, ta, bob, staff, "Account deactivated, sessions ended")
+	wantAdminEvent(t, ta, carl, staff, "Account deactivated, sessions ended")
 	t.Run("events name the admin", func(t *testing.T) {
 		es, _ := models.UserEvents(ta.db, bob.ID, 10)
-		if len(es) != 2 || es[1].Detail != "Staff access granted by super" {
+		if len(es) != 1 || es[0].Detail != "Staff access granted by super" {
 			t.Errorf("events = %+v", es)
 		}
 	})
@@ -248,5 +252,88 @@ func TestSecurityPageNamesTheAdmin(t *testing.T) {
 	wantStatus(t, res, http.StatusOK)
 	if text := res.doc.Find("#security-events").Text(); !strings.Contains(text, "by super, an administrator") {
 		t.Errorf("the user's security page does not name the admin: %s", text)
+	}
+}
+
+// TestAdminActionsOnStaff tries every admin action of a staff member and of a superuser on a
+// user, a staff member and a superuser: a staff member who is not a superuser acts on accounts
+// without admin rights only; a superuser acts on everyone but themselves.
+func TestAdminActionsOnStaff(t *testing.T) {
+	ta := newTestApp(t)
+	ta.stopOutbox() // queued mail stays in the outbox, where the test counts it
+	actors := map[string]*models.User{"staff": ta.createAdmin("actor-staff", false), "superuser": ta.createAdmin("actor-super", true)}
+	actions := []struct {
+		name, path, button string
+		// prepare puts the target in the state the action applies to.
+		prepare func(u *models.User)
+		form    func(u *models.User) url.Values
+	}{
+		{"activate", "/activate", "#activate-button", func(u *models.User) { models.SetUserActive(ta.db, u, false) }, nil},
+		{"deactivate", "/deactivate", "#deactivate-button", nil, nil},
+		{"resend verification", "/resend-verification", "#resend-button",
+			func(u *models.User) { ta.db.Model(u).Update("email_verified_at", nil) }, nil},
+		{"send reset", "/send-reset", "#reset-button", nil, nil},
+		{"impersonate", "/impersonate", "#impersonate-button", nil, nil},
+		{"set staff", "/staff", "#staff-button", nil, func(u *models.User) url.Values {
+			if u.IsStaff {
+				return url.Values{"grant": {"0"}}
+			}
+			return url.Values{"grant": {"1"}}
+		}},
+	}
+	n := 0
+	for _, actor := range []string{"staff", "superuser"} {
+		for _, target := range []string{"user", "staff", "superuser"} {
+			for _, a := range actions {
+				// Staff act on users only, and only a superuser sets staff access.
+				allowed := actor == "superuser" || (target == "user" && a.name != "set staff")
+				t.Run(actor+" "+a.name+" "+target, func(t *testing.T) {
+					n++
+					name := fmt.Sprintf("target%d", n)
+					var u *models.User
+					if target == "user" {
+						u = ta.createUser(name, name+"@example.com", goodPassword)
+					} else {
+						u = ta.createAdmin(name, target == "superuser")
+					}
+					if a.prepare != nil {
+						a.prepare(u)
+					}
+					state := func() string {
+						u := ta.user(u.ID)
+						return fmt.Sprint(u.IsActive, u.IsStaff, u.IsSuperuser, u.IsVerified(), u.PasswordHash)
+					}
+					before := state()
+					c := ta.signedIn(actors[actor].Username)
+					page := c.get(userPath(u, ""))
+					wantStatus(t, page, http.StatusOK)
+					if offered := page.doc.Find(a.button).Length() == 1; offered != allowed {
+						t.Errorf("button %s offered: %v, want %v", a.button, offered, allowed)
+					}
+					var form url.Values
+					if a.form != nil {
+						form = a.form(u)
+					}
+					res := c.post(userPath(u, a.path), form)
+					var acted, mails int64
+					ta.db.Model(&models.SecurityEvent{}).Where("user_id = ? AND actor_id = ?", u.ID, actors[actor].ID).Count(&acted)
+					ta.db.Model(&models.Email{}).Where(`"to" = ?`, u.Email).Count(&mails)
+					if !allowed {
+						wantStatus(t, res, http.StatusForbidden)
+						if after := state(); after != before || acted != 0 || mails != 0 {
+							t.Errorf("refused, yet the account changed (%s to %s), %d events, %d mails", before, after, acted, mails)
+						}
+						if me := c.me(); me.Impersonator != nil {
+							t.Errorf("viewing as %s after a refusal", me.Username)
+						}
+						return
+					}
+					wantStatus(t, res, http.StatusSeeOther)
+					if acted == 0 {
+						t.Error("allowed, but no event names the actor")
+					}
+				})
+			}
+		}
 	}
 }

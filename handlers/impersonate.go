@@ -24,13 +24,11 @@ func impersonator(c *fiber.Ctx) *models.User {
 	return u
 }
 
-// canImpersonate says whether admin may view Tally as target: superusers may view anyone
-// active, staff only active users without admin rights; nobody views as themselves.
+// canImpersonate says whether admin may view Tally as target: an active account admin may act
+// on (canManage: superusers anyone, staff only users without admin rights); nobody views as
+// themselves.
 func canImpersonate(admin, target *models.User) bool {
-	if !admin.IsAdmin() || !target.IsActive || admin.ID == target.ID {
-		return false
-	}
-	return admin.IsSuperuser || !target.IsAdmin()
+	return admin.IsAdmin() && target.IsActive && admin.ID != target.ID && canManage(admin, target)
 }
 
 // applyImpersonation runs after loadSession. When the session views Tally as another user, it
