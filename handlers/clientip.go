@@ -2,14 +2,20 @@ package handlers
 
 import (
 	"net/netip"
+	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
 )
 
-// clientIP is the address limits and logs are keyed on (see clientAddr).
+// clientIP is the address limits and logs are keyed on (see clientOrigin): an IP address, or
+// the obfuscated identifier a trusted proxy gave the client.
 func (h *Handlers) clientIP(c *fiber.Ctx) string {
-	if a, ok := h.clientAddr(c); ok {
+	a, obfuscated := h.clientOrigin(c)
+	switch {
+	case obfuscated != "":
+		return obfuscated
+	case a.IsValid():
 		return a.String()
 	}
 	return c.Context().RemoteIP().String()
@@ -19,7 +25,7 @@ func (h *Handlers) clientIP(c *fiber.Ctx) string {
 // its IPv6 address. One IPv6 client usually holds a whole /64 and can pick any address in it, so
 // counting single addresses would give it billions of fresh allowances.
 func (h *Handlers) clientNetwork(c *fiber.Ctx) string {
-	if a, ok := h.clientAddr(c); ok && a.Is6() {
+	if a, obfuscated := h.clientOrigin(c); obfuscated == "" && a.Is6() {
 		if p, err := a.Prefix(64); err == nil {
 			return p.String()
 		}
@@ -27,30 +33,124 @@ func (h *Handlers) clientNetwork(c *fiber.Ctx) string {
 	return h.clientIP(c)
 }
 
-// clientAddr is the client's address: the connection's peer, unless that peer is a configured
-// trusted proxy: then X-Forwarded-For is read from the right, and the first address that is not
-// a trusted proxy wins. (The leftmost entry is whatever the client wrote, so reading from the
-// left would let anyone pick their own IP.) ok is false when the peer is not an IP address.
-func (h *Handlers) clientAddr(c *fiber.Ctx) (a netip.Addr, ok bool) {
+// clientOrigin is who sent the request: the connection's peer, unless that peer is a configured
+// trusted proxy. Then X-Forwarded-For (all its header lines, in order, as one list) is read
+// from the right, each trusted proxy's entry skipped, and the first other entry decides:
+//
+//   - an address, in any form proxies write it (ip, ip:port, [ipv6], [ipv6]:port, quoted as in
+//     RFC 7239, with spaces; a zone or an IPv4-mapped form is dropped), is the client;
+//   - an obfuscated identifier ("_hidden", RFC 7239's obfnode, at most 64 characters) is
+//     returned as obfuscated: the proxy hides the address but tells clients apart by it;
+//   - "unknown", or anything unreadable, stops the reading: the client is the trusted proxy that
+//     wrote it, nearest on its right. Entries further left were written by the client, so
+//     skipping to them would let anyone choose the address they are counted under.
+//
+// Empty entries are skipped. When every entry is a trusted proxy, the farthest one is the
+// client. a is invalid only when the peer is not an IP address.
+func (h *Handlers) clientOrigin(c *fiber.Ctx) (a netip.Addr, obfuscated string) {
 	peer, ok := netip.AddrFromSlice(c.Context().RemoteIP())
 	if !ok {
-		return netip.Addr{}, false
+		return netip.Addr{}, ""
 	}
-	peer = peer.Unmap()
-	if !h.trusted(peer) {
-		return peer, true
+	nearest := peer.Unmap()
+	if !h.trusted(nearest) {
+		return nearest, ""
 	}
-	hops := strings.Split(c.Get(fiber.HeaderXForwardedFor), ",")
-	for i := len(hops) - 1; i >= 0; i-- {
-		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-		if err != nil {
-			break
+	lines := c.Request().Header.PeekAll(fiber.HeaderXForwardedFor)
+	for l := len(lines) - 1; l >= 0; l-- {
+		list := string(lines[l])
+		for list != "" {
+			var entry string
+			if i := strings.LastIndexByte(list, ','); i >= 0 {
+				list, entry = list[:i], list[i+1:]
+			} else {
+				list, entry = "", list
+			}
+			entry = strings.Trim(entry, " \t")
+			if entry == "" {
+				continue
+			}
+			hop, obf, ok := parseForwardedNode(entry)
+			switch {
+			case !ok:
+				return nearest, ""
+			case obf != "":
+				return netip.Addr{}, obf
+			case !h.trusted(hop):
+				return hop, ""
+			}
+			nearest = hop
 		}
-		if a = a.Unmap(); !h.trusted(a) {
-			return a, true
+	}
+	return nearest, ""
+}
+
+// parseForwardedNode reads one X-Forwarded-For entry: an address with an optional port, or an
+// obfuscated identifier (returned as obf, its port dropped). ok is false for "unknown" and for
+// anything that is neither.
+func parseForwardedNode(s string) (a netip.Addr, obf string, ok bool) {
+	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
+		s = s[1 : len(s)-1]
+	}
+	host, port, hasPort := s, "", false
+	switch {
+	case strings.HasPrefix(s, "["):
+		end := strings.IndexByte(s, ']')
+		if end < 0 {
+			return netip.Addr{}, "", false
+		}
+		host = s[1:end]
+		if rest := s[end+1:]; rest != "" {
+			if rest[0] != ':' {
+				return netip.Addr{}, "", false
+			}
+			port, hasPort = rest[1:], true
+		}
+		if strings.HasPrefix(host, "_") {
+			return netip.Addr{}, "", false // brackets hold an address
+		}
+	case strings.Count(s, ":") == 1:
+		// IPv4 (or an identifier) with a port. Unbracketed IPv6 has two colons or more: they
+		// all belong to the address, since a proxy that adds a port brackets it.
+		host, port, hasPort = strings.Cut(s, ":")
+	}
+	if hasPort && !validForwardedPort(port) {
+		return netip.Addr{}, "", false
+	}
+	if strings.HasPrefix(host, "_") {
+		if !validObfuscated(host) {
+			return netip.Addr{}, "", false
+		}
+		return netip.Addr{}, host, true
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Addr{}, "", false // "unknown" included
+	}
+	return a.Unmap().WithZone(""), "", true
+}
+
+// validForwardedPort accepts a port number or an obfuscated port.
+func validForwardedPort(port string) bool {
+	if strings.HasPrefix(port, "_") {
+		return validObfuscated(port)
+	}
+	_, err := strconv.ParseUint(port, 10, 16)
+	return err == nil
+}
+
+// validObfuscated checks an RFC 7239 obfuscated identifier: "_" and letters, digits, ".", "_"
+// or "-", at most 64 characters in all (it is logged and stored as the client's address).
+func validObfuscated(s string) bool {
+	if len(s) < 2 || len(s) > 64 || s[0] != '_' {
+		return false
+	}
+	for _, r := range s[1:] {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return false
 		}
 	}
-	return peer, true
+	return true
 }
 
 func (h *Handlers) trusted(a netip.Addr) bool {
