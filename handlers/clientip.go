@@ -153,6 +153,40 @@ func validObfuscated(s string) bool {
 	return true
 }
 
+// setRequestID gives the request its id: the one a trusted proxy sent in X-Request-ID, so a
+// request can be followed across the proxy's log and ours, or else a fresh one. A client's own
+// header is ignored: it could pose as another request in the log. The proxy's id goes into log
+// lines too, so it must be short and of safe characters; anything else is replaced.
+func (h *Handlers) setRequestID(c *fiber.Ctx) error {
+	var id string
+	if peer, ok := netip.AddrFromSlice(c.Context().RemoteIP()); ok && h.trusted(peer.Unmap()) {
+		if sent := c.Get(fiber.HeaderXRequestID); validRequestID(sent) {
+			id = strings.Clone(sent)
+		}
+	}
+	if id == "" {
+		id = randomToken(9)
+	}
+	c.Set(fiber.HeaderXRequestID, id)
+	c.Locals("requestid", id)
+	return c.Next()
+}
+
+// validRequestID accepts 1 to 128 letters, digits and "-_.:=+/": UUIDs, hex, base64 and the
+// "Root=1-..." ids of load balancers.
+func validRequestID(s string) bool {
+	if len(s) == 0 || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		b := s[i]
+		if !(b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || strings.IndexByte("-_.:=+/", b) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
 func (h *Handlers) trusted(a netip.Addr) bool {
 	for _, p := range h.cfg.TrustedProxies {
 		if p.Contains(a) {

@@ -7,7 +7,6 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/etag"
 	"github.com/gofiber/fiber/v2/middleware/filesystem"
 	"github.com/gofiber/fiber/v2/middleware/recover"
-	"github.com/gofiber/fiber/v2/middleware/requestid"
 
 	"tally/static"
 	"tally/views"
@@ -15,7 +14,7 @@ import (
 
 // addRoutes is the whole URL map, grouped by who may reach each route.
 func (h *Handlers) addRoutes(app *fiber.App) {
-	app.Use(requestid.New(requestid.Config{Generator: func() string { return randomToken(9) }}))
+	app.Use(h.setRequestID)
 	app.Use(h.logRequests)
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: h.logPanic}))
 	app.Use(securityHeaders)
