@@ -108,6 +108,22 @@ func checkTotals(tb testing.TB, db *gorm.DB) {
 	if len(bad) > 0 {
 		tb.Errorf("month totals disagree with the rows: %+v", bad)
 	}
+	var badPayees []struct {
+		Name       string
+		Uses, Rows int64
+	}
+	err = db.Raw(`WITH rows AS (
+			SELECT user_id, payee COLLATE NOCASE AS name, COUNT(*) AS n FROM transactions t
+			WHERE ` + BalanceRows + ` AND payee <> '' GROUP BY 1, 2)
+		SELECT COALESCE(p.name, r.name) AS name, COALESCE(p.uses, 0) AS uses, COALESCE(r.n, 0) AS rows
+		FROM rows r FULL JOIN payees p ON p.user_id = r.user_id AND p.name = r.name
+		WHERE COALESCE(p.uses, 0) <> COALESCE(r.n, 0)`).Scan(&badPayees).Error
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if len(badPayees) > 0 {
+		tb.Errorf("payee counts disagree with the rows: %+v", badPayees)
+	}
 }
 
 func isNotFound(err error) bool { return errors.Is(err, ErrNotFound) }

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -533,5 +534,77 @@ func TestExportAndCascade(t *testing.T) {
 		if mine != 0 || bobs == 0 && table != "deleted_transactions" {
 			t.Errorf("%s: %d rows of the deleted user, %d of the other", table, mine, bobs)
 		}
+	}
+}
+
+// TestTextSearch checks that both ways of a text search (from the trigram index, or walking the
+// history by date) list the same rows, and that the index follows edits, deletes and undos.
+func TestTextSearch(t *testing.T) {
+	db := openTestDB(t)
+	b := newBook(t, db, newUser(t, db, "ada"))
+	other := newBook(t, db, newUser(t, db, "bob"))
+	a := mustAccount(t, b, "Cash", "USD", 0)
+	y := mustAccount(t, b, "Other", "USD", 0)
+	c := mustCategory(t, b, "Food", "Food")
+	theirs := mustAccount(t, other, "Bob's", "USD", 0)
+	payees := []string{"Bakery Müller", "bakery", "Butcher", `Say "hi"`, "100% juice", "Café"}
+	for i := 0; i < 130; i++ {
+		in := TxInput{AccountID: a.ID, Date: fmt.Sprintf("2024-%02d-%02d", 1+i%12, 1+i%28), Payee: payees[i%len(payees)],
+			Memo: fmt.Sprintf("memo %d", i), Amount: int64(-i)}
+		switch i % 9 {
+		case 4:
+			in.Splits = []SplitInput{{c.ID, int64(-i) + 1, "bakery part"}, {c.ID, -1, ""}}
+		case 5:
+			in.TransferAccountID = y.ID
+		}
+		mustAdd(t, b, in)
+		mustAdd(t, other, TxInput{AccountID: theirs.ID, Date: "2024-01-01", Payee: "Bakery", Amount: -1})
+	}
+	list := func(f Filter, byText bool) []uint {
+		var ids []uint
+		var c *cursor
+		for {
+			p, _, err := b.page(b.listQuery(f, c, 40, byText), 40, false)
+			noErr(t, err)
+			for _, r := range p.Rows {
+				ids = append(ids, r.ID)
+			}
+			if p.Next == "" {
+				return ids
+			}
+			c = must[*cursor](t)(parseCursor(p.Next))
+		}
+	}
+	min := int64(-60)
+	for _, f := range []Filter{{Text: "bakery"}, {Text: "BAKERY m"}, {Text: `"hi"`}, {Text: "0% j"}, {Text: "memo 1"},
+		{Text: "bakery", AccountID: a.ID, From: "2024-03-01", MinAmount: &min}, {Text: "café"}, {Text: "nothing"}} {
+		scan, index := list(f, false), list(f, true)
+		if fmt.Sprint(scan) != fmt.Sprint(index) {
+			t.Errorf("%+v: by date %v, by index %v", f, scan, index)
+		}
+		var want int
+		noErr(t, db.Raw(`SELECT COUNT(*) FROM transactions WHERE user_id = ? AND parent_id IS NULL
+			AND (payee LIKE ? ESCAPE '\' OR memo LIKE ? ESCAPE '\')`, b.userID, "%"+escapeLike(f.Text)+"%", "%"+escapeLike(f.Text)+"%").Scan(&want).Error)
+		if f.AccountID == 0 && len(scan) != want {
+			t.Errorf("%q: %d rows, want %d", f.Text, len(scan), want)
+		}
+	}
+
+	r := mustAdd(t, b, TxInput{AccountID: a.ID, Date: "2024-06-01", Payee: "Zeppelin", Amount: -1})
+	search := func(text string) int {
+		p := must[*Page](t)(b.Transactions(Filter{Text: text}, "", 50))
+		return len(p.Rows)
+	}
+	must[*Row](t)(b.UpdateTransaction(r.ID, TxInput{AccountID: a.ID, Date: "2024-06-01", Payee: "Airship", Amount: -1}))
+	if search("zeppelin") != 0 || search("airship") != 1 {
+		t.Errorf("after edit: zeppelin %d, airship %d", search("zeppelin"), search("airship"))
+	}
+	noErr(t, b.DeleteTransaction(r.ID))
+	if search("airship") != 0 {
+		t.Error("deleted row found")
+	}
+	noErr(t, b.UndoDelete(r.ID))
+	if search("airship") != 1 {
+		t.Error("restored row not found")
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // The read queries of the register, the transaction list and the dashboard are built here and
@@ -151,11 +152,20 @@ func (b *Book) Register(accountID uint, cursor string, limit int) (*Page, error)
 	return page, nil
 }
 
-// listQuery is a page of the filtered list of all transactions.
-func (b *Book) listQuery(f Filter, c *cursor, limit int) query {
+// listQuery is a page of the filtered list of all transactions. byText starts from the rows
+// whose payee or memo contains f.Text (the trigram index) and sorts them: for a text that few
+// rows contain, where walking the history by date would read all of it to fill a page.
+func (b *Book) listQuery(f Filter, c *cursor, limit int, byText bool) query {
 	var q query
 	m := "t" // the row the filters and the keyset apply to
-	if f.CategoryID != 0 {
+	switch {
+	case byText && f.CategoryID == 0:
+		// Only the ids are sorted; the page's rows are read after.
+		q.sql = `SELECT t.id FROM transactions t NOT INDEXED
+			WHERE t.id IN (SELECT rowid FROM transactions_text WHERE transactions_text MATCH ?)
+				AND t.user_id = ? AND t.parent_id IS NULL`
+		q.args = []any{textMatch(f.Text), b.userID}
+	case f.CategoryID != 0:
 		// m is a row in the category, a split's part or a plain row; t is what the list shows,
 		// the part's parent or the row itself. A split with several parts in the category shows
 		// once: for its last matching part.
@@ -165,7 +175,7 @@ func (b *Book) listQuery(f Filter, c *cursor, limit int) query {
 			WHERE m.user_id = ? AND m.category_id = ? AND (m.parent_id IS NULL OR NOT EXISTS (SELECT 1 FROM transactions s
 				WHERE s.user_id = m.user_id AND s.parent_id = m.parent_id AND s.category_id = m.category_id AND s.id > m.id))`
 		q.args = []any{b.userID, f.CategoryID}
-	} else {
+	default:
 		index := "transactions_date"
 		if f.AccountID != 0 {
 			index = "transactions_register"
@@ -206,7 +216,35 @@ func (b *Book) listQuery(f Filter, c *cursor, limit int) query {
 	}
 	q.sql += " ORDER BY " + m + ".date DESC, " + m + ".id DESC LIMIT ?"
 	q.args = append(q.args, limit+1)
+	if byText && f.CategoryID == 0 {
+		q.sql = `SELECT t.id, ` + rowColumns + ` FROM transactions t NOT INDEXED` + transferJoin + `
+			WHERE t.user_id = ? AND t.id IN (` + q.sql + `) ORDER BY t.date DESC, t.id DESC`
+		q.args = append([]any{b.userID}, q.args...)
+	}
 	return q
+}
+
+// textMatch is the full-text query for rows containing s: one phrase, which the trigram index
+// matches as a substring ignoring case.
+func textMatch(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+// textCandidates is where a text search stops starting from the matching rows: each costs
+// about 2 µs to look up and sort (at 50,000 rows, 1,600 matches took 3 to 5 ms), while with
+// more matches a page fills after reading fewer rows by date, as long as they are spread over
+// the history.
+const textCandidates = 1000
+
+// searchByText decides whether a text filter starts from the matching rows: when the text is
+// long enough for the trigram index (3 characters) and at most textCandidates rows (of any user:
+// the index is shared) contain it.
+func (b *Book) searchByText(f Filter) (bool, error) {
+	if f.CategoryID != 0 || utf8.RuneCountInString(f.Text) < 3 {
+		return false, nil
+	}
+	var n int
+	err := b.db.Raw(`SELECT COUNT(*) FROM (SELECT rowid FROM transactions_text WHERE transactions_text MATCH ? LIMIT ?)`,
+		textMatch(f.Text), textCandidates+1).Scan(&n).Error
+	return n <= textCandidates, err
 }
 
 // escapeLike makes s match literally in a LIKE pattern with ESCAPE '\'.
@@ -246,14 +284,18 @@ func (b *Book) Transactions(f Filter, cursor string, limit int) (*Page, error) {
 			return nil, wrap("transactions", err)
 		}
 	}
+	byText, err := b.searchByText(f)
+	if err != nil {
+		return nil, wrap("transactions", err)
+	}
 	limit = clampLimit(limit)
-	page, _, err := b.page(b.listQuery(f, c, limit), limit, false)
+	page, _, err := b.page(b.listQuery(f, c, limit, byText), limit, false)
 	return page, wrap("transactions", err)
 }
 
 // recentQuery is the dashboard's latest rows across accounts.
 func (b *Book) recentQuery(limit int) query {
-	q := b.listQuery(Filter{}, nil, limit)
+	q := b.listQuery(Filter{}, nil, limit, false)
 	q.args[len(q.args)-1] = limit
 	return q
 }
@@ -327,19 +369,11 @@ func (b *Book) page(q query, limit int, withStart bool) (*Page, int64, error) {
 	return page, start, nil
 }
 
-// payeesQuery suggests payees starting with prefix, the most used first; with no prefix, from
-// the latest 500 rows only, so a keystroke never reads the whole history.
+// payeesQuery suggests payees starting with prefix, the most used first, from the payees table
+// the triggers keep (a GROUP BY over the rows took 18 ms at 50,000 rows for a short prefix).
 func (b *Book) payeesQuery(prefix string, limit int) query {
-	if prefix == "" {
-		return query{`SELECT payee FROM (SELECT payee, date FROM transactions INDEXED BY transactions_date
-				WHERE user_id = ? AND parent_id IS NULL AND payee <> '' ORDER BY date DESC, id DESC LIMIT 500)
-			GROUP BY payee COLLATE NOCASE ORDER BY COUNT(*) DESC, MAX(date) DESC LIMIT ?`, []any{b.userID, limit}}
-	}
-	// The bare payee column takes its value from the row of MAX(date): the latest spelling.
-	return query{`SELECT payee FROM transactions INDEXED BY transactions_payee
-		WHERE user_id = ? AND payee LIKE ? ESCAPE '\' AND parent_id IS NULL
-		GROUP BY payee COLLATE NOCASE ORDER BY COUNT(*) DESC, MAX(date) DESC LIMIT ?`,
-		[]any{b.userID, escapeLike(prefix) + "%", limit}}
+	return query{`SELECT name FROM payees WHERE user_id = ? AND name LIKE ? ESCAPE '\' AND uses > 0
+		ORDER BY uses DESC, last_date DESC LIMIT ?`, []any{b.userID, escapeLike(prefix) + "%", limit}}
 }
 
 // Payees suggests payees from the user's history that start with prefix (ignoring case), the

@@ -133,6 +133,53 @@ var schema = []string{
 		ON CONFLICT (user_id, account_id, month) DO UPDATE SET total = total + excluded.total;
 	END`,
 
+	// Payee suggestions: each payee of the user's rows without a parent, ignoring case, with how
+	// often and how lately it was used; the name is the latest spelling.
+	`CREATE TABLE IF NOT EXISTS payees (
+		user_id   INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+		name      TEXT NOT NULL COLLATE NOCASE,
+		uses      INTEGER NOT NULL,
+		last_date TEXT NOT NULL,
+		PRIMARY KEY (user_id, name)
+	) WITHOUT ROWID`,
+	`CREATE TRIGGER IF NOT EXISTS transactions_payees_insert AFTER INSERT ON transactions
+	WHEN NEW.parent_id IS NULL AND NEW.payee <> '' BEGIN
+		INSERT INTO payees (user_id, name, uses, last_date) VALUES (NEW.user_id, NEW.payee, 1, NEW.date)
+		ON CONFLICT (user_id, name) DO UPDATE SET uses = uses + 1, name = excluded.name, last_date = max(last_date, excluded.last_date);
+	END`,
+	`CREATE TRIGGER IF NOT EXISTS transactions_payees_delete AFTER DELETE ON transactions
+	WHEN OLD.parent_id IS NULL AND OLD.payee <> '' BEGIN
+		UPDATE payees SET uses = uses - 1 WHERE user_id = OLD.user_id AND name = OLD.payee;
+		DELETE FROM payees WHERE user_id = OLD.user_id AND name = OLD.payee AND uses <= 0;
+	END`,
+	`CREATE TRIGGER IF NOT EXISTS transactions_payees_update AFTER UPDATE OF payee, date, parent_id ON transactions BEGIN
+		UPDATE payees SET uses = uses - 1
+		WHERE OLD.parent_id IS NULL AND OLD.payee <> '' AND user_id = OLD.user_id AND name = OLD.payee;
+		DELETE FROM payees WHERE user_id = OLD.user_id AND name = OLD.payee AND uses <= 0;
+		INSERT INTO payees (user_id, name, uses, last_date)
+		SELECT NEW.user_id, NEW.payee, 1, NEW.date WHERE NEW.parent_id IS NULL AND NEW.payee <> ''
+		ON CONFLICT (user_id, name) DO UPDATE SET uses = uses + 1, name = excluded.name, last_date = max(last_date, excluded.last_date);
+	END`,
+
+	// Substring search of payees and memos for the transaction list: a trigram index of the
+	// rows without a parent, kept by triggers. Without it a search for a rare word read every
+	// row of the user's history with LIKE (70 ms at 50,000 rows). It holds no text of its own
+	// (contentless) and answers rowids of every user: the list joins them back through user_id.
+	`CREATE VIRTUAL TABLE IF NOT EXISTS transactions_text USING fts5(payee, memo,
+		content = '', contentless_delete = 1, tokenize = 'trigram')`,
+	`CREATE TRIGGER IF NOT EXISTS transactions_text_insert AFTER INSERT ON transactions
+	WHEN NEW.parent_id IS NULL BEGIN
+		INSERT INTO transactions_text (rowid, payee, memo) VALUES (NEW.id, NEW.payee, NEW.memo);
+	END`,
+	`CREATE TRIGGER IF NOT EXISTS transactions_text_delete AFTER DELETE ON transactions
+	WHEN OLD.parent_id IS NULL BEGIN
+		DELETE FROM transactions_text WHERE rowid = OLD.id;
+	END`,
+	`CREATE TRIGGER IF NOT EXISTS transactions_text_update AFTER UPDATE OF payee, memo, parent_id ON transactions BEGIN
+		DELETE FROM transactions_text WHERE rowid = OLD.id;
+		INSERT INTO transactions_text (rowid, payee, memo) SELECT NEW.id, NEW.payee, NEW.memo WHERE NEW.parent_id IS NULL;
+	END`,
+
 	// Deleted rows wait here for an undo, out of every sum and list, until purged after
 	// UndoWindow. undo_id groups what one delete removed (both legs of a transfer, a split's
 	// children). They go with their account; a deleted category's rows move with its others.

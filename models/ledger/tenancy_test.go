@@ -46,7 +46,7 @@ func newFixture(t *testing.T, db *gorm.DB, name string) *ledgerFixture {
 func snapshot(t *testing.T, db *gorm.DB, userID uint) string {
 	t.Helper()
 	var out strings.Builder
-	for _, table := range []string{"accounts", "category_groups", "categories", "transactions", "account_months", "deleted_transactions"} {
+	for _, table := range []string{"accounts", "category_groups", "categories", "transactions", "account_months", "deleted_transactions", "payees"} {
 		rows, err := db.Raw(`SELECT * FROM `+table+` WHERE user_id = ? ORDER BY 1, 2, 3`, userID).Rows()
 		noErr(t, err)
 		cols, _ := rows.Columns()
