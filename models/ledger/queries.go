@@ -232,7 +232,7 @@ func textMatch(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) 
 // about 2 µs to look up and sort (at 50,000 rows, 1,600 matches took 3 to 5 ms), while with
 // more matches a page fills after reading fewer rows by date, as long as they are spread over
 // the history.
-const textCandidates = 1000
+const textCandidates = 1500
 
 // searchByText decides whether a text filter starts from the matching rows: when the text is
 // long enough for the trigram index (3 characters) and at most textCandidates rows (of any user:

@@ -93,8 +93,10 @@ var schema = []string{
 	// The register: one account's rows newest first, and (covering) the sums of its rows within
 	// a month for a page's running balance. Also the index the account foreign key needs.
 	`CREATE INDEX IF NOT EXISTS transactions_register ON transactions(user_id, account_id, date, id, parent_id, amount)`,
-	// All transactions, newest first, and the dashboard's recent rows.
-	`CREATE INDEX IF NOT EXISTS transactions_date ON transactions(user_id, date, id)`,
+	// All transactions, newest first, and the dashboard's recent rows. It covers the filters on
+	// text and amounts, so a text search walking the history by date reads no table rows (a
+	// search matching 1,600 rows from years ago: 10 ms instead of 43 at 50,000 rows).
+	`CREATE INDEX IF NOT EXISTS transactions_date ON transactions(user_id, date, id, parent_id, amount, payee, memo)`,
 	// Filter by category (split children included) and the category foreign key.
 	`CREATE INDEX IF NOT EXISTS transactions_category ON transactions(user_id, category_id, date)`,
 	// Payee suggestions by prefix, ignoring case, and the category last used with a payee.
