@@ -279,6 +279,7 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 	c.get(path(t, link))
 	c.post("/logout", nil)
 	c.get("/login")
+	anonCSRF, anonCookie := c.csrf, c.cookie("tally_csrf")
 	c.post("/login", url.Values{"login": {"ada_l"}, "password": {"wrong-" + goodPassword}})
 	c.login("ada_l", goodPassword)
 	c.get("/dashboard")
@@ -288,7 +289,7 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 	}
 	for name, secret := range map[string]string{
 		"password": goodPassword, "verification token": token, "session id": c.cookie("tally_session"),
-		"csrf token": c.csrf, "password hash": "$argon2id$",
+		"csrf token": c.csrf, "password hash": "$argon2id$", "anonymous csrf token": anonCSRF, "csrf cookie": anonCookie,
 	} {
 		if secret != "" && strings.Contains(logs, secret) {
 			t.Errorf("the log contains the %s", name)

@@ -125,8 +125,16 @@ func (h *Handlers) loadSession(c *fiber.Ctx) error {
 	ws := &webSession{c: c, cfg: &h.cfg, open: func() (*session.Session, error) { return h.openSession(c) }}
 	if vals, ok := h.sessionData.values(c.Cookies(h.cfg.CookieName())); ok {
 		ws.vals = vals
-	} else if ws.opened(); ws.err != nil {
+	} else if s := ws.opened(); ws.err != nil {
 		return ws.err
+	} else if s.Fresh() && c.Cookies(h.cfg.CookieName()) != "" {
+		// The cookie names no stored session (ended, expired, planted): the browser is told to
+		// drop it, so it stops costing a lookup on every request. Saving a session later in this
+		// request sets the cookie again.
+		c.Cookie(&fiber.Cookie{
+			Name: h.cfg.CookieName(), Path: "/", Expires: fasthttp.CookieExpireDelete, Secure: h.cfg.Prod,
+			HTTPOnly: true, SameSite: fiber.CookieSameSiteLaxMode,
+		})
 	}
 	c.Locals(localSession, ws)
 	c.Locals(localUser, models.Anonymous())
@@ -223,37 +231,6 @@ func currentSession(c *fiber.Ctx) *webSession {
 		return ws
 	}
 	return &webSession{}
-}
-
-var errCSRF = fiber.NewError(fiber.StatusForbidden,
-	"This form has expired or was sent from another site. Reload the page and try again.")
-
-// checkCSRF guards every state change: the request must come from this origin (Fetch Metadata
-// and Origin, when the browser sends them) and carry the session's token in the _csrf field or
-// the X-CSRF-Token header. Fiber's csrf middleware is not used because with session storage it
-// rewrites the session on every GET, which would make every page view a database write.
-func (h *Handlers) checkCSRF(c *fiber.Ctx) error {
-	switch c.Method() {
-	case fiber.MethodGet, fiber.MethodHead, fiber.MethodOptions:
-		return c.Next()
-	}
-	if site := c.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
-		return errCSRF
-	}
-	if origin := c.Get(fiber.HeaderOrigin); origin != "" && !h.sameOrigin(c, origin) {
-		return errCSRF
-	}
-	token := c.Get("X-CSRF-Token")
-	if token == "" {
-		token = c.FormValue("_csrf")
-	}
-	if !currentSession(c).csrfMatches(token) {
-		if ended, _ := c.Locals(localSessionEnded).(bool); ended {
-			return h.toLogin(c)
-		}
-		return errCSRF
-	}
-	return c.Next()
 }
 
 func (h *Handlers) sameOrigin(c *fiber.Ctx, origin string) bool {

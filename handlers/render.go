@@ -17,14 +17,15 @@ type page struct {
 	Body     templ.Component
 	Fragment templ.Component
 	Narrow   bool
-	// Public pages without forms neither create a session nor a CSRF token.
+	// Public pages without forms make no CSRF token (for a visitor who is not signed in, no
+	// CSRF cookie) and leave the flash to the next page.
 	NoSession bool
 }
 
 // render is the one place that decides between fragment and full page.
 func (h *Handlers) render(c *fiber.Ctx, p page) error {
 	ws := currentSession(c)
-	token := ws.getString(keyCSRF)
+	token := ws.currentCSRFToken()
 	if !p.NoSession {
 		token = ws.csrfToken()
 	}

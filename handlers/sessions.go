@@ -3,7 +3,6 @@ package handlers
 import (
 	"cmp"
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -83,7 +82,9 @@ const (
 
 // webSession wraps the store's session for one request and saves it at most once, after the
 // handler, and only when something changed: a page view is not a write. It reads from vals,
-// the values as last stored, and opens the store's session only to change something.
+// the values as last stored, and opens the store's session only to change something. A
+// visitor who is not signed in has a session only while it holds something (a reset token, a
+// flash); their CSRF token lives in a cookie of its own (see csrf.go).
 type webSession struct {
 	s    *session.Session
 	vals map[string]any // read only; nil once the session is open or when there is none
@@ -95,6 +96,9 @@ type webSession struct {
 	// remember makes the cookie persistent and the store keep the session longer.
 	remember bool
 	cfg      *config.Config
+	// anonSeed is the random value of the anonymous CSRF cookie, once read (anonRead).
+	anonSeed []byte
+	anonRead bool
 }
 
 func (w *webSession) getString(key string) string {
@@ -135,13 +139,21 @@ func (w *webSession) del(key string) {
 	}
 }
 
-// renew gives the session a new id and empty data (login, privilege change): an id known
-// before is worth nothing after.
-// Nothing is stored until something is set.
+// renew gives the session a new id and empty data (login, privilege change): an id or CSRF
+// token known before is worth nothing after. Nothing is stored until something is set.
 func (w *webSession) renew() error {
 	s := w.opened()
 	if s == nil {
 		return cmp.Or(w.err, errNoSession)
+	}
+	w.dropAnonCSRF()
+	if s.Fresh() {
+		// Made in this request (a visitor without a session signing in), so its id was never
+		// stored or sent: there is nothing to delete, and emptying it is enough.
+		for _, k := range s.Keys() {
+			s.Delete(k)
+		}
+		return nil
 	}
 	return s.Reset()
 }
@@ -155,6 +167,7 @@ func (w *webSession) destroy() error {
 	if s == nil {
 		return w.err
 	}
+	w.dropAnonCSRF()
 	err := s.Destroy()
 	w.s, w.open, w.dirty = nil, nil, false
 	return err
@@ -176,6 +189,13 @@ func (w *webSession) save() error {
 	}
 	s, id := w.s, w.s.ID()
 	w.s, w.open, w.dirty = nil, nil, false // Save returns the session to a pool: never use it again
+	if len(s.Keys()) == 0 {
+		// Emptied (a flash shown, a reset link used up): nothing left to keep, so no row.
+		if s.Fresh() {
+			return nil
+		}
+		return s.Destroy()
+	}
 	idle := w.cfg.SessionIdle
 	if w.remember {
 		idle = rememberIdle
@@ -199,21 +219,6 @@ const (
 	rememberIdle = 7 * 24 * time.Hour
 	rememberMax  = 30 * 24 * time.Hour
 )
-
-// csrfToken returns the session's CSRF token, creating one when the session has none.
-func (w *webSession) csrfToken() string {
-	if t := w.getString(keyCSRF); t != "" {
-		return t
-	}
-	t := randomToken(32)
-	w.set(keyCSRF, t)
-	return t
-}
-
-func (w *webSession) csrfMatches(got string) bool {
-	want := w.getString(keyCSRF)
-	return want != "" && subtle.ConstantTimeCompare([]byte(want), []byte(got)) == 1
-}
 
 // takeFlash returns and clears the one-time message.
 func (w *webSession) takeFlash() string {

@@ -52,7 +52,8 @@ func (f Form) firstInvalid(fields ...string) string {
 
 type csrfKey struct{}
 
-// WithCSRF puts the session's CSRF token where every form component finds it.
+// WithCSRF puts the request's CSRF token (the session's, or for a visitor who is not signed in
+// the one bound to their CSRF cookie) where every form component finds it.
 func WithCSRF(ctx context.Context, token string) context.Context {
 	return context.WithValue(ctx, csrfKey{}, token)
 }
