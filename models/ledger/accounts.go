@@ -2,9 +2,10 @@ package ledger
 
 import (
 	"errors"
-	"sort"
 
 	"gorm.io/gorm"
+
+	"tally/money"
 )
 
 // AccountInput is a new account. OpeningBalance (minor units) becomes an ordinary row flagged
@@ -19,12 +20,6 @@ type AccountInput struct {
 // AccountEdit is what can change on an account. Its currency cannot: its rows are in it.
 type AccountEdit struct {
 	Name, Kind string
-}
-
-// Total is an amount in one currency: totals are never summed across currencies.
-type Total struct {
-	Currency string `json:"currency"`
-	Amount   int64  `json:"amount"`
 }
 
 const accountSelect = `SELECT a.id, a.user_id, a.name, a.name_key, a.kind, a.currency, a.closed, a.created_at, a.updated_at,
@@ -65,28 +60,26 @@ func (b *Book) Account(id uint) (*Account, error) {
 	return &as[0], nil
 }
 
-// NetWorth is the sum of every account's balance (closed ones too), per currency.
-func (b *Book) NetWorth() ([]Total, error) {
+// NetWorth is the sum of every account's balance (closed ones too), per currency: amounts in
+// different currencies are never added to each other.
+func (b *Book) NetWorth() ([]money.Total, error) {
 	as, err := b.Accounts(true)
 	if err != nil {
 		return nil, err
 	}
-	return TotalsByCurrency(as), nil
+	return TotalsByCurrency(as)
 }
 
-// TotalsByCurrency sums balances per currency, ordered by currency code: a page that already
-// holds the accounts needs no second query.
-func TotalsByCurrency(accounts []Account) []Total {
-	sums := map[string]int64{}
+// TotalsByCurrency sums balances per currency, in code order: a page that already holds the
+// accounts needs no second query.
+func TotalsByCurrency(accounts []Account) ([]money.Total, error) {
+	var t money.Totals
 	for _, a := range accounts {
-		sums[a.Currency] += a.Balance
+		if err := t.Add(a.Currency, a.Balance); err != nil {
+			return nil, err
+		}
 	}
-	totals := make([]Total, 0, len(sums))
-	for c, s := range sums {
-		totals = append(totals, Total{Currency: c, Amount: s})
-	}
-	sort.Slice(totals, func(i, j int) bool { return totals[i].Currency < totals[j].Currency })
-	return totals
+	return t.List(), nil
 }
 
 func validKind(kind string) bool {
@@ -109,7 +102,10 @@ func (p *problems) checkAccount(name, kind string) {
 func (b *Book) CreateAccount(in AccountInput) (*Account, error) {
 	var p problems
 	p.checkAccount(in.Name, in.Kind)
-	if !validCurrency(in.Currency) {
+	// A currency the money package knows, so every amount of the account can be parsed and
+	// formatted with its exponent.
+	currency, ok := money.Lookup(in.Currency)
+	if !ok {
 		p.add("currency", "Choose a currency.")
 	}
 	if in.OpeningDate == "" {
@@ -121,7 +117,7 @@ func (b *Book) CreateAccount(in AccountInput) (*Account, error) {
 	}
 	now := b.now()
 	a := &Account{UserID: b.userID, Name: in.Name, NameKey: nameKey(in.Name), Kind: in.Kind,
-		Currency: in.Currency, CreatedAt: now, UpdatedAt: now}
+		Currency: currency.Code, CreatedAt: now, UpdatedAt: now}
 	err := b.write(func(tx *Book) error {
 		if err := tx.uniqueAccountName(a.NameKey, 0); err != nil {
 			return err

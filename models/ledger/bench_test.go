@@ -150,7 +150,9 @@ func BenchmarkRegister50k(b *testing.B) {
 			if err != nil {
 				return err
 			}
-			_ = TotalsByCurrency(accounts)
+			if _, err := TotalsByCurrency(accounts); err != nil {
+				return err
+			}
 			_, err = book.Recent(10)
 			return err
 		}},

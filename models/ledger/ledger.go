@@ -159,20 +159,6 @@ func (p *problems) checkDate(field, value string) {
 	}
 }
 
-// validCurrency accepts an ISO 4217 code as written: three capital letters. Which codes exist
-// (and their exponents) is the money package's to know.
-func validCurrency(code string) bool {
-	if len(code) != 3 {
-		return false
-	}
-	for i := 0; i < 3; i++ {
-		if code[i] < 'A' || code[i] > 'Z' {
-			return false
-		}
-	}
-	return true
-}
-
 func nameKey(name string) string { return strings.ToLower(strings.TrimSpace(name)) }
 
 func (b *Book) today() string { return b.now().Format(time.DateOnly) }

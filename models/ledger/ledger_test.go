@@ -10,6 +10,7 @@ import (
 	"gorm.io/gorm"
 
 	"tally/models"
+	"tally/money"
 )
 
 func TestForRefusesAnonymous(t *testing.T) {
@@ -102,10 +103,10 @@ func TestBalances(t *testing.T) {
 		if got := balanceOf(t, b, jpy.ID); got != 7400 {
 			t.Errorf("JPY balance = %d", got)
 		}
-		worth := must[[]Total](t)(b.NetWorth())
+		worth := must[[]money.Total](t)(b.NetWorth())
 		for _, w := range worth {
-			if w.Currency == "JPY" && w.Amount != 7400 {
-				t.Errorf("JPY net worth = %d", w.Amount)
+			if w.Code == "JPY" && w.Minor != 7400 {
+				t.Errorf("JPY net worth = %d", w.Minor)
 			}
 		}
 		if len(worth) != 3 { // EUR, JPY, USD: never summed across
@@ -307,7 +308,7 @@ func TestAccounts(t *testing.T) {
 	if _, err := b.CreateAccount(AccountInput{Name: "SAVINGS", Kind: KindCash, Currency: "EUR"}); validation(t, err).Fields["name"] == "" {
 		t.Error("duplicate name accepted")
 	}
-	_, err := b.CreateAccount(AccountInput{Name: " ", Kind: "piggy", Currency: "eur"})
+	_, err := b.CreateAccount(AccountInput{Name: " ", Kind: "piggy", Currency: "XYZ"})
 	if f := validation(t, err).Fields; f["name"] == "" || f["kind"] == "" || f["currency"] == "" {
 		t.Errorf("fields = %v", f)
 	}

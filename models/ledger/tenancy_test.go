@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"gorm.io/gorm"
+
+	"tally/money"
 )
 
 // ledgerFixture is one user's full ledger: accounts in two currencies, the default categories,
@@ -203,11 +205,11 @@ var tenancyCases = map[string]tenancyCase{
 		}
 	}},
 	"NetWorth": {true, func(t *testing.T, a, b *ledgerFixture) {
-		var want []Total
-		noErr(t, a.book.db.Raw(`SELECT a.currency, COALESCE(SUM(t.amount), 0) AS amount FROM accounts a
+		var want []money.Total
+		noErr(t, a.book.db.Raw(`SELECT a.currency AS code, COALESCE(SUM(t.amount), 0) AS minor FROM accounts a
 			LEFT JOIN transactions t ON t.account_id = a.id AND `+BalanceRows+`
 			WHERE a.user_id = ? GROUP BY a.currency ORDER BY a.currency`, a.book.userID).Scan(&want).Error)
-		if got := must[[]Total](t)(a.book.NetWorth()); !reflect.DeepEqual(got, want) || len(got) != 2 {
+		if got := must[[]money.Total](t)(a.book.NetWorth()); !reflect.DeepEqual(got, want) || len(got) != 2 {
 			t.Errorf("NetWorth = %+v, want %+v", got, want)
 		}
 	}},
