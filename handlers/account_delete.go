@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"database/sql"
+
 	"github.com/gofiber/fiber/v2"
 	"gorm.io/gorm"
 
@@ -18,8 +20,8 @@ func (h *Handlers) renderDelete(c *fiber.Ctx, status int, f views.PasswordConfir
 }
 
 // DeleteAccount deletes the user and everything that is theirs in one transaction, ends the
-// session, and says so on the landing page. The last administrator cannot leave: nobody could
-// run the instance after them.
+// session, empties the databases' WALs of what was deleted, and says so on the landing page.
+// The last administrator cannot leave: nobody could run the instance after them.
 func (h *Handlers) DeleteAccount(c *fiber.Ctx) error {
 	u := currentUser(c)
 	var f views.PasswordConfirmForm
@@ -44,7 +46,22 @@ func (h *Handlers) DeleteAccount(c *fiber.Ctx) error {
 	if err := currentSession(c).destroy(); err != nil {
 		return err
 	}
+	h.forgetDeletedPages(u.ID)
 	c.Locals(localUser, models.Anonymous())
 	c.Set("Clear-Site-Data", `"cache", "storage"`)
 	return h.redirect(c, "/?deleted=1")
+}
+
+// forgetDeletedPages checkpoints the money database and the session file after a deletion, so
+// neither WAL keeps an image of a page from before it (see models.ForgetDeletedPages). The
+// account is gone by then: a failure is logged, not answered as if the deletion had failed.
+func (h *Handlers) forgetDeletedPages(userID uint) {
+	if err := models.ForgetDeletedPages(h.db); err != nil {
+		h.log.Error("checkpoint after account deletion", "user_id", userID, "db", "tally.db", "err", err)
+	}
+	if st, ok := h.sessionData.Storage.(interface{ Conn() *sql.DB }); ok {
+		if err := models.ForgetDeletedPagesSQL(st.Conn()); err != nil {
+			h.log.Error("checkpoint after account deletion", "user_id", userID, "db", "sessions.db", "err", err)
+		}
+	}
 }

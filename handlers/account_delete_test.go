@@ -1,14 +1,20 @@
 package handlers
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
+	"io/fs"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"tally/models"
+	"tally/testkit"
 )
 
 func TestExport(t *testing.T) {
@@ -304,4 +310,111 @@ func TestDeleteLastSuperuserRefused(t *testing.T) {
 	other := ta.createUser("root2", "root2@example.com", goodPassword)
 	ta.db.Model(other).Updates(map[string]any{"is_superuser": true, "is_staff": true})
 	wantStatus(t, c.post("/account/delete", url.Values{"password": {goodPassword}}), http.StatusSeeOther)
+}
+
+// TestDeleteAccountLeavesNoTrace uses an account in every way that stores its names (sign-ins,
+// failed logins before and after it existed, a profile, an email change, admin actions on it
+// and by it, queued mail) and deletes it through the page. Once the answer is back, no file of
+// the data dir holds its username, addresses or names, in any case, while the audit rows of
+// other accounts keep its id.
+func TestDeleteAccountLeavesNoTrace(t *testing.T) {
+	ta := newTestApp(t)
+	ta.stopOutbox() // mail stays queued, in the database
+	const username, email = "ZqxJkw", "ZqxJkw@Example.org"
+	secrets := []string{"zqxjkw", "qwfpgjx", "vbnmzxq"} // username and addresses, first name, last name
+
+	// A failed login for the address before the account exists counts under the typed name.
+	early := ta.client()
+	early.get("/login")
+	early.post("/login", url.Values{"login": {email}, "password": {"wrong-" + goodPassword}})
+
+	root := ta.createAdmin("root", true)
+	bob := ta.createUser("bob", "bob@example.com", goodPassword)
+	u := testkit.CreateUser(t, ta.db, models.NewUser{Username: username, Email: email, FirstName: "Qwfpgjx", LastName: "Vbnmzxq"}, goodPassword, ta.clock.Now())
+	c := ta.signedIn(username)
+	c.get("/profile/edit")
+	wantStatus(t, c.post("/profile", profileValues("first_name", "Qwfpgjx", "last_name", "Vbnmzxq", "github_link", "zqxjkw")), http.StatusSeeOther)
+	c.requestEmailChange("zqxjkw.new@example.org", goodPassword)
+	guesser := ta.client()
+	guesser.get("/login")
+	for _, login := range []string{username, strings.ToUpper(email)} {
+		guesser.post("/login", url.Values{"login": {login}, "password": {"wrong-" + goodPassword}})
+	}
+
+	// A superuser acts on the account; it is staff for a while and acts on bob.
+	admin := ta.signedIn("root")
+	for _, action := range []string{"/deactivate", "/activate", "/send-reset", "/impersonate"} {
+		admin.get(userPath(u, ""))
+		wantStatus(t, admin.post(userPath(u, action), nil), http.StatusSeeOther)
+	}
+	admin.get("/dashboard")
+	wantStatus(t, admin.post("/admin/impersonate/stop", nil), http.StatusSeeOther)
+	admin.get(userPath(u, ""))
+	wantStatus(t, admin.post(userPath(u, "/staff"), url.Values{"grant": {"1"}}), http.StatusSeeOther)
+	admin.get(userPath(u, ""))
+	c = ta.signedIn(username)
+	c.get(userPath(bob, ""))
+	wantStatus(t, c.post(userPath(bob, "/deactivate"), nil), http.StatusSeeOther)
+	c.get(userPath(bob, ""))
+	// Rows as earlier versions wrote them, naming the admin and the user viewed as.
+	for _, e := range []models.SecurityEvent{
+		{UserID: bob.ID, ActorID: &u.ID, Kind: models.EventAdminChange, Detail: "Account activated by " + username},
+		{UserID: bob.ID, ActorID: &u.ID, Kind: models.EventImpersonation, Detail: "Support access ended by logout by " + username},
+		{UserID: root.ID, Kind: models.EventImpersonation, Detail: "Viewing as " + username + " ended by logout"},
+	} {
+		e.CreatedAt = ta.clock.Now()
+		if err := models.RecordEvent(ta.db, &e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A mail to the address that is not linked to the account.
+	if err := models.QueueEmail(ta.db, &models.Email{To: strings.ToLower(email), Purpose: models.MailNotice,
+		Subject: "Your account", Text: "Hello " + username}, ta.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if found := filesHolding(t, ta.dir, secrets); len(found) == 0 {
+		t.Fatal("no file holds the account's data before the deletion: the test would prove nothing")
+	}
+
+	c.get("/account/delete")
+	wantStatus(t, c.post("/account/delete", url.Values{"password": {goodPassword}}), http.StatusSeeOther)
+	for _, f := range filesHolding(t, ta.dir, secrets) {
+		t.Error(f)
+	}
+
+	// The audit rows of other accounts stay, with the deleted account's id.
+	var bobsByU, rootsAboutU int64
+	ta.db.Model(&models.SecurityEvent{}).Where("user_id = ? AND actor_id = ?", bob.ID, u.ID).Count(&bobsByU)
+	ta.db.Model(&models.SecurityEvent{}).Where("user_id = ? AND detail LIKE ?", root.ID, fmt.Sprintf("%%user #%d%%", u.ID)).Count(&rootsAboutU)
+	if bobsByU != 3 || rootsAboutU < 3 {
+		t.Errorf("audit rows: %d of bob's name the deleted account as actor (want 3), %d of root's name its id (want 3 or more)", bobsByU, rootsAboutU)
+	}
+}
+
+// filesHolding lists where any of secrets (lower-case) occurs, in any case, in the files under
+// dir, read as raw bytes.
+func filesHolding(t *testing.T, dir string, secrets []string) []string {
+	t.Helper()
+	var found []string
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		b = bytes.ToLower(b)
+		for _, s := range secrets {
+			if i := bytes.Index(b, []byte(s)); i >= 0 {
+				lo, hi := max(0, i-40), min(len(b), i+len(s)+40)
+				found = append(found, fmt.Sprintf("%s (%d bytes) holds %q at %d: %q", filepath.Base(path), len(b), s, i, b[lo:hi]))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return found
 }

@@ -126,12 +126,15 @@ func (h *Handlers) AdminUser(c *fiber.Ctx) error {
 }
 
 // adminChange is what one admin button does to a user inside the transaction: it returns the
-// security event's detail ("" when nothing changed) and the message for the admin.
+// security event's detail ("" when nothing changed) and the message for the admin. Neither
+// names the user: the message waits in the admin's session, and the event outlives the account
+// (the user's page the admin lands on says whose it is).
 type adminChange func(c *fiber.Ctx, tx *gorm.DB, admin, u *models.User) (detail, msg string, err error)
 
-// adminAction runs change on the user of the URL with the event naming the admin, all in one
-// transaction, then returns to the user's page. Nobody changes their own account here (an
-// admin could lock themselves out), and only a superuser changes a staff account.
+// adminAction runs change on the user of the URL with the event naming the admin (by id, as
+// its actor), all in one transaction, then returns to the user's page. Nobody changes their
+// own account here (an admin could lock themselves out), and only a superuser changes a staff
+// account.
 func (h *Handlers) adminAction(change adminChange) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		admin := currentUser(c)
@@ -153,7 +156,7 @@ func (h *Handlers) adminAction(change adminChange) fiber.Handler {
 			if detail, msg, err = change(c, tx, admin, u); err != nil || detail == "" {
 				return err
 			}
-			return h.recordEvent(c, tx, u.ID, models.EventAdminChange, detail+" by "+admin.Username, admin)
+			return h.recordEvent(c, tx, u.ID, models.EventAdminChange, detail, admin)
 		})
 		if err != nil {
 			return err
@@ -167,41 +170,41 @@ func (h *Handlers) adminAction(change adminChange) fiber.Handler {
 // activate lets a deactivated account log in again.
 func (h *Handlers) activate(_ *fiber.Ctx, tx *gorm.DB, _, u *models.User) (string, string, error) {
 	if u.IsActive {
-		return "", u.Username + " is already active.", nil
+		return "", "The account is already active.", nil
 	}
-	return "Account activated", u.Username + " can log in again.", models.SetUserActive(tx, u, true)
+	return "Account activated", "The account can log in again.", models.SetUserActive(tx, u, true)
 }
 
 // deactivate stops an account logging in and ends its sessions at their next request.
 func (h *Handlers) deactivate(_ *fiber.Ctx, tx *gorm.DB, _, u *models.User) (string, string, error) {
 	if !u.IsActive {
-		return "", u.Username + " is already deactivated.", nil
+		return "", "The account is already deactivated.", nil
 	}
-	return "Account deactivated, sessions ended", u.Username + " is deactivated and signed out everywhere.",
+	return "Account deactivated, sessions ended", "The account is deactivated and signed out everywhere.",
 		models.SetUserActive(tx, u, false)
 }
 
 // resendVerification mails a fresh activation link to an unconfirmed address.
 func (h *Handlers) resendVerification(c *fiber.Ctx, tx *gorm.DB, _, u *models.User) (string, string, error) {
 	if u.IsVerified() {
-		return "", u.Username + " has already confirmed their address.", nil
+		return "", "The address is confirmed already.", nil
 	}
 	if ok, err := h.mailAllowed(tx, u.Email, models.MailVerify); err != nil || !ok {
-		return "", "An activation link was sent to " + u.Email + " moments ago. Try again later.", err
+		return "", "An activation link was sent moments ago. Try again later.", err
 	}
-	return "Activation link sent", "A new activation link is on its way to " + u.Email + ".",
+	return "Activation link sent", "A new activation link is on its way.",
 		h.queueMail(c.UserContext(), tx, u, u.Email, models.MailVerify, h.verifyMail(u))
 }
 
 // sendResetLink mails a password reset link to an active account.
 func (h *Handlers) sendResetLink(c *fiber.Ctx, tx *gorm.DB, _, u *models.User) (string, string, error) {
 	if !u.IsActive {
-		return "", "Activate " + u.Username + " first: a deactivated account cannot reset its password.", nil
+		return "", "Activate the account first: a deactivated account cannot reset its password.", nil
 	}
 	if ok, err := h.mailAllowed(tx, u.Email, models.MailReset); err != nil || !ok {
-		return "", "A reset link was sent to " + u.Email + " moments ago. Try again later.", err
+		return "", "A reset link was sent moments ago. Try again later.", err
 	}
-	return "Password reset link sent", "A password reset link is on its way to " + u.Email + ".",
+	return "Password reset link sent", "A password reset link is on its way.",
 		h.queueMail(c.UserContext(), tx, u, u.Email, models.MailReset, h.resetMail(u))
 }
 
@@ -220,7 +223,7 @@ func (h *Handlers) setStaff(c *fiber.Ctx, tx *gorm.DB, _, u *models.User) (strin
 		return "", "", err
 	}
 	if grant {
-		return "Staff access granted", u.Username + " is now staff and signs in again to use it.", nil
+		return "Staff access granted", "The account is staff now and signs in again to use it.", nil
 	}
-	return "Staff access removed", u.Username + " is no longer staff and has been signed out everywhere.", nil
+	return "Staff access removed", "The account is no longer staff and has been signed out everywhere.", nil
 }

@@ -118,12 +118,13 @@ func (h *Handlers) StopImpersonation(c *fiber.Ctx) error {
 	return h.redirect(c, userURL(target.ID))
 }
 
-// recordImpersonation writes the event to both accounts.
+// recordImpersonation writes the event to both accounts. They name each other by id (the
+// staff member as the target's actor), never by username: each outlives the other's account.
 func (h *Handlers) recordImpersonation(c *fiber.Ctx, tx *gorm.DB, admin, target *models.User, what string) error {
-	if err := h.recordEvent(c, tx, target.ID, models.EventImpersonation, "Support access "+what+" by "+admin.Username, admin); err != nil {
+	if err := h.recordEvent(c, tx, target.ID, models.EventImpersonation, "Support access "+what, admin); err != nil {
 		return err
 	}
-	return h.recordEvent(c, tx, admin.ID, models.EventImpersonation, "Viewing as "+target.Username+" "+what, admin)
+	return h.recordEvent(c, tx, admin.ID, models.EventImpersonation, "Viewing as "+models.UserRef(target.ID)+" "+what, admin)
 }
 
 // switchIdentity gives the session a new id and CSRF token, keeping its signed-in user, and

@@ -29,20 +29,20 @@ var accountTables = []any{&Avatar{}, &Profile{}, &AuthSession{}, &Email{}, &Secu
 // DeleteAccount deletes a user and everything that is theirs inside tx. The foreign keys
 // cascade as well; deleting explicitly keeps it complete on a database whose tables predate a
 // constraint. Events in which the user acted on others (as staff) keep their actor id: they
-// are the other users' history.
+// are the other users' history. No row keeps the username or an address of the account (see
+// forgetNames); the caller checkpoints the WAL after the commit (see ForgetDeletedPages).
 func DeleteAccount(tx *gorm.DB, userID uint) error {
+	u, err := FindUser(tx, userID)
+	if err != nil {
+		return err
+	}
+	if err := forgetNames(tx, u); err != nil {
+		return err
+	}
 	for _, m := range accountTables {
 		if err := tx.Where("user_id = ?", userID).Delete(m).Error; err != nil {
 			return err
 		}
-	}
-	// Login throttling counts failures under the account's key; they go with it.
-	key := UserKey(&User{ID: userID})
-	if err := tx.Where("key = ?", key).Delete(&LoginFailure{}).Error; err != nil {
-		return err
-	}
-	if err := tx.Where("key = ?", key).Delete(&LoginLock{}).Error; err != nil {
-		return err
 	}
 	res := tx.Where("id = ?", userID).Delete(&User{})
 	if res.Error == nil && res.RowsAffected == 0 {

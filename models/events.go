@@ -1,6 +1,7 @@
 package models
 
 import (
+	"strconv"
 	"strings"
 	"time"
 
@@ -39,6 +40,11 @@ type SecurityEvent struct {
 	Device  string `gorm:"size:100;not null"`
 	Detail  string `gorm:"size:300;not null"`
 }
+
+// UserRef names another account in an event's detail ("Viewing as user #12 started"). Details
+// carry ids, never usernames or addresses: they outlive the account they mention, and the
+// actor is ActorID, shown by the name it has while it exists.
+func UserRef(id uint) string { return "user #" + strconv.FormatUint(uint64(id), 10) }
 
 // RecordEvent stores e.
 func RecordEvent(db *gorm.DB, e *SecurityEvent) error {

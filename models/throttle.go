@@ -108,3 +108,18 @@ func PruneLoginFailures(db *gorm.DB, before time.Time) error {
 	}
 	return db.Where("until < ?", before).Delete(&LoginLock{}).Error
 }
+
+// ForgetUserFailures deletes the failures and locks counted against an account: under its key,
+// and under the names it can be typed as (its username and addresses, past ones too), which
+// count as "login:<name>" when typed before the account existed or after an address changed.
+// Those keys hold the names themselves.
+func ForgetUserFailures(tx *gorm.DB, u *User, addresses []string) error {
+	keys := []string{UserKey(u), "login:" + u.UsernameKey, "login:" + strings.ToLower(u.Username)}
+	for _, a := range addresses {
+		keys = append(keys, "login:"+strings.ToLower(strings.TrimSpace(a)))
+	}
+	if err := tx.Where("key IN ?", keys).Delete(&LoginFailure{}).Error; err != nil {
+		return err
+	}
+	return tx.Where("key IN ?", keys).Delete(&LoginLock{}).Error
+}
