@@ -1,0 +1,174 @@
+package ledger
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// Filter narrows the transaction list; zero fields do not filter. With a category, a split
+// shows when one of its parts is in that category, and the other filters (text, amounts)
+// apply to that part. Amounts are signed minor units (negative = money out).
+type Filter struct {
+	AccountID, CategoryID uint
+	From, To              string // YYYY-MM-DD, inclusive
+	Text                  string // in the payee or the memo, ignoring case
+	MinAmount, MaxAmount  *int64
+}
+
+// listQuery is a page of the filtered list of all transactions. byText starts from the rows
+// whose payee or memo contains f.Text (the trigram index) and sorts them: for a text that few
+// rows contain, where walking the history by date would read all of it to fill a page.
+func (b *Book) listQuery(f Filter, c *cursor, limit int, byText bool) query {
+	var q query
+	m := "t" // the row the filters and the keyset apply to
+	switch {
+	case byText && f.CategoryID == 0:
+		// Only the ids are sorted; the page's rows are read after.
+		q.sql = `SELECT t.id FROM transactions t NOT INDEXED
+			WHERE t.id IN (SELECT rowid FROM transactions_text WHERE transactions_text MATCH ?)
+				AND t.user_id = ? AND t.parent_id IS NULL`
+		q.args = []any{textMatch(f.Text), b.userID}
+	case f.CategoryID != 0:
+		// m is a row in the category, a split's part or a plain row; t is what the list shows,
+		// the part's parent or the row itself. A split with several parts in the category shows
+		// once: for its last matching part.
+		m = "m"
+		q.sql = `SELECT m.id, ` + rowColumns + ` FROM transactions m INDEXED BY transactions_category
+			JOIN transactions t ON t.user_id = m.user_id AND t.id = COALESCE(m.parent_id, m.id)` + transferJoin + `
+			WHERE m.user_id = ? AND m.category_id = ? AND (m.parent_id IS NULL OR NOT EXISTS (SELECT 1 FROM transactions s
+				WHERE s.user_id = m.user_id AND s.parent_id = m.parent_id AND s.category_id = m.category_id AND s.id > m.id))`
+		q.args = []any{b.userID, f.CategoryID}
+	default:
+		index := "transactions_date"
+		if f.AccountID != 0 {
+			index = "transactions_register"
+		}
+		q.sql = `SELECT t.id, ` + rowColumns + ` FROM transactions t INDEXED BY ` + index + transferJoin + `
+			WHERE t.user_id = ? AND t.parent_id IS NULL`
+		q.args = []any{b.userID}
+	}
+	and := func(cond string, args ...any) {
+		q.sql += " AND " + strings.ReplaceAll(cond, "$", m)
+		q.args = append(q.args, args...)
+	}
+	if f.AccountID != 0 {
+		and("$.account_id = ?", f.AccountID)
+	}
+	if f.From != "" {
+		and("$.date >= ?", f.From)
+	}
+	if f.To != "" {
+		and("$.date <= ?", f.To)
+	}
+	if f.Text != "" {
+		like := "%" + escapeLike(f.Text) + "%"
+		if m == "t" {
+			and(`($.payee LIKE ? ESCAPE '\' OR $.memo LIKE ? ESCAPE '\')`, like, like)
+		} else {
+			and(`($.payee LIKE ? ESCAPE '\' OR $.memo LIKE ? ESCAPE '\' OR t.memo LIKE ? ESCAPE '\')`, like, like, like)
+		}
+	}
+	if f.MinAmount != nil {
+		and("$.amount >= ?", *f.MinAmount)
+	}
+	if f.MaxAmount != nil {
+		and("$.amount <= ?", *f.MaxAmount)
+	}
+	if c != nil {
+		and("($.date, $.id) < (?, ?)", c.date, c.id)
+	}
+	q.sql += " ORDER BY " + m + ".date DESC, " + m + ".id DESC LIMIT ?"
+	q.args = append(q.args, limit+1)
+	if byText && f.CategoryID == 0 {
+		q.sql = `SELECT t.id, ` + rowColumns + ` FROM transactions t NOT INDEXED` + transferJoin + `
+			WHERE t.user_id = ? AND t.id IN (` + q.sql + `) ORDER BY t.date DESC, t.id DESC`
+		q.args = append([]any{b.userID}, q.args...)
+	}
+	return q
+}
+
+// textMatch is the full-text query for rows containing s: one phrase, which the trigram index
+// matches as a substring ignoring case.
+func textMatch(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+// textCandidates is where a text search stops starting from the matching rows: each costs
+// about 2 µs to look up and sort (at 50,000 rows, 1,600 matches took 3 to 5 ms), while with
+// more matches a page fills after reading fewer rows by date, as long as they are spread over
+// the history.
+const textCandidates = 1500
+
+// searchByText decides whether a text filter starts from the matching rows: when the text is
+// long enough for the trigram index (3 characters) and at most textCandidates rows (of any user:
+// the index is shared) contain it.
+func (b *Book) searchByText(f Filter) (bool, error) {
+	if f.CategoryID != 0 || utf8.RuneCountInString(f.Text) < 3 {
+		return false, nil
+	}
+	var n int
+	err := b.db.Raw(`SELECT COUNT(*) FROM (SELECT rowid FROM transactions_text WHERE transactions_text MATCH ? LIMIT ?)`,
+		textMatch(f.Text), textCandidates+1).Scan(&n).Error
+	return n <= textCandidates, err
+}
+
+// escapeLike makes s match literally in a LIKE pattern with ESCAPE '\'.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+func (p *problems) checkFilter(f Filter) {
+	if f.From != "" {
+		p.checkDate("from", f.From)
+	}
+	if f.To != "" {
+		p.checkDate("to", f.To)
+	}
+	p.checkText("q", f.Text, 200, "")
+}
+
+// Transactions is a page of the user's transactions across accounts, newest first, narrowed by
+// f. An account or category of f that is not the user's is ErrNotFound.
+func (b *Book) Transactions(f Filter, cursor string, limit int) (*Page, error) {
+	c, err := parseCursor(cursor)
+	if err != nil {
+		return nil, err
+	}
+	var p problems
+	p.checkFilter(f)
+	if err := p.err(); err != nil {
+		return nil, err
+	}
+	if f.AccountID != 0 {
+		if err := b.first("accounts", f.AccountID, &Account{}); err != nil {
+			return nil, wrap("transactions", err)
+		}
+	}
+	if f.CategoryID != 0 {
+		if err := b.first("categories", f.CategoryID, &Category{}); err != nil {
+			return nil, wrap("transactions", err)
+		}
+	}
+	byText, err := b.searchByText(f)
+	if err != nil {
+		return nil, wrap("transactions", err)
+	}
+	limit = clampLimit(limit)
+	page, _, err := b.page(b.listQuery(f, c, limit, byText), limit, false)
+	return page, wrap("transactions", err)
+}
+
+// recentQuery is the dashboard's latest rows across accounts.
+func (b *Book) recentQuery(limit int) query {
+	q := b.listQuery(Filter{}, nil, limit, false)
+	q.args[len(q.args)-1] = limit
+	return q
+}
+
+// Recent is the user's latest transactions across accounts, for the dashboard.
+func (b *Book) Recent(limit int) ([]Row, error) {
+	limit = clampLimit(limit)
+	page, _, err := b.page(b.recentQuery(limit), limit, false)
+	if err != nil {
+		return nil, wrap("recent", err)
+	}
+	return page.Rows, nil
+}
