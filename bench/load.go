@@ -145,8 +145,11 @@ func getTargeter(u, cookie string) vegeta.Targeter {
 
 const sessionCookie = "tally_session"
 
-// loginPair is an anonymous session and its CSRF token, good for one login POST (a successful
-// login rotates the session).
+// csrfCookie carries the random value that an anonymous form's CSRF token is bound to.
+const csrfCookie = "tally_csrf"
+
+// loginPair is an anonymous CSRF cookie and its form's token, good for one login POST (a
+// successful login replaces it with a session).
 type loginPair struct{ cookie, csrf string }
 
 var csrfInput = regexp.MustCompile(`name="_csrf"[^>]*value="([^"]+)"`)
@@ -157,8 +160,8 @@ var plainClient = &http.Client{
 	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 }
 
-// prepareLogins fetches n login forms (setup, not measured): GET /login gives a session cookie
-// and the token of its form.
+// prepareLogins fetches n login forms (setup, not measured): GET /login gives a CSRF cookie and
+// the token of its form.
 func prepareLogins(ctx context.Context, base string, n int) ([]loginPair, error) {
 	pairs := make([]loginPair, n)
 	var next atomic.Int64
@@ -196,7 +199,7 @@ func fetchLoginForm(base string) (loginPair, error) {
 	}
 	var p loginPair
 	for _, c := range resp.Cookies() {
-		if c.Name == sessionCookie {
+		if c.Name == csrfCookie {
 			p.cookie = c.Value
 		}
 	}
@@ -204,7 +207,7 @@ func fetchLoginForm(base string) (loginPair, error) {
 		p.csrf = string(m[1])
 	}
 	if resp.StatusCode != http.StatusOK || p.cookie == "" || p.csrf == "" {
-		return p, fmt.Errorf("GET /login: status %d, session cookie %t, csrf input %t",
+		return p, fmt.Errorf("GET /login: status %d, csrf cookie %t, csrf input %t",
 			resp.StatusCode, p.cookie != "", p.csrf != "")
 	}
 	return p, nil
@@ -214,7 +217,7 @@ func fetchLoginForm(base string) (loginPair, error) {
 func loginForm(p loginPair, i int) (http.Header, []byte) {
 	h := http.Header{}
 	h.Set("Content-Type", "application/x-www-form-urlencoded")
-	h.Set("Cookie", sessionCookie+"="+p.cookie)
+	h.Set("Cookie", csrfCookie+"="+p.cookie)
 	body := url.Values{"_csrf": {p.csrf}, "login": {benchUser(i)}, "password": {benchPassword}}.Encode()
 	return h, []byte(body)
 }

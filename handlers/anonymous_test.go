@@ -61,7 +61,7 @@ func TestAnonymousViewsStoreNoSession(t *testing.T) {
 	}
 	c := ta.client()
 	pages := []string{"/", "/login", "/login?next=/dashboard", "/register", "/password/forgot", "/verify/resend",
-		"/register/done?email=ada@example.com", "/password/reset", "/verify?token=forged", "/dashboard", "/no/such/page"}
+		"/register/done?email=ada@example.com", "/password/reset", "/password/reset?token=forged", "/verify?token=forged", "/dashboard", "/no/such/page"}
 	for range 100 {
 		for _, p := range pages {
 			if res := c.get(p); res.StatusCode >= 500 {

@@ -31,6 +31,12 @@ func (h *Handlers) resetMail(u *models.User) views.Mail {
 // through Referer or history; then it shows the form if the token is still good.
 func (h *Handlers) ResetPage(c *fiber.Ctx) error {
 	if token := c.Query("token"); token != "" {
+		// Checked before it is kept: a forged link must not cost a session row.
+		if _, err := h.userFromToken(token, models.PurposeReset); isTokenError(err) {
+			return h.linkProblem(c, models.PurposeReset)
+		} else if err != nil {
+			return err
+		}
 		currentSession(c).set(keyResetToken, strings.Clone(token))
 		return c.Redirect("/password/reset", fiber.StatusSeeOther)
 	}
