@@ -8,6 +8,8 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"tally/models"
+	"tally/models/ledger"
+	"tally/money"
 	"tally/views"
 )
 
@@ -37,7 +39,17 @@ func (h *Handlers) Export(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	body, err := json.MarshalIndent(exportOf(d, currentSession(c).getString(keyAuthSession), h.now()), "", "  ")
+	b, err := h.book(c)
+	if err != nil {
+		return err
+	}
+	l, err := b.ExportAll()
+	if err != nil {
+		return err
+	}
+	x := exportOf(d, currentSession(c).getString(keyAuthSession), h.now())
+	x.Finance.Ledger = ledgerExportOf(l)
+	body, err := json.MarshalIndent(x, "", "  ")
 	if err != nil {
 		return err
 	}
@@ -57,8 +69,72 @@ type accountExport struct {
 	Sessions       []exportSession `json:"sessions"`
 	SecurityEvents []exportEvent   `json:"security_events"`
 	Emails         []exportEmail   `json:"emails"`
-	// Finance is empty until Tally tracks money: the finance features add their data here.
-	Finance map[string]any `json:"finance"`
+	// Finance is the user's money; each finance feature adds its part.
+	Finance exportFinance `json:"finance"`
+}
+
+type exportFinance struct {
+	Ledger exportLedger `json:"ledger"`
+}
+
+// exportLedger writes every amount twice, like the read API: as integer minor units
+// (amount_minor) and as a decimal string in its account's currency (amount), never as a float.
+type exportLedger struct {
+	Accounts       []exportAccount       `json:"accounts"`
+	CategoryGroups []exportCategoryGroup `json:"category_groups"`
+	Categories     []exportCategory      `json:"categories"`
+	// Transactions holds every row, by id: split parts (with parent_id) and both legs of
+	// transfers (each with the other's id as transfer_id).
+	Transactions []exportTransaction `json:"transactions"`
+}
+
+type exportAccount struct {
+	ID           uint      `json:"id"`
+	Name         string    `json:"name"`
+	Kind         string    `json:"kind"`
+	Currency     string    `json:"currency"`
+	Closed       bool      `json:"closed"`
+	Balance      string    `json:"balance"`
+	BalanceMinor int64     `json:"balance_minor"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
+}
+
+type exportCategoryGroup struct {
+	ID       uint   `json:"id"`
+	Name     string `json:"name"`
+	Position int    `json:"position"`
+}
+
+type exportCategory struct {
+	ID        uint      `json:"id"`
+	GroupID   uint      `json:"group_id"`
+	Group     string    `json:"group"`
+	Name      string    `json:"name"`
+	IsIncome  bool      `json:"is_income"`
+	Hidden    bool      `json:"hidden"`
+	Position  int       `json:"position"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+type exportTransaction struct {
+	ID          uint      `json:"id"`
+	AccountID   uint      `json:"account_id"`
+	Date        string    `json:"date"`
+	Payee       string    `json:"payee"`
+	Memo        string    `json:"memo"`
+	Amount      string    `json:"amount"`
+	AmountMinor int64     `json:"amount_minor"`
+	CategoryID  *uint     `json:"category_id"`
+	TransferID  *uint     `json:"transfer_id"`
+	ParentID    *uint     `json:"parent_id"`
+	IsSplit     bool      `json:"is_split"`
+	IsOpening   bool      `json:"is_opening"`
+	ImportID    *uint     `json:"import_id"`
+	ExternalID  *string   `json:"external_id"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
 }
 
 type exportUser struct {
@@ -130,7 +206,6 @@ func exportOf(d *models.AccountData, currentSessionID string, now time.Time) acc
 		Sessions:       []exportSession{},
 		SecurityEvents: []exportEvent{},
 		Emails:         []exportEmail{},
-		Finance:        map[string]any{},
 	}
 	if a := d.Avatar; a != nil {
 		x.Profile.Avatar = &exportAvatar{ContentType: a.ContentType, UpdatedAt: a.UpdatedAt, DataBase64: base64.StdEncoding.EncodeToString(a.Data)}
@@ -145,6 +220,39 @@ func exportOf(d *models.AccountData, currentSessionID string, now time.Time) acc
 	}
 	for _, m := range d.Emails {
 		x.Emails = append(x.Emails, exportEmail{CreatedAt: m.CreatedAt, To: m.To, Subject: m.Subject, Status: m.Status, SentAt: m.SentAt})
+	}
+	return x
+}
+
+func ledgerExportOf(l *ledger.Export) exportLedger {
+	x := exportLedger{
+		Accounts:       make([]exportAccount, 0, len(l.Accounts)),
+		CategoryGroups: make([]exportCategoryGroup, 0, len(l.CategoryGroups)),
+		Categories:     make([]exportCategory, 0, len(l.Categories)),
+		Transactions:   make([]exportTransaction, 0, len(l.Transactions)),
+	}
+	currencies := make(map[uint]money.Currency, len(l.Accounts))
+	for _, a := range l.Accounts {
+		cur := currency(a.Currency)
+		currencies[a.ID] = cur
+		x.Accounts = append(x.Accounts, exportAccount{ID: a.ID, Name: a.Name, Kind: a.Kind, Currency: a.Currency,
+			Closed: a.Closed, Balance: money.FormatMachine(a.Balance, cur), BalanceMinor: a.Balance,
+			CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt})
+	}
+	for _, g := range l.CategoryGroups {
+		x.CategoryGroups = append(x.CategoryGroups, exportCategoryGroup{ID: g.ID, Name: g.Name, Position: g.Position})
+	}
+	for _, c := range l.Categories {
+		x.Categories = append(x.Categories, exportCategory{ID: c.ID, GroupID: c.GroupID, Group: c.Group, Name: c.Name,
+			IsIncome: c.IsIncome, Hidden: c.Hidden, Position: c.Position, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt})
+	}
+	// ExportAll reads the accounts and the rows in one transaction: every row's account is there.
+	for _, t := range l.Transactions {
+		x.Transactions = append(x.Transactions, exportTransaction{ID: t.ID, AccountID: t.AccountID, Date: t.Date,
+			Payee: t.Payee, Memo: t.Memo, Amount: money.FormatMachine(t.Amount, currencies[t.AccountID]),
+			AmountMinor: t.Amount, CategoryID: t.CategoryID, TransferID: t.TransferID, ParentID: t.ParentID,
+			IsSplit: t.IsSplit, IsOpening: t.IsOpening, ImportID: t.ImportID, ExternalID: t.ExternalID,
+			CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt})
 	}
 	return x
 }
