@@ -55,6 +55,10 @@ func OpenDatabase(cfg config.Config, log *slog.Logger) (*gorm.DB, error) {
 		_ = models.Close(db)
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
+	if _, err := models.MigrateUsers(db, log); err != nil {
+		_ = models.Close(db)
+		return nil, fmt.Errorf("migrate users: %w", err)
+	}
 	return db, nil
 }
 

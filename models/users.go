@@ -2,10 +2,12 @@ package models
 
 import (
 	"errors"
+	"log/slog"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"golang.org/x/text/unicode/norm"
 	"gorm.io/gorm"
 )
 
@@ -70,15 +72,16 @@ type NewUser struct {
 	Active                                             bool
 }
 
-// NormalizeEmail is the stored form of an address: trimmed and lower-cased. Invalid UTF-8 is
-// only trimmed, for ValidateEmail to refuse: lower-casing would turn it into U+FFFD, which
-// makes an address that passes.
+// NormalizeEmail is the stored form of an address: trimmed, lower-cased and in Unicode NFC, so
+// "e" followed by a combining accent and the precomposed "é" are one address, as they look.
+// Invalid UTF-8 is only trimmed, for ValidateEmail to refuse: lower-casing would turn it into
+// U+FFFD, which makes an address that passes.
 func NormalizeEmail(s string) string {
 	s = strings.TrimSpace(s)
 	if !utf8.ValidString(s) {
 		return s
 	}
-	return strings.ToLower(s)
+	return norm.NFC.String(strings.ToLower(s))
 }
 
 // CreateUser inserts the user inside tx, reporting a taken username or email as
@@ -123,11 +126,10 @@ func UsernameTaken(db *gorm.DB, username string) (bool, error) {
 // FindUserByLogin finds a user by username or email, ignoring case.
 func FindUserByLogin(db *gorm.DB, login string) (*User, error) {
 	login = strings.TrimSpace(login)
-	col := "username_key"
 	if strings.Contains(login, "@") {
-		col = "email"
+		return FindUserByEmail(db, login)
 	}
-	return first(db.Where(col+" = ?", strings.ToLower(login)))
+	return first(db.Where("username_key = ?", strings.ToLower(login)))
 }
 
 // FindUserByEmail finds a user by email address, ignoring case.
@@ -184,3 +186,15 @@ func ActivateUser(tx *gorm.DB, u *User, now time.Time) error {
 
 // IsVerified reports whether the user has confirmed their address.
 func (u *User) IsVerified() bool { return u.EmailVerifiedAt != nil }
+
+// MigrateUsers brings the users' data up to date after Migrate; the server runs it at every
+// start. It puts stored addresses in NFC (NormalizeStoredEmails), returning, and logging by
+// user id, the addresses it left for an operator.
+func MigrateUsers(db *gorm.DB, log *slog.Logger) ([]EmailCollision, error) {
+	collisions, err := NormalizeStoredEmails(db)
+	for _, c := range collisions {
+		log.Warn("these accounts' email addresses are one address in Unicode NFC, so none was changed: an operator decides which keeps it",
+			"user_ids", c.UserIDs)
+	}
+	return collisions, err
+}

@@ -21,6 +21,9 @@ func openTestDB(t *testing.T) *gorm.DB {
 	if err := Migrate(db); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := MigrateUsers(db, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { Close(db) })
 	return db
 }
