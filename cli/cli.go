@@ -333,7 +333,7 @@ func (cli *CLI) users(args []string) error {
 			last = u.LastLogin.UTC().Format("2006-01-02 15:04")
 		}
 		_, err := fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", u.ID, u.Username, u.Email,
-			strings.TrimSpace(u.FirstName+" "+u.LastName), role, yesNo(u.IsActive), yesNo(u.IsVerified()),
+			strings.TrimSpace(u.FirstName+" "+u.LastName), role, activeState(u), yesNo(u.IsVerified()),
 			u.DateJoined.UTC().Format("2006-01-02"), last)
 		return err
 	})
@@ -341,6 +341,15 @@ func (cli *CLI) users(args []string) error {
 		return err
 	}
 	return w.Flush()
+}
+
+// activeState is the ACTIVE column: "deactivated" is an administrator's decision, which only an
+// administrator undoes; "no" is an account waiting for its address's confirmation.
+func activeState(u *models.User) string {
+	if u.Deactivated {
+		return "deactivated"
+	}
+	return yesNo(u.IsActive)
 }
 
 func yesNo(b bool) string {
@@ -354,8 +363,11 @@ func yesNo(b bool) string {
 func (cli *CLI) resetLink(u *models.User) error {
 	fmt.Fprintln(cli.Out, account.TokenLink(cli.Config, "/password/reset", models.PurposeReset, u, cli.Now()))
 	fmt.Fprintf(cli.Err, "The link works once, for %s.\n", cli.Config.ResetTTL)
-	if !u.IsActive {
-		fmt.Fprintf(cli.Err, "Note: %s is not active, so cannot log in even with a new password.\n", u.Username)
+	switch {
+	case u.Deactivated:
+		fmt.Fprintf(cli.Err, "Note: %s was deactivated by an administrator, so cannot log in even with a new password until an administrator activates the account again.\n", u.Username)
+	case !u.IsActive:
+		fmt.Fprintf(cli.Err, "Note: %s has not confirmed their email address yet, so cannot log in even with a new password.\n", u.Username)
 	}
 	return nil
 }

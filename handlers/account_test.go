@@ -39,17 +39,14 @@ func path(t *testing.T, link string) string {
 
 // A verification link signs in only the browser that registered the account: anyone can
 // register and send their own link to someone else, who must not end up signed in as them.
-func TestVerifyElsewhereConfirmsWithoutSigningIn(t *testing.T) {
+// Anywhere else the link asks for the password chosen at sign-up before it confirms anything.
+func TestVerifyElsewhereAsksForThePassword(t *testing.T) {
 	for _, tc := range []struct {
-		name       string
-		victim     func(ta *testApp) *client
-		next, says string // where the link leads, and what the page there says
-		want       int    // GET /dashboard afterwards
+		name   string
+		victim func(ta *testApp) *client
 	}{
-		{"signed out", func(ta *testApp) *client { return ta.client() },
-			"/login", "Your email address is confirmed. Log in", http.StatusSeeOther},
-		{"signed in as someone else", func(ta *testApp) *client { _, c := ta.signedInAda(); return c },
-			"/dashboard", "The address mallory@example.com is confirmed", http.StatusOK},
+		{"signed out", func(ta *testApp) *client { return ta.client() }},
+		{"signed in as someone else", func(ta *testApp) *client { _, c := ta.signedInAda(); return c }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ta := newTestApp(t)
@@ -57,21 +54,31 @@ func TestVerifyElsewhereConfirmsWithoutSigningIn(t *testing.T) {
 			victim := tc.victim(ta)
 			before := victim.cookie("tally_session")
 			res := victim.get(path(t, link))
-			wantStatus(t, res, http.StatusSeeOther)
-			if loc := res.Header.Get("Location"); loc != tc.next {
-				t.Errorf("Location = %q, want %s", loc, tc.next)
+			wantStatus(t, res, http.StatusOK)
+			if res.doc.Find(`#confirm-form input[name="password"]`).Length() != 1 {
+				t.Fatalf("no password asked: %s", trim(res.doc.Find("main").Text()))
 			}
-			if msg := victim.get(tc.next).doc.Find("#alerts").Text(); !strings.Contains(msg, tc.says) {
-				t.Errorf("the page says %q, want %q", msg, tc.says)
-			}
-			if u, err := models.FindUserByLogin(ta.db, "mallory"); err != nil || !u.IsVerified() {
-				t.Error("the link did not confirm the address")
+			if !strings.Contains(res.doc.Find("#confirm-form").Text(), "mallory@example.com") {
+				t.Errorf("the page does not name the address: %s", res.doc.Find("#confirm-form").Text())
 			}
 			if before != "" && victim.cookie("tally_session") != before {
 				t.Error("the victim's session was replaced")
 			}
-			// Signed out stays signed out; signed in stays in the same session, ada's.
-			wantStatus(t, victim.get("/dashboard"), tc.want)
+			token := res.doc.Find(`#confirm-form input[name="token"]`).AttrOr("value", "")
+			res = victim.post("/verify", url.Values{"token": {token}, "password": {"wrong-" + goodPassword}})
+			wantStatus(t, res, http.StatusUnprocessableEntity)
+			if res.doc.Find("#password-error").Length() != 1 {
+				t.Error("a wrong password has no error beside the field")
+			}
+			if u, _ := models.FindUserByLogin(ta.db, "mallory"); u.IsVerified() || u.IsActive {
+				t.Fatal("the link confirmed the address without the password")
+			}
+			// Whoever knows the password chosen at sign-up is the one who signed up.
+			res = victim.post("/verify", url.Values{"token": {token}, "password": {goodPassword}})
+			wantStatus(t, res, http.StatusSeeOther)
+			if u, _ := models.FindUserByLogin(ta.db, "mallory"); !u.IsVerified() || !u.IsActive {
+				t.Error("the password did not confirm the address")
+			}
 		})
 	}
 }
@@ -240,7 +247,7 @@ func TestRegisterExistingEmailSendsNotice(t *testing.T) {
 func TestRegisterDeactivatedEmailSendsNoResetLink(t *testing.T) {
 	ta := newTestApp(t)
 	u := ta.createUser("ada", "ada@example.com", goodPassword)
-	ta.db.Model(u).Update("is_active", false)
+	ta.db.Model(u).Updates(map[string]any{"is_active": false, "deactivated": true})
 	c := ta.client()
 	c.get("/register")
 	wantStatus(t, c.post("/register", registerValues("username", "ada2", "email", "ada@example.com")), http.StatusSeeOther)
@@ -565,4 +572,76 @@ func TestOutboxRetriesWithBackoff(t *testing.T) {
 		ta.outbox.DeliverDue(ctx) // not due yet: nothing happens
 		ta.clock.Advance(e.NextAttemptAt.Sub(ta.clock.Now()))
 	}
+}
+
+// Deactivation is an administrator's decision, and only an administrator undoes it. An account
+// whose address was never confirmed is activated by hand, then deactivated: no way its owner
+// has (a new activation link, a confirmation, a reset, registering again) lets it in again.
+func TestDeactivationIsTheAdministratorsToUndo(t *testing.T) {
+	ta := newTestApp(t)
+	ta.createAdmin("root", true)
+	owner := ta.client()
+	owner.register("bob", "bob@example.com")
+	bob, _ := models.FindUserByLogin(ta.db, "bob")
+	admin := ta.signedIn("root")
+	adminAct := func(action string) {
+		t.Helper()
+		admin.get(userPath(bob, ""))
+		wantStatus(t, admin.post(userPath(bob, action), nil), http.StatusSeeOther)
+	}
+	adminAct("/activate")
+	owner.login("bob", goodPassword) // let in by hand, address unconfirmed
+	adminAct("/deactivate")
+	ta.clock.Advance(2 * time.Minute) // past the one-mail-a-minute limit
+
+	refused := func(step string) {
+		t.Helper()
+		c := ta.client()
+		c.get("/login")
+		res := c.post("/login", url.Values{"login": {"bob"}, "password": {goodPassword}})
+		wantStatus(t, res, http.StatusUnprocessableEntity)
+		wantStatus(t, c.get("/dashboard"), http.StatusSeeOther)
+		if u := ta.user(bob.ID); u.IsActive || !u.Deactivated {
+			t.Fatalf("after %s: active %v, deactivated %v", step, u.IsActive, u.Deactivated)
+		}
+	}
+	refused("deactivation")
+
+	owner.get("/verify/resend")
+	wantStatus(t, owner.post("/verify/resend", url.Values{"email": {"bob@example.com"}}), http.StatusOK)
+	ta.noMail(t) // a new activation link would not let the account in: none is sent
+	owner.get("/password/forgot")
+	wantStatus(t, owner.post("/password/forgot", url.Values{"email": {"bob@example.com"}}), http.StatusOK)
+	ta.noMail(t)
+	owner.get("/register")
+	wantStatus(t, owner.post("/register", registerValues("username", "bob2", "email", "bob@example.com")), http.StatusSeeOther)
+	if m := ta.smtp.Next(t); !strings.Contains(m.Text, "deactivated") || strings.Contains(m.Text, "/verify") || strings.Contains(m.Text, "/password/reset") {
+		t.Errorf("registering again mails %q:\n%s", m.Subject, m.Text)
+	}
+	refused("asking for links")
+
+	// A link that does reach the owner (an administrator sent one) confirms the address and
+	// nothing more.
+	adminAct("/resend-verification")
+	link := ta.smtp.Next(t).Link(t, "http://127.0.0.1:8080/verify?token=")
+	res := owner.get(path(t, link))
+	token := res.doc.Find(`#confirm-form input[name="token"]`).AttrOr("value", "")
+	res = owner.post("/verify", url.Values{"token": {token}, "password": {goodPassword}})
+	wantStatus(t, res, http.StatusSeeOther)
+	if msg := owner.get(res.Header.Get("Location")).doc.Find("#alerts").Text(); !strings.Contains(msg, "deactivated") {
+		t.Errorf("after confirming: %q", msg)
+	}
+	if !ta.user(bob.ID).IsVerified() {
+		t.Error("the link did not confirm the address")
+	}
+	wantStatus(t, owner.get("/dashboard"), http.StatusSeeOther)
+	refused("confirming the address")
+
+	out, note, err := ta.runCLI("", nil, "reset-link", "bob")
+	if err != nil || !strings.Contains(note, "deactivated") {
+		t.Errorf("reset-link: %q %q %v", out, note, err)
+	}
+
+	adminAct("/activate")
+	owner.login("bob", goodPassword)
 }

@@ -4,8 +4,6 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"net/url"
-	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -28,6 +26,9 @@ func (h *Handlers) renderRegister(c *fiber.Ctx, status int, f views.RegisterForm
 		Body: views.RegisterPage(f), Fragment: views.RegisterFormView(f)})
 }
 
+// keyRegisteredEmail keeps the address a browser registered, for the page after the redirect.
+const keyRegisteredEmail = "registered_email"
+
 // Register validates the form and creates the account; any problem answers 422 with every
 // error beside its field and nothing stored.
 func (h *Handlers) Register(c *fiber.Ctx) error {
@@ -40,14 +41,19 @@ func (h *Handlers) Register(c *fiber.Ctx) error {
 	password, confirm := form(c, "password"), form(c, "password_confirm")
 	validateRegistration(&f, password, confirm)
 	if f.Valid() {
-		u, err := h.register(c, f, password)
+		// The key this browser keeps to show that it made the sign-up (see verify.go). It is
+		// stored whatever the address: for one that has an account it is worth nothing, but an
+		// answer that set a session only for new addresses would tell them apart by its headers.
+		key := randomToken(32)
+		err := h.register(c, f, password, key)
 		if errors.Is(err, models.ErrUsernameTaken) {
 			f.AddError("username", "This username is taken. Try another one.")
 		} else if err != nil {
 			return err
-		}
-		if u != nil {
-			currentSession(c).set(keyRegistered, strconv.FormatUint(uint64(u.ID), 10))
+		} else {
+			ws := currentSession(c)
+			ws.set(keyRegistered, key)
+			ws.set(keyRegisteredEmail, f.Email)
 		}
 	}
 	if !f.Valid() {
@@ -57,60 +63,70 @@ func (h *Handlers) Register(c *fiber.Ctx) error {
 	if isHTMX(c) {
 		return h.render(c, page{Fragment: views.RegisterDone(f.Email)})
 	}
-	return c.Redirect("/register/done?email="+url.QueryEscape(f.Email), fiber.StatusSeeOther)
+	return c.Redirect("/register/done", fiber.StatusSeeOther)
 }
 
-// register creates an inactive account and queues its verification mail in one transaction,
-// and returns the account (nil when none was created). An address that already has an account
+// register creates an inactive account and queues its verification mail in one transaction;
+// key is the registering browser's (see verify.go). An address that already has an account
 // gets a mail instead of an error, so the form never reveals which addresses are registered;
-// the password is hashed either way, so neither does the response time.
-func (h *Handlers) register(c *fiber.Ctx, f views.RegisterForm, password string) (created *models.User, err error) {
+// the password is hashed either way, so neither does the response time. A taken username is
+// refused before the address is looked at: usernames are public, addresses are not, so the
+// answer to a taken username is the same whatever the address.
+func (h *Handlers) register(c *fiber.Ctx, f views.RegisterForm, password, key string) error {
 	hash, err := h.hashPassword(c, password)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	ctx := c.UserContext()
-	return created, models.Transaction(h.db, func(tx *gorm.DB) error {
+	n := models.NewUser{Username: f.Username, Email: f.Email, FirstName: f.FirstName, LastName: f.LastName, PasswordHash: hash}
+	return models.Transaction(h.db, func(tx *gorm.DB) error {
 		if taken, err := models.UsernameTaken(tx, f.Username); err != nil || taken {
 			return cmp.Or(err, models.ErrUsernameTaken)
 		}
 		existing, err := models.FindUserByEmail(tx, f.Email)
 		if err == nil {
-			return h.mailExistingAccount(ctx, tx, existing)
+			return h.mailExistingAccount(ctx, tx, existing, n, key)
 		}
 		if !errors.Is(err, models.ErrNotFound) {
 			return err
 		}
-		u, err := models.CreateUser(tx, models.NewUser{
-			Username: f.Username, Email: f.Email, FirstName: f.FirstName, LastName: f.LastName, PasswordHash: hash,
-		}, h.now())
+		u, err := models.CreateUser(tx, n, h.now())
 		if errors.Is(err, models.ErrEmailTaken) {
 			return nil // registered by a concurrent request: the same answer, no second mail
 		} else if err != nil {
 			return err
 		}
-		created = u
-		return h.queueMail(ctx, tx, u, u.Email, models.MailVerify, h.verifyMail(u))
+		return h.queueMail(ctx, tx, u, u.Email, models.MailVerify, h.signUpMail(u, u.FirstName, signUpExtra(0, key)))
 	})
 }
 
-// mailExistingAccount answers a registration for a registered address: a new activation link
-// when the account was never verified, a note with a reset link when it is active, and a note
-// without one when it was deactivated (like "forgot password", which sends deactivated accounts
-// nothing). All are rate limited.
-func (h *Handlers) mailExistingAccount(ctx context.Context, tx *gorm.DB, u *models.User) error {
-	var purpose string
-	var m views.Mail
-	switch {
-	case !u.IsVerified():
-		purpose, m = models.MailVerify, h.verifyMail(u)
-	case !u.IsActive:
-		purpose, m = models.MailNotice, views.DeactivatedAccountExistsMail(u.FirstName)
-	default:
-		purpose, m = models.MailNotice, views.AccountExistsMail(u.FirstName, h.link("/password/reset", models.PurposeReset, u), h.cfg.ResetTTL)
+// mailExistingAccount answers a registration for a registered address. A deactivated account
+// gets a note without a reset link (like "forgot password", which sends it nothing); an active
+// one a note with a reset link. An account never confirmed gets the new sign-up n, kept beside
+// it, and its link: following that link makes n the account (see verify.go), so a first
+// sign-up by somebody other than the address's owner cannot keep the address. All are rate
+// limited.
+func (h *Handlers) mailExistingAccount(ctx context.Context, tx *gorm.DB, u *models.User, n models.NewUser, key string) error {
+	purpose := models.MailNotice
+	if !u.Deactivated && !u.IsVerified() {
+		purpose = models.MailVerify
 	}
 	if ok, err := h.mailAllowed(tx, u.Email, purpose); !ok || err != nil {
 		return err
+	}
+	var m views.Mail
+	switch {
+	case u.Deactivated:
+		m = views.DeactivatedAccountExistsMail(u.FirstName)
+	case !u.IsVerified():
+		now := h.now()
+		r, err := models.AddRegistration(tx, u, n, now, now.Add(-h.cfg.VerifyTTL))
+		if err != nil {
+			return err
+		}
+		m = h.signUpMail(u, n.FirstName, signUpExtra(r.ID, key))
+	default:
+		m = views.AccountExistsMail(u.FirstName, h.link("/password/reset", models.PurposeReset, u), h.cfg.ResetTTL)
 	}
 	return h.queueMail(ctx, tx, u, u.Email, purpose, m)
 }
@@ -148,9 +164,11 @@ func checkNewPassword(f *views.Form, field, confirmField, password, confirm stri
 	}
 }
 
+// RegisterDonePage shows the address this browser registered, kept in its session by
+// Register: an address taken from the URL would let anyone put words on this page.
 func (h *Handlers) RegisterDonePage(c *fiber.Ctx) error {
-	email := c.Query("email")
-	if models.ValidateEmail(email) != "" {
+	email := currentSession(c).getString(keyRegisteredEmail)
+	if email == "" {
 		return h.redirect(c, "/register")
 	}
 	return h.render(c, page{Title: "Account created", Narrow: true, Body: views.RegisterDone(email)})

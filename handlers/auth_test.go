@@ -449,3 +449,32 @@ func TestLoginCommitsWithoutSync(t *testing.T) {
 		}
 	}
 }
+
+// The page after registering names the address this browser registered, never one put in the
+// URL: anyone could otherwise send a link to a Tally page that shows words of their choosing.
+func TestRegisterDoneShowsTheRegisteredAddress(t *testing.T) {
+	ta := newTestApp(t)
+	const planted = "/register/done?email=pay-the-invoice%40evil.example"
+	c := ta.client()
+	res := c.get(planted)
+	wantStatus(t, res, http.StatusSeeOther)
+	if loc := res.Header.Get("Location"); loc != "/register" {
+		t.Errorf("without a registration: Location %q, want /register", loc)
+	}
+	c.get("/register")
+	res = c.post("/register", registerValues())
+	wantStatus(t, res, http.StatusSeeOther)
+	if loc := res.Header.Get("Location"); strings.Contains(loc, "example") {
+		t.Errorf("the redirect carries the address: %s", loc)
+	}
+	for _, p := range []string{res.Header.Get("Location"), planted} {
+		page := c.get(p)
+		wantStatus(t, page, http.StatusOK)
+		if got := page.doc.Find("#register-form strong").Text(); got != "ada@example.com" {
+			t.Errorf("GET %s names %q, want ada@example.com", p, got)
+		}
+		if strings.Contains(page.body, "evil") {
+			t.Errorf("GET %s shows the address from the URL", p)
+		}
+	}
+}

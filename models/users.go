@@ -13,6 +13,11 @@ import (
 
 // User is an account. The zero value (ID 0) is the anonymous visitor, so views and handlers
 // always have a user to look at and never check for nil.
+//
+// IsActive says the account may sign in. A registration starts inactive, and confirming its
+// address (EmailVerifiedAt) activates it, unless an administrator has deactivated it:
+// Deactivated records that decision, which only an administrator undoes (SetUserActive), so a
+// confirmation never lets a deactivated account in.
 type User struct {
 	ID              uint       `gorm:"primaryKey" json:"id"`
 	Username        string     `gorm:"size:30;not null" json:"username"`
@@ -22,6 +27,7 @@ type User struct {
 	LastName        string     `gorm:"size:150;not null" json:"last_name"`
 	PasswordHash    string     `gorm:"not null" json:"-"`
 	IsActive        bool       `gorm:"not null" json:"is_active"`
+	Deactivated     bool       `gorm:"not null;default:false" json:"-"`
 	IsStaff         bool       `gorm:"not null" json:"is_staff"`
 	IsSuperuser     bool       `gorm:"not null" json:"-"`
 	EmailVerifiedAt *time.Time `json:"-"`
@@ -178,23 +184,134 @@ func SetPassword(tx *gorm.DB, u *User, hash string) error {
 	return tx.Model(u).Update("password_hash", hash).Error
 }
 
-// ActivateUser marks the address verified and the account active.
-func ActivateUser(tx *gorm.DB, u *User, now time.Time) error {
-	u.IsActive, u.EmailVerifiedAt = true, &now
-	return tx.Model(u).Updates(map[string]any{"is_active": true, "email_verified_at": now}).Error
-}
-
 // IsVerified reports whether the user has confirmed their address.
 func (u *User) IsVerified() bool { return u.EmailVerifiedAt != nil }
 
+// IsPending reports an account waiting for its address's confirmation: it has never been able
+// to sign in, so nothing of anyone's is in it yet.
+func (u *User) IsPending() bool { return !u.IsActive && !u.IsVerified() && !u.Deactivated }
+
+// Registration is a sign-up for an address whose account was never confirmed: the username,
+// names and password that sign-up chose, kept apart from the account until that sign-up's own
+// link is followed (ConfirmSignUp). Whoever registered an address first does not keep it by
+// being first: only the address's owner follows links, so the sign-up whose link they follow
+// is theirs, and an earlier one (perhaps someone else's, with a password they chose) goes.
+type Registration struct {
+	ID           uint      `gorm:"primaryKey"`
+	UserID       uint      `gorm:"not null;index"`
+	User         User      `gorm:"constraint:OnDelete:CASCADE" json:"-"`
+	Username     string    `gorm:"size:30;not null"`
+	FirstName    string    `gorm:"size:150;not null"`
+	LastName     string    `gorm:"size:150;not null"`
+	PasswordHash string    `gorm:"not null"`
+	CreatedAt    time.Time `gorm:"not null"`
+}
+
+// AddRegistration keeps the sign-up n for u's unconfirmed address. Sign-ups made before
+// expired go: their links no longer work.
+func AddRegistration(tx *gorm.DB, u *User, n NewUser, now, expired time.Time) (*Registration, error) {
+	if err := tx.Where("user_id = ? AND created_at < ?", u.ID, expired).Delete(&Registration{}).Error; err != nil {
+		return nil, err
+	}
+	r := &Registration{UserID: u.ID, Username: n.Username, FirstName: n.FirstName, LastName: n.LastName,
+		PasswordHash: n.PasswordHash, CreatedAt: now}
+	return r, tx.Create(r).Error
+}
+
+// FindRegistration finds the sign-up id for the account userID.
+func FindRegistration(db *gorm.DB, userID, id uint) (*Registration, error) {
+	var r Registration
+	if err := db.Where("id = ? AND user_id = ?", id, userID).Limit(1).Find(&r).Error; err != nil {
+		return nil, err
+	}
+	if r.ID == 0 {
+		return nil, ErrNotFound
+	}
+	return &r, nil
+}
+
+// DeleteRegistration drops one sign-up ("this was not me").
+func DeleteRegistration(tx *gorm.DB, r *Registration) error {
+	return tx.Delete(&Registration{}, r.ID).Error
+}
+
+// ConfirmSignUp marks u's address confirmed through a verification link. With r, a later
+// sign-up for the address, r's username, names and password become the account's: the earlier
+// ones are discarded and the account's sessions end. Every other sign-up for the address goes.
+// The account becomes active unless an administrator deactivated it. ErrNotFound: the address
+// was confirmed, or the password changed, since u was read; ErrUsernameTaken: r's username was
+// taken since.
+func ConfirmSignUp(tx *gorm.DB, u *User, r *Registration, now time.Time) error {
+	set := map[string]any{"email_verified_at": now, "is_active": gorm.Expr("NOT deactivated")}
+	if r != nil {
+		set["username"], set["username_key"] = r.Username, strings.ToLower(r.Username)
+		set["first_name"], set["last_name"], set["password_hash"] = r.FirstName, r.LastName, r.PasswordHash
+	}
+	// The password in the condition: of two links followed at once, one wins.
+	res := tx.Model(&User{}).Where("id = ? AND email_verified_at IS NULL AND password_hash = ?", u.ID, u.PasswordHash).Updates(set)
+	if errors.Is(res.Error, gorm.ErrDuplicatedKey) {
+		return ErrUsernameTaken
+	} else if res.Error != nil {
+		return res.Error
+	} else if res.RowsAffected == 0 {
+		return ErrNotFound
+	}
+	if err := tx.Where("user_id = ?", u.ID).Delete(&Registration{}).Error; err != nil {
+		return err
+	}
+	if r != nil {
+		if _, err := EndUserSessions(tx, u.ID, ""); err != nil {
+			return err
+		}
+	}
+	fresh, err := FindUser(tx, u.ID)
+	if err != nil {
+		return err
+	}
+	*u = *fresh
+	return nil
+}
+
+// DeleteUnconfirmedAccount deletes u when it is still pending (IsPending): the owner of the
+// address says they never signed up. ErrNotFound when it is not (any more).
+func DeleteUnconfirmedAccount(tx *gorm.DB, u *User) error {
+	fresh, err := FindUser(tx, u.ID)
+	if err != nil {
+		return err
+	}
+	if !fresh.IsPending() {
+		return ErrNotFound
+	}
+	return DeleteAccount(tx, u.ID)
+}
+
 // MigrateUsers brings the users' data up to date after Migrate; the server runs it at every
-// start. It puts stored addresses in NFC (NormalizeStoredEmails), returning, and logging by
-// user id, the addresses it left for an operator.
+// start. It creates the registrations table, marks the accounts an administrator deactivated
+// (markDeactivated) and puts stored addresses in NFC (NormalizeStoredEmails), returning, and
+// logging by user id, the addresses it left for an operator.
 func MigrateUsers(db *gorm.DB, log *slog.Logger) ([]EmailCollision, error) {
+	if err := db.AutoMigrate(&Registration{}); err != nil {
+		return nil, err
+	}
+	if err := markDeactivated(db); err != nil {
+		return nil, err
+	}
 	collisions, err := NormalizeStoredEmails(db)
 	for _, c := range collisions {
 		log.Warn("these accounts' email addresses are one address in Unicode NFC, so none was changed: an operator decides which keeps it",
 			"user_ids", c.UserIDs)
 	}
 	return collisions, err
+}
+
+// markDeactivated sets Deactivated on the accounts an administrator deactivated before the flag
+// existed: inactive ones whose address was confirmed (confirmation activated them), that have
+// signed in, or that an administrator once activated. Only an administrator makes an account
+// inactive after that, so what remains inactive is a registration waiting for its link. After
+// the first start it finds nothing (deactivation sets the flag), so repeating it is harmless.
+func markDeactivated(db *gorm.DB) error {
+	return db.Exec(`UPDATE users SET deactivated = ? WHERE NOT is_active AND NOT deactivated AND (
+		email_verified_at IS NOT NULL OR last_login IS NOT NULL OR id IN (
+			SELECT user_id FROM security_events WHERE kind = ? AND actor_id IS NOT NULL AND detail LIKE ?))`,
+		true, EventAdminChange, "Account activated%").Error
 }

@@ -184,3 +184,134 @@ func TestDeviceName(t *testing.T) {
 		}
 	}
 }
+
+// Accounts from before the Deactivated flag get it when an administrator's hand shows: inactive
+// after confirming their address, after signing in, or after an administrator activated them.
+// A registration still waiting for its link keeps the power to activate itself by confirming.
+func TestMigrateUsersMarksDeactivated(t *testing.T) {
+	db := openTestDB(t)
+	now := time.Now().UTC()
+	legacy := func(name string, active, verified, signedIn bool) *User {
+		t.Helper()
+		u, err := CreateUser(db, NewUser{Username: name, Email: name + "@example.com", PasswordHash: "x"}, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		set := map[string]any{"is_active": active}
+		if verified {
+			set["email_verified_at"] = now
+		}
+		if signedIn {
+			set["last_login"] = now
+		}
+		if err := db.Model(&User{}).Where("id = ?", u.ID).Updates(set).Error; err != nil {
+			t.Fatal(err)
+		}
+		return u
+	}
+	event := func(u *User, detail string) {
+		t.Helper()
+		admin := uint(1)
+		if err := RecordEvent(db, &SecurityEvent{UserID: u.ID, Kind: EventAdminChange, ActorID: &admin, Detail: detail, CreatedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	root := legacy("root", true, true, true)
+	pending := legacy("pending", false, false, false)
+	resent := legacy("resent", false, false, false) // an administrator only mailed a new link
+	event(resent, "Activation link sent by root")
+	verifiedOff := legacy("verifiedoff", false, true, true)
+	signedInOff := legacy("signedinoff", false, false, true) // activated by hand, used, deactivated
+	neverUsedOff := legacy("neveruseoff", false, false, false)
+	event(neverUsedOff, "Account activated by root")
+	event(neverUsedOff, "Account deactivated, sessions ended by root")
+	approved := legacy("approved", true, false, true) // activated by hand and in use: stays so
+
+	if _, err := MigrateUsers(db, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		u                          *User
+		active, deactivated, waits bool
+	}{
+		{root, true, false, false}, {pending, false, false, true}, {resent, false, false, true},
+		{verifiedOff, false, true, false}, {signedInOff, false, true, false}, {neverUsedOff, false, true, false},
+		{approved, true, false, false},
+	} {
+		u, err := FindUser(db, tc.u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.IsActive != tc.active || u.Deactivated != tc.deactivated || u.IsPending() != tc.waits {
+			t.Errorf("%s: active %v deactivated %v pending %v, want %v %v %v", u.Username,
+				u.IsActive, u.Deactivated, u.IsPending(), tc.active, tc.deactivated, tc.waits)
+		}
+	}
+}
+
+// Confirming an address activates a registration, never an account an administrator
+// deactivated; a later sign-up's confirmation replaces the earlier sign-up's credentials.
+func TestConfirmSignUp(t *testing.T) {
+	db := openTestDB(t)
+	now := time.Now().UTC()
+	create := func(name string) *User {
+		t.Helper()
+		u, err := CreateUser(db, NewUser{Username: name, Email: name + "@example.com", PasswordHash: "hash-" + name}, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u
+	}
+	t.Run("registration", func(t *testing.T) {
+		u := create("ada")
+		if err := ConfirmSignUp(db, u, nil, now); err != nil {
+			t.Fatal(err)
+		}
+		if !u.IsActive || !u.IsVerified() || u.Deactivated {
+			t.Errorf("after confirming: %+v", u)
+		}
+		if err := ConfirmSignUp(db, u, nil, now); err != ErrNotFound {
+			t.Errorf("second confirmation: %v", err)
+		}
+	})
+	t.Run("deactivated", func(t *testing.T) {
+		u := create("bob")
+		if err := db.Model(u).Updates(map[string]any{"deactivated": true}).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := ConfirmSignUp(db, u, nil, now); err != nil {
+			t.Fatal(err)
+		}
+		if u.IsActive || !u.IsVerified() || !u.Deactivated {
+			t.Errorf("a deactivated account after confirming: active %v verified %v", u.IsActive, u.IsVerified())
+		}
+	})
+	t.Run("later sign-up", func(t *testing.T) {
+		u := create("mallory")
+		r, err := AddRegistration(db, u, NewUser{Username: "carol", FirstName: "Carol", PasswordHash: "hash-carol"}, now, now.Add(-time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		other, _ := AddRegistration(db, u, NewUser{Username: "eve", PasswordHash: "hash-eve"}, now, now.Add(-time.Hour))
+		stale := *u
+		if err := ConfirmSignUp(db, u, r, now); err != nil {
+			t.Fatal(err)
+		}
+		if u.Username != "carol" || u.UsernameKey != "carol" || u.FirstName != "Carol" || u.PasswordHash != "hash-carol" || !u.IsActive {
+			t.Errorf("after the later sign-up's link: %+v", u)
+		}
+		if _, err := FindRegistration(db, u.ID, other.ID); err != ErrNotFound {
+			t.Errorf("the other sign-up is still there: %v", err)
+		}
+		if err := ConfirmSignUp(db, &stale, nil, now); err != ErrNotFound {
+			t.Errorf("a link read before the change: %v", err)
+		}
+	})
+	t.Run("username taken since", func(t *testing.T) {
+		u := create("dave")
+		r, _ := AddRegistration(db, u, NewUser{Username: "ADA", PasswordHash: "hash-x"}, now, now.Add(-time.Hour))
+		if err := ConfirmSignUp(db, u, r, now); err != ErrUsernameTaken {
+			t.Errorf("err = %v, want ErrUsernameTaken", err)
+		}
+	})
+}
