@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -142,8 +143,8 @@ func TestExport(t *testing.T) {
 	if strings.Contains(res.body, "/account/email/confirm") {
 		t.Error("the export holds a live link")
 	}
-	if x.Finance == nil || len(*x.Finance) != 0 {
-		t.Errorf("finance = %v, want {}", x.Finance)
+	if x.Finance == nil || len(*x.Finance) != 1 || (*x.Finance)["ledger"] == nil {
+		t.Errorf("finance = %v, want the ledger (export_ledger_test.go checks its content)", x.Finance)
 	}
 }
 
@@ -214,8 +215,22 @@ func TestDeleteAccount(t *testing.T) {
 	c.upload("/profile/avatar", "x.png", "image/png", encodePNG(t, halves(20, 20)))
 	ta.stopOutbox() // leave a mail pending
 	c.requestEmailChange("new@example.com", goodPassword)
+	// A ledger: an account (with the default categories), a row, and a deleted row awaiting undo.
+	c.get("/accounts")
+	wantStatus(t, c.post("/accounts", url.Values{"name": {"Checking"}, "kind": {"checking"}, "currency": {"USD"},
+		"opening_balance": {"100.00"}, "opening_date": {"2026-11-01"}}), http.StatusSeeOther)
+	var accountID uint
+	ta.db.Raw(`SELECT id FROM accounts WHERE user_id = ?`, u.ID).Scan(&accountID)
+	for _, payee := range []string{"Corner Shop", "Bakery"} {
+		wantStatus(t, c.post("/transactions", url.Values{"account_id": {strconv.FormatUint(uint64(accountID), 10)},
+			"date": {"2026-11-20"}, "payee": {payee}, "amount": {"-3.50"}}), http.StatusSeeOther)
+	}
+	var last uint
+	ta.db.Raw(`SELECT MAX(id) FROM transactions WHERE user_id = ?`, u.ID).Scan(&last)
+	wantStatus(t, c.post("/transactions/"+strconv.FormatUint(uint64(last), 10)+"/delete", nil), http.StatusSeeOther)
 	for table, n := range userRows(t, ta, u.ID) {
-		if n == 0 {
+		// A verified account has no pending registration; TestEveryUserTableCascades covers that table.
+		if n == 0 && table != "registrations" {
 			t.Fatalf("nothing in %s to delete: the test would prove nothing", table)
 		}
 	}

@@ -19,6 +19,7 @@ import (
 	"tally/config"
 	"tally/mail"
 	"tally/models"
+	"tally/models/ledger"
 )
 
 // Options are what tests and the benchmark change; the zero value is production.
@@ -51,7 +52,7 @@ func OpenDatabase(cfg config.Config, log *slog.Logger) (*gorm.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := models.Migrate(db); err != nil {
+	if err := errors.Join(models.Migrate(db), ledger.Migrate(db)); err != nil {
 		_ = models.Close(db)
 		return nil, fmt.Errorf("migrate: %w", err)
 	}

@@ -78,7 +78,7 @@ func TestImpersonation(t *testing.T) {
 	for _, e := range []struct {
 		u      *models.User
 		detail string
-	}{{bob, "Support access started by super"}, {super, "Viewing as bob started"}} {
+	}{{bob, "Support access started"}, {super, "Viewing as " + models.UserRef(bob.ID) + " started"}} {
 		if got := ta.lastEvent(e.u); got.Kind != models.EventImpersonation || got.Detail != e.detail {
 			t.Errorf("%s's event = %+v", e.u.Username, got.SecurityEvent)
 		}
@@ -141,7 +141,7 @@ func TestImpersonation(t *testing.T) {
 		for _, e := range []struct {
 			u      *models.User
 			detail string
-		}{{bob, "Support access ended by super"}, {super, "Viewing as bob ended"}} {
+		}{{bob, "Support access ended"}, {super, "Viewing as " + models.UserRef(bob.ID) + " ended"}} {
 			if got := ta.lastEvent(e.u); got.Kind != models.EventImpersonation || got.Detail != e.detail {
 				t.Errorf("%s's event = %+v", e.u.Username, got.SecurityEvent)
 			}

@@ -6,6 +6,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"tally/models"
+	"tally/models/ledger"
 	"tally/views"
 )
 
@@ -21,7 +22,30 @@ func (h *Handlers) Home(c *fiber.Ctx) error {
 }
 
 func (h *Handlers) Dashboard(c *fiber.Ctx) error {
-	return h.render(c, page{Title: "Dashboard", Body: views.Dashboard(currentUser(c))})
+	v, err := h.ledgerView(c)
+	if err != nil {
+		return err
+	}
+	recent, err := v.b.Recent(10)
+	if err != nil {
+		return err
+	}
+	var open []ledger.Account
+	for _, a := range v.accounts {
+		if !a.Closed {
+			open = append(open, a)
+		}
+	}
+	totals, err := ledger.TotalsByCurrency(v.accounts)
+	if err != nil {
+		return err
+	}
+	d := views.DashboardData{Name: currentUser(c).DisplayName(), NetWorth: v.m.Totals(totals), Recent: v.rows(recent),
+		Choices: v.choices, Add: views.TxForm{Date: h.today()}}
+	for _, a := range open {
+		d.Accounts = append(d.Accounts, accountItem(v.m, a))
+	}
+	return h.render(c, page{Title: "Dashboard", Body: views.Dashboard(d)})
 }
 
 // Healthz answers 200 when the database answers.

@@ -48,6 +48,9 @@ func (h *Handlers) addRoutes(app *fiber.App) {
 
 	// Signed-in users.
 	app.Get("/api/me", h.requireUserAPI, h.Me)
+	app.Get("/api/accounts", h.requireUserAPI, h.APIAccounts)
+	app.Get("/api/categories", h.requireUserAPI, h.APICategories)
+	app.Get("/api/transactions", h.requireUserAPI, h.APITransactions)
 	app.Get("/dashboard", h.requireUser, h.Dashboard)
 	app.Get("/account/security", h.requireUser, h.Security)
 	// Pages that would let support take over an account refuse a staff member viewing as its owner.
@@ -73,6 +76,35 @@ func (h *Handlers) addRoutes(app *fiber.App) {
 	app.Post("/account/export", h.requireUser, h.refuseImpersonation, limitForm, h.Export)
 	app.Get("/account/delete", h.requireUser, h.refuseImpersonation, h.DeletePage)
 	app.Post("/account/delete", h.requireUser, h.refuseImpersonation, limitForm, h.DeleteAccount)
+
+	// The ledger: the user's own money, reached only through h.book. Writes are refused while
+	// staff view Tally as the user (ledgerWritable).
+	ledgerWrite := []fiber.Handler{h.requireUser, h.ledgerWritable, limitForm}
+	app.Get("/accounts", h.requireUser, h.AccountsPage)
+	app.Post("/accounts", append(ledgerWrite, h.CreateAccount)...)
+	app.Get("/accounts/:id<int>", h.requireUser, h.AccountRegister)
+	app.Post("/accounts/:id<int>", append(ledgerWrite, h.UpdateAccount)...)
+	app.Get("/accounts/:id<int>/edit", h.requireUser, h.EditAccountPage)
+	app.Post("/accounts/:id<int>/close", append(ledgerWrite, h.CloseAccount)...)
+	app.Post("/accounts/:id<int>/reopen", append(ledgerWrite, h.ReopenAccount)...)
+	app.Get("/accounts/:id<int>/delete", h.requireUser, h.DeleteAccountPage)
+	app.Post("/accounts/:id<int>/delete", append(ledgerWrite, h.DeleteLedgerAccount)...)
+	app.Get("/transactions", h.requireUser, h.TransactionsPage)
+	app.Get("/transactions/new", h.requireUser, h.NewTransactionPage)
+	app.Get("/transactions/suggest", h.requireUser, h.SuggestPayees)
+	app.Get("/transactions/category", h.requireUser, h.SuggestCategory)
+	app.Post("/transactions", append(ledgerWrite, h.CreateTransaction)...)
+	app.Get("/transactions/:id<int>/edit", h.requireUser, h.EditTransactionPage)
+	app.Post("/transactions/:id<int>", append(ledgerWrite, h.UpdateTransaction)...)
+	app.Post("/transactions/:id<int>/delete", append(ledgerWrite, h.DeleteTransaction)...)
+	app.Post("/transactions/:id<int>/undo", append(ledgerWrite, h.UndoDeleteTransaction)...)
+	app.Get("/categories", h.requireUser, h.CategoriesPage)
+	app.Post("/categories", append(ledgerWrite, h.CreateCategory)...)
+	app.Get("/categories/:id<int>/edit", h.requireUser, h.EditCategoryPage)
+	app.Post("/categories/:id<int>", append(ledgerWrite, h.UpdateCategory)...)
+	app.Post("/categories/:id<int>/move", append(ledgerWrite, h.MoveCategory)...)
+	app.Get("/categories/:id<int>/delete", h.requireUser, h.DeleteCategoryPage)
+	app.Post("/categories/:id<int>/delete", append(ledgerWrite, h.DeleteCategory)...)
 
 	// Links from mail: the token is the credential.
 	app.Get("/account/email/confirm", h.ConfirmEmailChange)

@@ -37,7 +37,7 @@ func openStorage(path, table string) (st *sqlite3.Storage, err error) {
 		}
 	}()
 	return sqlite3.New(sqlite3.Config{
-		Database:        "file:" + path + "?_journal_mode=WAL&_busy_timeout=5000&_txlock=immediate&_synchronous=NORMAL",
+		Database:        "file:" + path + "?_journal_mode=WAL&_secure_delete=on&_busy_timeout=5000&_txlock=immediate&_synchronous=NORMAL",
 		Table:           table,
 		GCInterval:      10 * time.Minute,
 		MaxOpenConns:    8,

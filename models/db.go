@@ -37,7 +37,7 @@ var (
 // The busy timeout still covers other processes (the command line).
 func Open(path string, log *slog.Logger) (*gorm.DB, error) {
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(5000)", "foreign_keys(1)", "synchronous(" + durableSync + ")"} {
+	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(5000)", "foreign_keys(1)", "secure_delete(ON)", "synchronous(" + durableSync + ")"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")

@@ -112,6 +112,7 @@ var schema = []string{
 		month      TEXT NOT NULL,
 		total      INTEGER NOT NULL,
 		PRIMARY KEY (user_id, account_id, month),
+		FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE CASCADE,
 		FOREIGN KEY (user_id, account_id) REFERENCES accounts(user_id, id) ON DELETE CASCADE
 	) WITHOUT ROWID`,
 	`CREATE TRIGGER IF NOT EXISTS transactions_months_insert AFTER INSERT ON transactions

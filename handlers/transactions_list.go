@@ -1,0 +1,112 @@
+package handlers
+
+import (
+	"errors"
+	"net/url"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"tally/models/ledger"
+	"tally/views"
+)
+
+// TransactionsPage lists every account's transactions with filters from the URL. For htmx it is
+// the list alone, or (X-Tally-Rows) the next page of rows.
+func (h *Handlers) TransactionsPage(c *fiber.Ctx) error {
+	var f views.TxFilter
+	if err := c.QueryParser(&f); err != nil {
+		return fiber.ErrBadRequest
+	}
+	f = views.TxFilter{AccountID: clean(f.AccountID), CategoryID: clean(f.CategoryID), From: clean(f.From),
+		To: clean(f.To), Q: clean(f.Q), Min: clean(f.Min), Max: clean(f.Max)}
+	v, err := h.ledgerView(c)
+	if err != nil {
+		return err
+	}
+	filter := v.parseFilter(&f)
+	d := views.TransactionsData{Filter: f, Choices: v.choices, Filtered: filter != (ledger.Filter{})}
+	status := fiber.StatusOK
+	if f.Valid() {
+		p, err := v.b.Transactions(filter, c.Query("cursor"), ledger.DefaultLimit)
+		if errors.Is(err, ledger.ErrBadCursor) {
+			return fiber.NewError(fiber.StatusBadRequest, "This page of the list does not exist. Go back to its first page.")
+		}
+		if err := v.m.applyLedgerErrors(err, &d.Filter.Form, ""); err != nil {
+			return err
+		}
+		if p != nil {
+			d.Rows = v.rows(p.Rows)
+			if p.Next != "" {
+				d.More = "/transactions?" + filterQuery(f, p.Next)
+			}
+		}
+	}
+	if !d.Filter.Valid() {
+		status = fiber.StatusUnprocessableEntity
+	}
+	if isHTMX(c) && c.Get("X-Tally-Rows") == "1" {
+		return h.render(c, page{Status: status, Fragment: views.MoreRows(d.Rows, d.More, false, 6)})
+	}
+	return h.render(c, page{Title: "Transactions", Status: status, Body: views.TransactionsPage(d), Fragment: views.TransactionsList(d)})
+}
+
+// clean copies a query value trimmed (Fiber's are reused after the handler).
+func clean(s string) string { return strings.TrimSpace(strings.Clone(s)) }
+
+// parseFilter reads the filter form; what cannot be read is marked on f. Amounts are read in
+// the chosen account's currency, or in the one currency of all the user's accounts; with
+// accounts in several currencies an amount filter needs an account.
+func (v *ledgerView) parseFilter(f *views.TxFilter) ledger.Filter {
+	var out ledger.Filter
+	var ok bool
+	if out.AccountID, ok = formID(f.AccountID); !ok {
+		f.AddError("account_id", "Choose an account from the list.")
+	}
+	if out.CategoryID, ok = formID(f.CategoryID); !ok {
+		f.AddError("category_id", "Choose a category from the list.")
+	}
+	out.From, out.To, out.Text = f.From, f.To, f.Q
+	if f.Min == "" && f.Max == "" {
+		return out
+	}
+	code := ""
+	if a := v.accountsBy[out.AccountID]; a != nil {
+		code = a.Currency
+	} else {
+		for _, a := range v.accounts {
+			if code != "" && a.Currency != code {
+				f.AddError("min", "Your accounts are in several currencies: choose an account to filter by amount.")
+				return out
+			}
+			code = a.Currency
+		}
+	}
+	for _, bound := range []struct {
+		field, value string
+		dst          **int64
+	}{{"min", f.Min, &out.MinAmount}, {"max", f.Max, &out.MaxAmount}} {
+		if bound.value == "" {
+			continue
+		}
+		n, msg := v.m.Parse(bound.value, code)
+		if msg != "" {
+			f.AddError(bound.field, msg)
+			continue
+		}
+		*bound.dst = &n
+	}
+	return out
+}
+
+// filterQuery is the filter's URL query, with cursor when set: the next page keeps the filters.
+func filterQuery(f views.TxFilter, cursor string) string {
+	q := url.Values{}
+	for _, p := range [][2]string{{"account_id", f.AccountID}, {"category_id", f.CategoryID}, {"from", f.From},
+		{"to", f.To}, {"q", f.Q}, {"min", f.Min}, {"max", f.Max}, {"cursor", cursor}} {
+		if p[1] != "" {
+			q.Set(p[0], p[1])
+		}
+	}
+	return q.Encode()
+}
