@@ -38,6 +38,9 @@ func NormalizeStoredEmails(db *gorm.DB) ([]EmailCollision, error) {
 		}
 		groups[n] = append(groups[n], u)
 	}
+	if len(forms) == 0 {
+		return nil, nil // the usual start: no write transaction
+	}
 	var collisions []EmailCollision
 	err = Transaction(db, func(tx *gorm.DB) error {
 		for _, n := range forms {
