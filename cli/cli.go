@@ -50,6 +50,9 @@ Without a command, tally runs the server. Commands:
   users                       list every account
   reset-link USERNAME         print a one-time password reset link (for installs without mail)
   unlock USERNAME             clear the sign-in lockout of a user (or an email address)
+  demo USERNAME [--months 24] [--transactions N] [--seed 1] [--currency USD] [--force]
+                              fill a user's ledger with realistic demo data; refuses when
+                              they have accounts, unless --force
 `
 
 // Run runs the command args[0].
@@ -76,6 +79,8 @@ func (cli *CLI) Run(ctx context.Context, args []string) error {
 		return cli.withUser(rest, cli.resetLink)
 	case "unlock":
 		return cli.unlock(rest)
+	case "demo":
+		return cli.demo(ctx, rest)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(cli.Out, cliUsage)
 		return nil
