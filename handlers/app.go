@@ -173,7 +173,7 @@ func build(cfg config.Config, db *gorm.DB, sessions, limits fiber.Storage, outbo
 		tokens:       models.Tokens{Secret: cfg.Secret},
 		outbox:       outbox,
 		limits:       limits,
-		gate:         newHashGate(runtime.GOMAXPROCS(0)),
+		gate:         newHashGate(runtime.GOMAXPROCS(0), log),
 		sessionCache: models.NewSessionCache(db, 10000),
 		later:        newLaterQueue(log, laterQueueSize),
 	}

@@ -244,14 +244,14 @@ func (h *Handlers) authenticate(c *fiber.Ctx, f *views.LoginForm, password strin
 	// Only the hash runs on a hashing worker: the user was loaded by the guard, and every write
 	// happens afterwards.
 	user, ok, rehash := guard.user, false, false
-	if err := h.gate.run(c, func() { ok, rehash = models.VerifyPassword(user, password, h.hash) }); err != nil {
+	if err := h.runHashJob(c, func() { ok, rehash = models.VerifyPassword(user, password, h.hash) }); err != nil {
 		return nil, nil, err
 	}
 	switch {
 	case !ok:
 		f.NonFieldError = errBadLogin
 		return nil, nil, h.loginFailed(c, guard)
-	case !user.IsActive && !user.IsVerified():
+	case user.IsPending():
 		// Only the right password gets here, so this reveals nothing to a guesser.
 		f.NonFieldError = "Your email address is not confirmed yet. Follow the link we sent you, or ask for a new one."
 		f.UnverifiedEmail = user.Email

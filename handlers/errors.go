@@ -30,7 +30,7 @@ func (h *Handlers) handleError(c *fiber.Ctx, err error) error {
 	case errors.Is(err, models.ErrNotFound):
 		status, msg = fiber.StatusNotFound, defaultMessage(fiber.StatusNotFound)
 	}
-	if status >= 500 {
+	if status >= 500 && !errors.Is(err, errBusy) { // the hash gate's refusals are summed up by the gate
 		h.log.Error("request failed", "request_id", requestID(c), "method", c.Method(), "path", c.Path(), "err", err)
 		if status == fiber.StatusInternalServerError {
 			msg = "Something went wrong on our side. Please try again in a moment."

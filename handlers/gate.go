@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -11,9 +12,14 @@ import (
 )
 
 // hashGate bounds password hashing: argon2id takes ~19 MiB and tens of milliseconds a hash, so
-// a fixed pool of workers (one per CPU) does all of it, a queue of 8 per worker waits (shorter
-// queues turned away a third of the logins at the hash limit, since hash times jitter), and
-// anything beyond is refused at once. A login flood then cannot exhaust memory.
+// a fixed pool of workers (one per CPU) does all of it, and at most 8 jobs per worker wait
+// (shorter queues turned away a third of the logins at the hash limit, since hash times
+// jitter). A login flood then cannot exhaust memory.
+//
+// The waiting jobs are shared fairly between clients (see fairness.go): each client has its own
+// line, a free worker serves the client with the fewest jobs running, and when every place is
+// taken a newcomer pushes out the newest job of the client holding the most. One address
+// flooding logins thus delays only itself, while a lone client may still use the whole gate.
 //
 // Page views come first: while pages are being served (a GET within the quiet period), every
 // worker but the first waits before taking its next job, so one core stays free for them. Go
@@ -26,31 +32,34 @@ import (
 // than there was (a core hashing, 0.6 serving pages, 0.65 for the load generator), and views
 // queued (flood p50 7-11 ms, p99 37-45 ms; resting: p50 3 ms, p99 28-31 ms).
 type hashGate struct {
-	jobs     chan func()
+	fairQueue
+	ready    chan struct{} // one token per waiting job: workers sleep on it
 	workers  int
 	quiet    time.Duration // how long after the last page view the extra workers wait
 	stopped  chan struct{}
 	stopOnce sync.Once
 	epoch    time.Time
 	lastView atomic.Int64 // time since epoch of the latest page view, in ns
-	onYield  func()       // tests: called when an extra worker starts waiting for quiet
-	onRest   func()       // tests: called when the first worker rests after a job
+	refused  refusalLog
+	onYield  func() // tests: called when an extra worker starts waiting for quiet
+	onRest   func() // tests: called when the first worker rests after a job
 }
 
 // viewQuiet is the gate's quiet period: page views of one user are seconds apart, a page
 // view load keeps it busy.
 const viewQuiet = 50 * time.Millisecond
 
-func newHashGate(workers int) *hashGate {
+func newHashGate(workers int, log *slog.Logger) *hashGate {
 	g := makeHashGate(workers, viewQuiet)
+	g.refused.log = log
 	g.start()
 	return g
 }
 
 // makeHashGate is a gate whose workers are not running yet.
 func makeHashGate(workers int, quiet time.Duration) *hashGate {
-	g := &hashGate{jobs: make(chan func(), 8*workers), workers: workers, quiet: quiet,
-		stopped: make(chan struct{}), epoch: time.Now()}
+	g := &hashGate{fairQueue: makeFairQueue(8 * workers), ready: make(chan struct{}, 8*workers),
+		workers: workers, quiet: quiet, stopped: make(chan struct{}), epoch: time.Now()}
 	g.lastView.Store(-int64(quiet))
 	return g
 }
@@ -59,11 +68,19 @@ func (g *hashGate) start() {
 	for i := range g.workers {
 		go g.work(i > 0)
 	}
+	go g.refused.report(g.stopped)
 }
 
-// stop ends the workers; the gate takes no work after it.
+// stop ends the workers and refuses the jobs still waiting; the gate takes no work after it.
 func (g *hashGate) stop() {
-	g.stopOnce.Do(func() { close(g.stopped); close(g.jobs) })
+	g.stopOnce.Do(func() {
+		close(g.stopped)
+		for _, job := range g.close() {
+			g.refused.add(job.client.key)
+			job.done <- errBusy
+		}
+		g.refused.flush()
+	})
 }
 
 func (g *hashGate) work(yields bool) {
@@ -71,12 +88,19 @@ func (g *hashGate) work(yields bool) {
 		if yields && !g.waitForQuiet() {
 			return
 		}
-		job, ok := <-g.jobs
-		if !ok {
+		select {
+		case <-g.stopped:
 			return
+		case <-g.ready:
+		}
+		job := g.next()
+		if job == nil { // refused by stop meanwhile
+			continue
 		}
 		start := time.Now()
-		job()
+		job.fn()
+		g.finished(job)
+		job.done <- nil
 		if !yields && g.sinceView() < g.quiet {
 			if g.onRest != nil {
 				g.onRest()
@@ -127,37 +151,64 @@ func (g *hashGate) waitForQuiet() bool {
 	}
 }
 
-var errBusy = fiber.NewError(fiber.StatusServiceUnavailable, "Tally is busy right now. Please try again in a moment.")
+// errBusy answers a job when every place in the gate is taken by clients with no more than
+// their share; errOverShare one from a client that already has its share waiting (Retry-After
+// is set on both). Neither is a failure of the server: the error handler does not log them,
+// and the gate logs a summary of refusals instead (refusalLog).
+var (
+	errBusy      = fiber.NewError(fiber.StatusServiceUnavailable, "Tally is busy right now. Please try again in a moment.")
+	errOverShare = fiber.NewError(fiber.StatusTooManyRequests, "Too many sign-in attempts from your network at once. Please wait a moment and try again.")
+)
 
-// full reports whether a new job would be turned away; handlers ask before doing any other
-// work for a request that will need a hash, so shedding costs next to nothing.
-func (g *hashGate) full() bool { return len(g.jobs) == cap(g.jobs) }
-
-// run queues fn for a worker and waits for it, or fails at once when the queue is full.
-func (g *hashGate) run(c *fiber.Ctx, fn func()) error {
-	done := make(chan struct{})
-	select {
-	case g.jobs <- func() { defer close(done); fn() }:
-	default:
-		c.Set(fiber.HeaderRetryAfter, "1")
-		return errBusy
+// submit queues fn in client's line and returns where its outcome arrives: nil once fn ran,
+// or a refusal if the job is pushed out while it waits. A job that gets no place is refused
+// (after a wait if its client is over its share, see fairQueue).
+func (g *hashGate) submit(client string, fn func()) (<-chan error, error) {
+	job := &hashJob{fn: fn, done: make(chan error, 1)}
+	pushedOut, err := g.add(client, job)
+	if err != nil {
+		g.refused.add(client)
+		return nil, err
 	}
-	<-done
-	return nil
+	if pushedOut != nil {
+		// The newcomer takes the pushed-out job's place and its token in ready.
+		g.refused.add(pushedOut.client.key)
+		pushedOut.done <- errOverShare
+	} else {
+		g.ready <- struct{}{} // never blocks: ready holds one token per waiting job, at most its capacity
+	}
+	return job.done, nil
 }
 
-// refuseIfBusy answers 503 at once when the hashing queue is full.
-func (h *Handlers) refuseIfBusy(c *fiber.Ctx) error {
-	if h.gate.full() {
+// runHashJob queues fn in the line of the request's client (its network: clientNetwork) and
+// waits for it, or answers the refusal.
+func (h *Handlers) runHashJob(c *fiber.Ctx, fn func()) error {
+	done, err := h.gate.submit(h.clientNetwork(c), fn)
+	if err == nil {
+		err = <-done
+	}
+	if err != nil {
 		c.Set(fiber.HeaderRetryAfter, "1")
-		return errBusy
+	}
+	return err
+}
+
+// refuseIfBusy answers before any other work for a request that will need a hash when the gate
+// would not take a job from this client (after a wait if the client is over its share, see
+// fairQueue), so shedding costs next to nothing.
+func (h *Handlers) refuseIfBusy(c *fiber.Ctx) error {
+	client := h.clientNetwork(c)
+	if err := h.gate.admit(client); err != nil {
+		h.gate.refused.add(client)
+		c.Set(fiber.HeaderRetryAfter, "1")
+		return err
 	}
 	return nil
 }
 
 // hashPassword hashes through the gate.
 func (h *Handlers) hashPassword(c *fiber.Ctx, password string) (hash string, err error) {
-	if gateErr := h.gate.run(c, func() { hash, err = models.HashPassword(password, h.hash) }); gateErr != nil {
+	if gateErr := h.runHashJob(c, func() { hash, err = models.HashPassword(password, h.hash) }); gateErr != nil {
 		return "", gateErr
 	}
 	return hash, err
@@ -165,7 +216,7 @@ func (h *Handlers) hashPassword(c *fiber.Ctx, password string) (hash string, err
 
 // checkPassword compares through the gate.
 func (h *Handlers) checkPassword(c *fiber.Ctx, u *models.User, password string) (ok bool, err error) {
-	if gateErr := h.gate.run(c, func() { ok, _, err = models.CheckPassword(password, u.PasswordHash, h.hash) }); gateErr != nil {
+	if gateErr := h.runHashJob(c, func() { ok, _, err = models.CheckPassword(password, u.PasswordHash, h.hash) }); gateErr != nil {
 		return false, gateErr
 	}
 	if err == models.ErrInvalidHash {

@@ -2,18 +2,58 @@ package handlers
 
 import (
 	"net/url"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
 )
+
+// queue submits fn as a job of client and fails the test if the gate refuses it.
+func queue(t *testing.T, g *hashGate, client string, fn func()) <-chan error {
+	t.Helper()
+	done, err := g.submit(client, fn)
+	if err != nil {
+		t.Fatalf("job of %s refused: %v", client, err)
+	}
+	return done
+}
+
+// fillGate occupies every worker and every waiting place of g with jobs of as many clients, as
+// a flood from many networks would. The jobs end when release is closed; drain returns once
+// all of them ran.
+func fillGate(t *testing.T, g *hashGate, release <-chan struct{}) (drain func()) {
+	t.Helper()
+	var dones []<-chan error
+	started := make(chan struct{}, g.workers)
+	for i := range g.workers {
+		dones = append(dones, queue(t, g, "198.18.0."+strconv.Itoa(i), func() { started <- struct{}{}; <-release }))
+	}
+	for range g.workers {
+		select {
+		case <-started:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the workers did not take their jobs")
+		}
+	}
+	for i := range g.capacity {
+		dones = append(dones, queue(t, g, "198.18.1."+strconv.Itoa(i), func() { <-release }))
+	}
+	return func() {
+		for _, done := range dones {
+			if err := <-done; err != nil {
+				t.Errorf("a job filling the gate was refused: %v", err)
+			}
+		}
+	}
+}
 
 // concurrently runs two jobs on g that each wait for the other to start: it returns once
 // both ran side by side, or fails the test after a bound.
 func concurrently(t *testing.T, g *hashGate) {
 	t.Helper()
 	aStarted, bStarted, done := make(chan struct{}), make(chan struct{}), make(chan struct{}, 2)
-	g.jobs <- func() { close(aStarted); <-bStarted; done <- struct{}{} }
-	g.jobs <- func() { close(bStarted); <-aStarted; done <- struct{}{} }
+	queue(t, g, "a", func() { close(aStarted); <-bStarted; done <- struct{}{} })
+	queue(t, g, "a", func() { close(bStarted); <-aStarted; done <- struct{}{} })
 	for range 2 {
 		select {
 		case <-done:
@@ -53,7 +93,7 @@ func TestHashGateYieldsToPageViews(t *testing.T) {
 		// Jobs still run, one at a time, on the first worker.
 		ran := make(chan int, 3)
 		for i := range 3 {
-			g.jobs <- func() { ran <- i }
+			queue(t, g, "a", func() { ran <- i })
 		}
 		for i := range 3 {
 			if got := <-ran; got != i {
@@ -96,7 +136,7 @@ func TestHashGateRestsWhilePagesAreServed(t *testing.T) {
 			// The second job runs after whatever followed the first, rest included.
 			for i := range 2 {
 				done := make(chan struct{})
-				g.jobs <- func() { close(done) }
+				queue(t, g, "a", func() { close(done) })
 				select {
 				case <-done:
 				case <-time.After(10 * time.Second):
