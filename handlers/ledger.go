@@ -16,7 +16,7 @@ import (
 // book is the signed-in user's ledger: the only handle the ledger handlers hold on money. The
 // user comes from the session, never from the request's fields.
 func (h *Handlers) book(c *fiber.Ctx) (*ledger.Book, error) {
-	return ledger.For(h.db, currentUser(c).ID)
+	return ledger.ForClock(h.db, currentUser(c).ID, h.now)
 }
 
 // errLedgerReadOnly answers a ledger write while staff view Tally as its owner: support may

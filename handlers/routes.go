@@ -37,6 +37,7 @@ func (h *Handlers) addRoutes(app *fiber.App) {
 	app.Post("/login", limitForm, h.Login)
 	app.Post("/logout", limitForm, h.Logout)
 	app.Get("/verify", h.Verify)
+	app.Post("/verify", limitForm, h.limitIP(), h.ConfirmAddress)
 	resendGet, resendPost := h.emailForm(views.ResendPage, "an account waiting for activation", h.sendVerification)
 	app.Get("/verify/resend", resendGet)
 	app.Post("/verify/resend", limitForm, h.limitIP(), resendPost)

@@ -248,9 +248,8 @@ func (h *Handlers) saveTransaction(c *fiber.Ctx, id uint) error {
 		}
 	}
 	if f.AddPart {
-		f.SplitCategoryIDs = append(padParts(f.SplitCategoryIDs, f.Parts()), "")
-		f.SplitAmounts = append(padParts(f.SplitAmounts, f.Parts()), "")
-		f.SplitMemos = append(padParts(f.SplitMemos, f.Parts()), "")
+		n := f.Parts() + 1
+		f.SplitCategoryIDs, f.SplitAmounts, f.SplitMemos = padParts(f.SplitCategoryIDs, n), padParts(f.SplitAmounts, n), padParts(f.SplitMemos, n)
 		return h.renderTxForm(c, fiber.StatusOK, v, f)
 	}
 	in, err := v.parseTx(&f)

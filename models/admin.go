@@ -195,10 +195,10 @@ func CountUserSessions(db *gorm.DB, userID uint) (int64, error) {
 
 // SetUserActive activates or deactivates an account; deactivation also ends its sessions.
 func SetUserActive(tx *gorm.DB, u *User, active bool) error {
-	if err := tx.Model(u).Update("is_active", active).Error; err != nil {
+	if err := tx.Model(u).Updates(map[string]any{"is_active": active, "deactivated": !active}).Error; err != nil {
 		return err
 	}
-	u.IsActive = active
+	u.IsActive, u.Deactivated = active, !active
 	if active {
 		return nil
 	}

@@ -49,10 +49,18 @@ type Book struct {
 
 // For returns userID's book. db may be a transaction: the book's writes then nest in it.
 func For(db *gorm.DB, userID uint) (*Book, error) {
+	return ForClock(db, userID, nil)
+}
+
+// ForClock is For with the clock the book dates its writes and undo window by (nil: db's
+// NowFunc, or the time now), so a server's tests can move it.
+func ForClock(db *gorm.DB, userID uint, now func() time.Time) (*Book, error) {
 	if userID == 0 {
 		return nil, ErrNoUser
 	}
-	now := db.Config.NowFunc
+	if now == nil {
+		now = db.Config.NowFunc
+	}
 	if now == nil {
 		now = func() time.Time { return time.Now().UTC() }
 	}
@@ -62,7 +70,7 @@ func For(db *gorm.DB, userID uint) (*Book, error) {
 
 // write runs fn in a transaction, with a book on it so lookups see the transaction's own writes.
 func (b *Book) write(fn func(tx *Book) error) error {
-	return b.db.Transaction(func(tx *gorm.DB) error {
+	return models.Transaction(b.db, func(tx *gorm.DB) error {
 		return fn(&Book{db: tx, userID: b.userID, now: b.now})
 	})
 }
