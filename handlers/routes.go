@@ -14,6 +14,7 @@ import (
 
 // addRoutes is the whole URL map, grouped by who may reach each route.
 func (h *Handlers) addRoutes(app *fiber.App) {
+	app.Use(serverTiming)
 	app.Use(h.setRequestID)
 	app.Use(h.logRequests)
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: h.logPanic}))
