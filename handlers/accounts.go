@@ -117,16 +117,7 @@ func (h *Handlers) CreateAccount(c *fiber.Ctx) error {
 
 // accountFor loads the :id account of the signed-in user; another user's is not found.
 func (h *Handlers) accountFor(c *fiber.Ctx) (*ledger.Book, *ledger.Account, error) {
-	id, err := pathID(c)
-	if err != nil {
-		return nil, nil, err
-	}
-	b, err := h.book(c)
-	if err != nil {
-		return nil, nil, err
-	}
-	a, err := b.Account(id)
-	return b, a, err
+	return pathRecord(h, c, (*ledger.Book).Account)
 }
 
 // EditAccountPage shows the rename form; for htmx the form alone, in place of the heading.

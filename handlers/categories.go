@@ -90,17 +90,9 @@ func (h *Handlers) EditCategoryPage(c *fiber.Ctx) error {
 		Fragment: views.CategoryFormView(f, groupNames(cats))})
 }
 
+// categoryFor loads the :id category of the signed-in user; another user's is not found.
 func (h *Handlers) categoryFor(c *fiber.Ctx) (*ledger.Book, *ledger.Category, error) {
-	id, err := pathID(c)
-	if err != nil {
-		return nil, nil, err
-	}
-	b, err := h.book(c)
-	if err != nil {
-		return nil, nil, err
-	}
-	cat, err := b.Category(id)
-	return b, cat, err
+	return pathRecord(h, c, (*ledger.Book).Category)
 }
 
 // UpdateCategory renames, regroups, hides or shows a category.

@@ -117,6 +117,21 @@ func pathID(c *fiber.Ctx) (uint, error) {
 	return id, nil
 }
 
+// pathRecord loads the :id record of the signed-in user's book with load: the one way a
+// ledger page finds what its URL names, so another user's id is not found like a missing one.
+func pathRecord[T any](h *Handlers, c *fiber.Ctx, load func(*ledger.Book, uint) (*T, error)) (*ledger.Book, *T, error) {
+	id, err := pathID(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := h.book(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := load(b, id)
+	return b, r, err
+}
+
 // applyLedgerErrors puts a ledger.ValidationError's messages on f, completing amounts in code's
 // currency; other errors are returned.
 func (m moneyFmt) applyLedgerErrors(err error, f *views.Form, code string) error {

@@ -327,15 +327,11 @@ func (h *Handlers) NewTransactionPage(c *fiber.Ctx) error {
 
 // EditTransactionPage edits a transaction: in place in the register (htmx), else on its own page.
 func (h *Handlers) EditTransactionPage(c *fiber.Ctx) error {
-	id, err := pathID(c)
+	_, r, err := pathRecord(h, c, (*ledger.Book).Transaction)
 	if err != nil {
 		return err
 	}
 	v, err := h.ledgerView(c)
-	if err != nil {
-		return err
-	}
-	r, err := v.b.Transaction(id)
 	if err != nil {
 		return err
 	}
@@ -382,18 +378,11 @@ func (h *Handlers) renderTxForm(c *fiber.Ctx, status int, v *ledgerView, f views
 // DeleteTransaction deletes a transaction (both legs of a transfer), which can be undone for a
 // few minutes: the register redraws with an Undo, the list leaves an undo row in its place.
 func (h *Handlers) DeleteTransaction(c *fiber.Ctx) error {
-	id, err := pathID(c)
+	b, r, err := pathRecord(h, c, (*ledger.Book).Transaction)
 	if err != nil {
 		return err
 	}
-	b, err := h.book(c)
-	if err != nil {
-		return err
-	}
-	r, err := b.Transaction(id)
-	if err != nil {
-		return err
-	}
+	id := r.ID
 	if err := b.DeleteTransaction(id); err != nil {
 		return err
 	}
