@@ -93,16 +93,9 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 }
 
 // tuneRuntime sets a soft memory limit and a GC target unless the operator set them (GOMEMLIMIT,
-// GOGC). Each hash allocates 19 MiB that is garbage as soon as it returns:
-//   - Under a login flood the default pacing would let the heap grow far past what is live, hence
-//     the limit.
-//   - With the default GOGC of 100, about two dead buffers pile up between collections. After a
-//     few thousand sustained logins the heap's address space had grown past the limit, and the
-//     runtime kept returning pages to the OS that the next hashes faulted back in (from 30 to
-//     350-730 page faults a login), so login throughput fell by a quarter. At 75 it held.
-//
-// GOMAXPROCS stays at the number of CPUs: more Ps than CPUs cost a quarter of the hashing
-// throughput (page views get their core from the hashing gate instead).
+// GOGC): each password hash leaves 19 MiB of garbage, and these keep a login flood's heap near
+// what is live without fragmenting it (the measurements are in docs/performance.md). GOMAXPROCS
+// stays at the number of CPUs.
 func tuneRuntime(getenv func(string) string) {
 	if getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(memoryLimit)
