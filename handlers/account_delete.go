@@ -25,7 +25,7 @@ func (h *Handlers) renderDelete(c *fiber.Ctx, status int, f views.PasswordConfir
 func (h *Handlers) DeleteAccount(c *fiber.Ctx) error {
 	u := currentUser(c)
 	var f views.PasswordConfirmForm
-	if err := h.confirmPassword(c, &f.Form, "password", form(c, "password"), u); err != nil {
+	if err := h.confirmPostedPassword(c, &f.Form, u); err != nil {
 		return err
 	}
 	if f.Valid() && u.IsSuperuser {

@@ -12,6 +12,18 @@ import (
 	"tally/views"
 )
 
+// confirmPostedPassword is confirmPassword for the "password" field of the posted form: the
+// forms that ask the signed-in user for theirs (email change, export, deletion).
+func (h *Handlers) confirmPostedPassword(c *fiber.Ctx, f *views.Form, u *models.User) error {
+	var in struct {
+		Password string `form:"password,raw"`
+	}
+	if err := decodeForm(c, &in); err != nil {
+		return err
+	}
+	return h.confirmPassword(c, f, "password", in.Password, u)
+}
+
 // confirmPassword records an error on field unless password is u's current password. The check
 // goes through the hashing gate like a login's. A wrong password counts against the session
 // that typed it, and at the lockout threshold that session ends: a stolen session cookie buys
@@ -74,7 +86,11 @@ func (h *Handlers) renderEmailChange(c *fiber.Ctx, status int, f views.EmailChan
 // form cannot be used to find out which addresses are registered.
 func (h *Handlers) ChangeEmail(c *fiber.Ctx) error {
 	u := currentUser(c)
-	f := views.EmailChangeForm{Current: u.Email, NewEmail: models.NormalizeEmail(form(c, "new_email"))}
+	f := views.EmailChangeForm{Current: u.Email}
+	if err := decodeForm(c, &f); err != nil {
+		return err
+	}
+	f.NewEmail = models.NormalizeEmail(f.NewEmail)
 	if f.NewEmail == "" {
 		f.AddError("new_email", "Enter the new address.")
 	} else if msg := models.ValidateEmail(f.NewEmail); msg != "" {
@@ -82,7 +98,7 @@ func (h *Handlers) ChangeEmail(c *fiber.Ctx) error {
 	} else if f.NewEmail == u.Email {
 		f.AddError("new_email", "This is already your address.")
 	}
-	if err := h.confirmPassword(c, &f.Form, "password", form(c, "password"), u); err != nil {
+	if err := h.confirmPostedPassword(c, &f.Form, u); err != nil {
 		return err
 	}
 	if !f.Valid() {

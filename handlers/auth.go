@@ -32,14 +32,17 @@ const keyRegisteredEmail = "registered_email"
 // Register validates the form and creates the account; any problem answers 422 with every
 // error beside its field and nothing stored.
 func (h *Handlers) Register(c *fiber.Ctx) error {
-	f := views.RegisterForm{
-		Username:  strings.TrimSpace(form(c, "username")),
-		Email:     models.NormalizeEmail(form(c, "email")),
-		FirstName: strings.TrimSpace(form(c, "first_name")),
-		LastName:  strings.TrimSpace(form(c, "last_name")),
+	var in struct {
+		views.RegisterForm
+		Password string `form:"password,raw"`
+		Confirm  string `form:"password_confirm,raw"`
 	}
-	password, confirm := form(c, "password"), form(c, "password_confirm")
-	validateRegistration(&f, password, confirm)
+	if err := decodeForm(c, &in); err != nil {
+		return err
+	}
+	f, password := in.RegisterForm, in.Password
+	f.Email = models.NormalizeEmail(f.Email)
+	validateRegistration(&f, password, in.Confirm)
 	if f.Valid() {
 		// The key this browser keeps to show that it made the sign-up (see verify.go). It is
 		// stored whatever the address: for one that has an account it is worth nothing, but an

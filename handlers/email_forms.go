@@ -19,7 +19,11 @@ func (h *Handlers) emailForm(p views.EmailFormPage, what string, send func(ctx c
 	}
 	get = func(c *fiber.Ctx) error { return render(c, fiber.StatusOK, views.EmailForm{}) }
 	post = func(c *fiber.Ctx) error {
-		f := views.EmailForm{Email: models.NormalizeEmail(form(c, "email"))}
+		var f views.EmailForm
+		if err := decodeForm(c, &f); err != nil {
+			return err
+		}
+		f.Email = models.NormalizeEmail(f.Email)
 		if f.Email == "" {
 			f.AddError("email", "Enter your email address.")
 		} else if msg := models.ValidateEmail(f.Email); msg != "" {

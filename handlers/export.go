@@ -26,7 +26,7 @@ func (h *Handlers) renderExport(c *fiber.Ctx, status int, f views.PasswordConfir
 func (h *Handlers) Export(c *fiber.Ctx) error {
 	u := currentUser(c)
 	var f views.PasswordConfirmForm
-	if err := h.confirmPassword(c, &f.Form, "password", form(c, "password"), u); err != nil {
+	if err := h.confirmPostedPassword(c, &f.Form, u); err != nil {
 		return err
 	}
 	if !f.Valid() {

@@ -21,16 +21,28 @@ func form(c *fiber.Ctx, name string) string {
 //   - []string fields get every value of a repeated field, trimmed, in order;
 //   - bool fields are true for a checked checkbox ("on", "true" or "1").
 //
-// Every value is copied. Parsing numbers, dates and amounts is validation, done by the caller so
+// Embedded structs are filled too, so a handler can add its secret fields (never echoed back
+// into a page) beside a view's form. Every value is copied. Parsing numbers, dates and amounts is validation, done by the caller so
 // each error can be said beside its field.
 func decodeForm(c *fiber.Ctx, dst any) error {
 	v := reflect.ValueOf(dst)
 	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
 		return fmt.Errorf("decodeForm: %T is not a pointer to a struct", dst)
 	}
-	v = v.Elem()
+	return decodeFields(c, v.Elem())
+}
+
+// decodeFields fills the tagged fields of struct v, and those of the structs it embeds.
+func decodeFields(c *fiber.Ctx, v reflect.Value) error {
 	for i := 0; i < v.NumField(); i++ {
-		tag, ok := v.Type().Field(i).Tag.Lookup("form")
+		sf := v.Type().Field(i)
+		tag, ok := sf.Tag.Lookup("form")
+		if !ok && sf.Anonymous && sf.Type.Kind() == reflect.Struct {
+			if err := decodeFields(c, v.Field(i)); err != nil {
+				return err
+			}
+			continue
+		}
 		if !ok || tag == "-" {
 			continue
 		}

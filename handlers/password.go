@@ -74,8 +74,15 @@ func (h *Handlers) Reset(c *fiber.Ctx) error {
 		return err
 	}
 	var f views.PasswordForm
-	password := form(c, "password")
-	checkNewPassword(&f.Form, "password", "password_confirm", password, form(c, "password_confirm"), u.Attrs())
+	var in struct {
+		Password string `form:"password,raw"`
+		Confirm  string `form:"password_confirm,raw"`
+	}
+	if err := decodeForm(c, &in); err != nil {
+		return err
+	}
+	password := in.Password
+	checkNewPassword(&f.Form, "password", "password_confirm", password, in.Confirm, u.Attrs())
 	if !f.Valid() {
 		return h.renderPassword(c, fiber.StatusUnprocessableEntity, f)
 	}
@@ -115,11 +122,19 @@ func (h *Handlers) ChangePasswordPage(c *fiber.Ctx) error {
 func (h *Handlers) ChangePassword(c *fiber.Ctx) error {
 	u := currentUser(c)
 	f := views.PasswordForm{Change: true}
-	password := form(c, "new_password")
-	if err := h.confirmPassword(c, &f.Form, "current_password", form(c, "current_password"), u); err != nil {
+	var in struct {
+		Current string `form:"current_password,raw"`
+		New     string `form:"new_password,raw"`
+		Confirm string `form:"new_password_confirm,raw"`
+	}
+	if err := decodeForm(c, &in); err != nil {
 		return err
 	}
-	checkNewPassword(&f.Form, "new_password", "new_password_confirm", password, form(c, "new_password_confirm"), u.Attrs())
+	password := in.New
+	if err := h.confirmPassword(c, &f.Form, "current_password", in.Current, u); err != nil {
+		return err
+	}
+	checkNewPassword(&f.Form, "new_password", "new_password_confirm", password, in.Confirm, u.Attrs())
 	if !f.Valid() {
 		return h.renderPassword(c, fiber.StatusUnprocessableEntity, f)
 	}

@@ -142,18 +142,26 @@ func (h *Handlers) renderConfirmSignUp(c *fiber.Ctx, status int, f views.Confirm
 // ConfirmAddress answers the page Verify shows outside the registering browser: the sign-up's
 // password confirms the address and signs in; "this was not me" removes the sign-up.
 func (h *Handlers) ConfirmAddress(c *fiber.Ctx) error {
-	token := form(c, "token")
+	var in struct {
+		Token    string `form:"token"`
+		NotMe    string `form:"not_me"`
+		Password string `form:"password,raw"`
+	}
+	if err := decodeForm(c, &in); err != nil {
+		return err
+	}
+	token := in.Token
 	s, err := h.signUpFromToken(token)
 	if isTokenError(err) {
 		return h.linkProblem(c, models.PurposeVerify)
 	} else if err != nil {
 		return err
 	}
-	if c.FormValue("not_me") != "" {
+	if in.NotMe != "" {
 		return h.rejectSignUp(c, s)
 	}
 	f := confirmSignUpForm(s, token)
-	password := form(c, "password")
+	password := in.Password
 	ok := false
 	if password == "" {
 		f.AddError("password", "Enter the password you chose when you signed up.")

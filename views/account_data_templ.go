@@ -12,7 +12,7 @@ import templruntime "github.com/a-h/templ/runtime"
 type EmailChangeForm struct {
 	Form
 	Current  string
-	NewEmail string
+	NewEmail string `form:"new_email"`
 }
 
 func EmailChangePage(f EmailChangeForm) templ.Component {

@@ -11,7 +11,7 @@ import templruntime "github.com/a-h/templ/runtime"
 // EmailForm asks for an address: resend a verification link, or send a reset link.
 type EmailForm struct {
 	Form
-	Email string
+	Email string `form:"email"`
 }
 
 // EmailFormPage describes one of the two address forms.

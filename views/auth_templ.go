@@ -11,10 +11,10 @@ import templruntime "github.com/a-h/templ/runtime"
 // RegisterForm is the registration form with what the visitor typed (never the passwords).
 type RegisterForm struct {
 	Form
-	Username  string
-	Email     string
-	FirstName string
-	LastName  string
+	Username  string `form:"username"`
+	Email     string `form:"email"`
+	FirstName string `form:"first_name"`
+	LastName  string `form:"last_name"`
 }
 
 func RegisterPage(f RegisterForm) templ.Component {
