@@ -104,7 +104,7 @@ func (r TxRow) EditURL() string { return "/transactions/" + idString(r.ID) + "/e
 // TxForm is a transaction as its form posts it (the field names are the API's contract).
 type TxForm struct {
 	Form
-	ID                uint // 0 for a new transaction
+	ID                uint     // 0 for a new transaction
 	AccountID         string   `form:"account_id"`
 	Date              string   `form:"date"`
 	Payee             string   `form:"payee"`
@@ -149,8 +149,8 @@ type RegisterData struct {
 	Account AccountItem
 	Rows    []TxRow
 	// More is the URL of the next page ("" at the end).
-	More    string
-	Add     TxForm
+	More string
+	Add  TxForm
 	// Editing, when set, is the row being edited in place (with its errors).
 	Editing *TxForm
 	Choices TxChoices
