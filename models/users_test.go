@@ -315,3 +315,13 @@ func TestConfirmSignUp(t *testing.T) {
 		}
 	})
 }
+
+// The anonymous user is a fresh value each time: what one request writes into its user cannot
+// reach another's.
+func TestAnonymousIsAFreshValue(t *testing.T) {
+	a := Anonymous()
+	a.Username, a.IsStaff = "mallory", true
+	if b := Anonymous(); b.Username != "" || b.IsStaff || b.IsAuthenticated() {
+		t.Errorf("a write to one anonymous user reached the next: %+v", b)
+	}
+}
