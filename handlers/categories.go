@@ -81,13 +81,17 @@ func (h *Handlers) EditCategoryPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	f := views.CategoryForm{ID: cat.ID, Name: cat.Name, Group: cat.Group, IsIncome: cat.IsIncome, Hidden: cat.Hidden}
+	return h.renderCategoryEdit(c, fiber.StatusOK, b, f)
+}
+
+func (h *Handlers) renderCategoryEdit(c *fiber.Ctx, status int, b *ledger.Book, f views.CategoryForm) error {
 	cats, err := b.Categories()
 	if err != nil {
 		return err
 	}
-	f := views.CategoryForm{ID: cat.ID, Name: cat.Name, Group: cat.Group, IsIncome: cat.IsIncome, Hidden: cat.Hidden}
-	return h.render(c, page{Title: "Edit category", Narrow: true, Body: views.CategoryEditPage(f, groupNames(cats)),
-		Fragment: views.CategoryFormView(f, groupNames(cats))})
+	return h.render(c, page{Title: "Edit category", Narrow: true, Status: status,
+		Body: views.CategoryEditPage(f, groupNames(cats)), Fragment: views.CategoryFormView(f, groupNames(cats))})
 }
 
 // categoryFor loads the :id category of the signed-in user; another user's is not found.
@@ -114,12 +118,7 @@ func (h *Handlers) UpdateCategory(c *fiber.Ctx) error {
 		return err
 	}
 	if !f.Valid() {
-		cats, err := b.Categories()
-		if err != nil {
-			return err
-		}
-		return h.render(c, page{Title: "Edit category", Narrow: true, Status: fiber.StatusUnprocessableEntity,
-			Body: views.CategoryEditPage(f, groupNames(cats)), Fragment: views.CategoryFormView(f, groupNames(cats))})
+		return h.renderCategoryEdit(c, fiber.StatusUnprocessableEntity, b, f)
 	}
 	h.flash(c, "Category “"+f.Name+"” saved.")
 	return h.redirect(c, "/categories")
