@@ -212,6 +212,63 @@ var schema = []string{
 	`CREATE INDEX IF NOT EXISTS deleted_transactions_account ON deleted_transactions(user_id, account_id)`,
 	`CREATE INDEX IF NOT EXISTS deleted_transactions_category ON deleted_transactions(user_id, category_id)`,
 	`CREATE INDEX IF NOT EXISTS deleted_transactions_time ON deleted_transactions(deleted_at)`,
+
+	// Reports and budgets: the report rows (reportFlow: not a split's parent, not a transfer, not
+	// an opening balance) summed per month, account and category (0 for none), kept by triggers
+	// like account_months. A 12-month report read about 5,000 rows at 50,000 (5 ms at the median,
+	// 8 at p95, for the query alone); it reads a few hundred totals from here.
+	`CREATE TABLE IF NOT EXISTS category_months (
+		user_id     INTEGER NOT NULL,
+		month       TEXT NOT NULL,
+		account_id  INTEGER NOT NULL,
+		category_id INTEGER NOT NULL,
+		total       INTEGER NOT NULL,
+		PRIMARY KEY (user_id, month, account_id, category_id),
+		FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE CASCADE,
+		FOREIGN KEY (user_id, account_id) REFERENCES accounts(user_id, id) ON DELETE CASCADE
+	) WITHOUT ROWID`,
+	`CREATE INDEX IF NOT EXISTS category_months_account ON category_months(user_id, account_id)`,
+	`CREATE TRIGGER IF NOT EXISTS transactions_categories_insert AFTER INSERT ON transactions
+	WHEN NOT NEW.is_split AND NEW.transfer_id IS NULL AND NOT NEW.is_opening BEGIN
+		INSERT INTO category_months (user_id, month, account_id, category_id, total)
+		VALUES (NEW.user_id, substr(NEW.date, 1, 7), NEW.account_id, COALESCE(NEW.category_id, 0), NEW.amount)
+		ON CONFLICT (user_id, month, account_id, category_id) DO UPDATE SET total = total + excluded.total;
+	END`,
+	`CREATE TRIGGER IF NOT EXISTS transactions_categories_delete AFTER DELETE ON transactions
+	WHEN NOT OLD.is_split AND OLD.transfer_id IS NULL AND NOT OLD.is_opening BEGIN
+		UPDATE category_months SET total = total - OLD.amount
+		WHERE user_id = OLD.user_id AND month = substr(OLD.date, 1, 7) AND account_id = OLD.account_id
+			AND category_id = COALESCE(OLD.category_id, 0);
+	END`,
+	`CREATE TRIGGER IF NOT EXISTS transactions_categories_update
+	AFTER UPDATE OF user_id, account_id, date, amount, category_id, is_split, transfer_id, is_opening ON transactions BEGIN
+		UPDATE category_months SET total = total - OLD.amount
+		WHERE NOT OLD.is_split AND OLD.transfer_id IS NULL AND NOT OLD.is_opening
+			AND user_id = OLD.user_id AND month = substr(OLD.date, 1, 7) AND account_id = OLD.account_id
+			AND category_id = COALESCE(OLD.category_id, 0);
+		INSERT INTO category_months (user_id, month, account_id, category_id, total)
+		SELECT NEW.user_id, substr(NEW.date, 1, 7), NEW.account_id, COALESCE(NEW.category_id, 0), NEW.amount
+		WHERE NOT NEW.is_split AND NEW.transfer_id IS NULL AND NOT NEW.is_opening
+		ON CONFLICT (user_id, month, account_id, category_id) DO UPDATE SET total = total + excluded.total;
+	END`,
+	// A database from before the table gets its totals once, at the first start that makes it.
+	`INSERT INTO category_months (user_id, month, account_id, category_id, total)
+	SELECT t.user_id, substr(t.date, 1, 7), t.account_id, COALESCE(t.category_id, 0), SUM(t.amount) FROM transactions t
+	WHERE NOT t.is_split AND t.transfer_id IS NULL AND NOT t.is_opening AND NOT EXISTS (SELECT 1 FROM category_months)
+	GROUP BY 1, 2, 3, 4`,
+	// A tracking budget: what the user plans to spend (or expects to earn, for an income
+	// category) in a month, per category and currency. Amounts are minor units, zero or more.
+	`CREATE TABLE IF NOT EXISTS budgets (
+		user_id     INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+		month       TEXT NOT NULL CHECK (month GLOB '[0-9][0-9][0-9][0-9]-[01][0-9]'),
+		category_id INTEGER NOT NULL,
+		currency    TEXT NOT NULL CHECK (length(currency) = 3 AND currency GLOB '[A-Z][A-Z][A-Z]'),
+		amount      INTEGER NOT NULL CHECK (typeof(amount) = 'integer' AND amount >= 0),
+		updated_at  DATETIME NOT NULL,
+		PRIMARY KEY (user_id, month, category_id, currency),
+		FOREIGN KEY (user_id, category_id) REFERENCES categories(user_id, id) ON DELETE CASCADE
+	) WITHOUT ROWID`,
+	`CREATE INDEX IF NOT EXISTS budgets_category ON budgets(user_id, category_id)`,
 }
 
 // txColumns are the columns a transaction keeps when it moves to deleted_transactions and back.

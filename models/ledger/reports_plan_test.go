@@ -1,0 +1,56 @@
+package ledger
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// reportPlanQueries are the reports' and the budget's queries, built by the functions the book
+// runs.
+func reportPlanQueries(b *Book, accountID uint) map[string]query {
+	return map[string]query{
+		"category months":              b.categoryMonthsQuery("2024-01", "2024-12", 0),
+		"category months of account":   b.categoryMonthsQuery("2024-01", "2024-12", accountID),
+		"category months of one month": b.categoryMonthsQuery("2024-03", "2024-03", 0),
+		"net worth":                    b.netWorthQuery("2024-12", 0),
+		"net worth of account":         b.netWorthQuery("2024-12", accountID),
+		"budgets":                      b.budgetsQuery("2024-01", "2024-12"),
+		"budget of one month":          b.budgetsQuery("2024-03", "2024-03"),
+	}
+}
+
+var (
+	reportFullScan = regexp.MustCompile(`\bSCAN (transactions|t|category_months|account_months|budgets)\b`)
+	fromTheUser    = regexp.MustCompile(`^SEARCH \w+ USING (PRIMARY KEY|INDEX \w+|COVERING INDEX \w+) \(user_id=\?`)
+)
+
+// TestReportQueryPlans asserts that the reports and the budget read the rollups by their keys,
+// starting from the user: no full scan, no sort. Like TestQueryPlans it plans on an empty
+// database and again after ANALYZE of a filled one.
+func TestReportQueryPlans(t *testing.T) {
+	db := openTestDB(t)
+	b := newBook(t, db, newUser(t, db, "ada"))
+	a := mustAccount(t, b, "Checking", "USD", 0)
+	check := func(t *testing.T) {
+		for name, q := range reportPlanQueries(b, a.ID) {
+			plan := strings.Join(explain(t, db, q), "\n")
+			if reportFullScan.MatchString(plan) || strings.Contains(plan, "TEMP B-TREE") ||
+				!fromTheUser.MatchString(plan) {
+				t.Errorf("%s:\n%s\n\n%s", name, q.sql, plan)
+			}
+			if testing.Verbose() {
+				t.Logf("%s: %s", name, plan)
+			}
+		}
+	}
+	t.Run("empty", check)
+	seed(t, db, b, 3000)
+	other := newBook(t, db, newUser(t, db, "bob"))
+	seed(t, db, other, 1000)
+	for _, m := range []string{"2024-01", "2024-02", "2024-03"} {
+		noErr(t, b.SetBudget(m, must[[]Category](t)(b.Categories())[3].ID, "USD", 100_00))
+	}
+	noErr(t, db.Exec("ANALYZE").Error)
+	t.Run("analyzed", check)
+}
