@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -35,8 +36,24 @@ func perSecond(name string, n int, lat time.Duration, code int) *runStats {
 	return s
 }
 
+// withServerTimes gives each answer of s the server time d.
+func withServerTimes(s *runStats, d time.Duration) *runStats {
+	for range s.ok {
+		s.server = append(s.server, d)
+	}
+	return s
+}
+
 // fakeResults is a whole run's measurements, without running any load.
 func fakeResults() *results {
+	ls := &ledgerSeed{index: 500, asked: 50_000, took: 14 * time.Second, userRows: 52_345, accountID: 7,
+		account: "Checking", accountRows: 41_234, categoryID: 3, category: "Groceries", payee: "Starbucks",
+		from: "2025-12-07", to: "2026-12-06"}
+	var times []pageTimes
+	for i, p := range ls.sampledPages() {
+		times = append(times, pageTimes{p, withServerTimes(fakeRun("time "+p.name, sampleRate, 100, 2*time.Millisecond, 200, true),
+			time.Duration(i+1)*time.Millisecond)})
+	}
 	r := &results{
 		machine: machineInfo(), dur: 3 * time.Second, binaryBytes: 18 << 20, workers: 32,
 		hashRuns:     []*runStats{perSecond("hash 1", 45, 40*time.Millisecond, 200), perSecond("hash 2", 45, 40*time.Millisecond, 200)},
@@ -47,6 +64,10 @@ func fakeResults() *results {
 		dashHalf:     fakeRun("dashboard half", 2000, 2000, 2*time.Millisecond, 200, true),
 		flood:        fakeRun("flood", 2000, 2000, 3*time.Millisecond, 200, true),
 		floodLogin:   fakeRun("flood logins", 180, 180, time.Millisecond, 503, true),
+		ledger:       ls,
+		register:     fakeRun("register", 0, 6000, 4*time.Millisecond, 200, true),
+		registerHalf: withServerTimes(fakeRun("register half", 3000, 3000, 3*time.Millisecond, 200, true), time.Millisecond),
+		serverTimes:  times,
 		starts:       []time.Duration{20 * time.Millisecond, 30 * time.Millisecond, 25 * time.Millisecond},
 	}
 	r.hash, r.httpHash, r.login = merge("hash", r.hashRuns), merge("http hash", r.httpHashRuns), merge("login", r.loginRuns)
@@ -64,7 +85,7 @@ func TestReportJSON(t *testing.T) {
 	if err := json.Unmarshal(b, &got); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"scenarios", "binary_mib", "start_ms"} {
+	for _, k := range []string{"scenarios", "binary_mib", "start_ms", "ledger", "server_times"} {
 		if _, ok := got[k]; !ok {
 			t.Errorf("report has no %q: %s", k, b)
 		}
@@ -82,17 +103,17 @@ func TestReportJSON(t *testing.T) {
 				t.Errorf("scenario %v has no %q", s["name"], k)
 			}
 		}
-		if _, ok := s["p99_half_ms"]; ok != (s["name"] == "dashboard") {
-			t.Errorf("scenario %v: p99_half_ms present %t; want it on dashboard only", s["name"], ok)
+		if _, ok := s["p99_half_ms"]; ok != (s["name"] == "dashboard" || s["name"] == "register") {
+			t.Errorf("scenario %v: p99_half_ms present %t; want it on dashboard and register only", s["name"], ok)
 		}
 		if _, ok := s["ratio_http_hash"]; ok != (s["name"] == "login") {
 			t.Errorf("scenario %v: ratio_http_hash present %t; want it on login only", s["name"], ok)
 		}
 	}
-	if want := []string{"hash", "http hash", "login", "floor", "dashboard", "flood"}; !slices.Equal(names, want) {
+	if want := []string{"hash", "http hash", "login", "floor", "dashboard", "flood", "register"}; !slices.Equal(names, want) {
 		t.Fatalf("scenario names %v, want %v", names, want)
 	}
-	httpHash, login, dash := rows[1].(map[string]any), rows[2].(map[string]any), rows[4].(map[string]any)
+	httpHash, login, dash, reg := rows[1].(map[string]any), rows[2].(map[string]any), rows[4].(map[string]any), rows[6].(map[string]any)
 	if httpHash["rps"] != 40.0 || httpHash["limit"] != 45.0 || httpHash["ratio"] != 0.89 {
 		t.Errorf("http hash row %v: want 40 req/s, limit A 45, ratio 0.89", httpHash)
 	}
@@ -101,6 +122,78 @@ func TestReportJSON(t *testing.T) {
 	}
 	if dash["ratio"] != 0.2 || dash["p99_ms"] != 5.0 || dash["p99_half_ms"] != 2.0 {
 		t.Errorf("dashboard row %v: want ratio 0.2 (4000/20000), p99 5, p99_half 2", dash)
+	}
+	if reg["limit"] != dash["limit"] || reg["ratio"] != 0.3 || reg["p99_half_ms"] != 3.0 || reg["register_rows"] != 41234.0 {
+		t.Errorf("register row %v: want limit B as the dashboard's, ratio 0.3 (6000/20000), p99_half 3, register_rows 41234", reg)
+	}
+	times, _ := got["server_times"].([]any)
+	if len(times) != 5 {
+		t.Fatalf("server_times %v, want the register, three filters of /transactions and the dashboard", times)
+	}
+	if tr := times[4].(map[string]any); tr["page"] != "dashboard" || tr["p95_ms"] != 5.0 || tr["samples"] != 100.0 {
+		t.Errorf("dashboard's server time %v: want p95 5 ms over 100 answers", tr)
+	}
+	if l := got["ledger"].(map[string]any); l["account_rows"] != 41234.0 || l["rows"] != 52345.0 || l["transactions_asked"] != 50000.0 {
+		t.Errorf("ledger %v", l)
+	}
+}
+
+// TestReportLedgerTargets: the register is held to 25% of limit B and 10 ms at half its peak,
+// each page's server time to 5 ms at p95; a smaller ledger than the issue's is said so.
+func TestReportLedgerTargets(t *testing.T) {
+	r := fakeResults()
+	r.ledger.asked, r.ledger.accountRows = 5000, 4123
+	rep := buildReport(r)
+	pass := map[string]string{}
+	for _, tg := range rep.Targets {
+		pass[tg.Name] = fmt.Sprintf("%t %s", tg.Pass, tg.Value)
+	}
+	for name, want := range map[string]string{
+		"register >= 25% of limit B":                                "true 30% (a register of 4,123 rows)",
+		"register p99 < 10 ms at half its peak":                     "true 3.00 ms at 3000 req/s",
+		"server time p95 < 5 ms: register":                          "true 1.00 ms (p50 1.00 ms, 100 answers)",
+		"server time p95 < 5 ms: transactions by text":              "true 2.00 ms (p50 2.00 ms, 100 answers)",
+		"server time p95 < 5 ms: transactions by category":          "true 3.00 ms (p50 3.00 ms, 100 answers)",
+		"server time p95 < 5 ms: transactions by account and dates": "true 4.00 ms (p50 4.00 ms, 100 answers)",
+		"server time p95 < 5 ms: dashboard":                         "false 5.00 ms (p50 5.00 ms, 100 answers)",
+	} {
+		if pass[name] != want {
+			t.Errorf("target %q: %q, want %q", name, pass[name], want)
+		}
+	}
+	var out strings.Builder
+	rep.print(&out)
+	for _, line := range []string{
+		`register: 0.30 of limit B (floor, 19981.0/s), p99 3.00 ms at half its peak; the first 50 of the 4,123 rows of "Checking" (bench0500's ledger: 52,345 rows from tally demo --transactions 5000; fewer than a full run's 50,000, as -quick or -ledger-rows asked)`,
+		"server time (Server-Timing app;dur) at 100 req/s:",
+	} {
+		if !strings.Contains(out.String(), line) {
+			t.Errorf("printed report has no line %q:\n%s", line, out.String())
+		}
+	}
+}
+
+func TestServerTime(t *testing.T) {
+	for _, tc := range []struct {
+		values []string
+		want   time.Duration
+		ok     bool
+	}{
+		{[]string{"app;dur=1.23"}, 1230 * time.Microsecond, true},
+		{[]string{"db;dur=0.5, app;desc=\"all\";dur=12"}, 12 * time.Millisecond, true},
+		{[]string{"cache;desc=hit", "app;dur=0.07"}, 70 * time.Microsecond, true},
+		{[]string{"db;dur=0.5"}, 0, false},
+		{[]string{"app;dur=fast"}, 0, false},
+		{nil, 0, false},
+	} {
+		h := http.Header{}
+		for _, v := range tc.values {
+			h.Add("Server-Timing", v)
+		}
+		got, ok := serverTime(h)
+		if ok != tc.ok || (ok && (got-tc.want).Abs() > time.Microsecond) {
+			t.Errorf("%q: %s %t, want %s %t", tc.values, got, ok, tc.want, tc.ok)
+		}
 	}
 }
 
@@ -332,8 +425,19 @@ func TestQuickRun(t *testing.T) {
 			t.Errorf("%s: %.1f req/s, %d errors", s.Name, s.RPS, s.Errors)
 		}
 	}
-	if want := []string{"hash", "http hash", "login", "floor", "dashboard", "flood"}; !slices.Equal(names, want) {
+	if want := []string{"hash", "http hash", "login", "floor", "dashboard", "flood", "register"}; !slices.Equal(names, want) {
 		t.Fatalf("scenarios %v, want %v", names, want)
+	}
+	if reg := rep.Scenarios[6]; reg.P99HalfMs <= 0 || reg.RegisterRows <= 0 || rep.Ledger.Rows < reg.RegisterRows {
+		t.Errorf("register: p99 at half peak %.2f ms, %d rows in the register, %d in the ledger", reg.P99HalfMs, reg.RegisterRows, rep.Ledger.Rows)
+	}
+	if len(rep.ServerTimes) != 5 {
+		t.Errorf("server times of %d pages, want 5", len(rep.ServerTimes))
+	}
+	for _, st := range rep.ServerTimes {
+		if st.Samples == 0 || st.P95Ms <= 0 || st.Errors != 0 {
+			t.Errorf("server time of %s: %d answers, p95 %.2f ms, %d errors", st.Page, st.Samples, st.P95Ms, st.Errors)
+		}
 	}
 	if login := rep.Scenarios[2]; len(login.LoginCodes) != 1 || login.LoginCodes["303"] == 0 || login.RatioHTTPHash <= 0 {
 		t.Errorf("login answers %v, ratio to the HTTP hash limit %.2f; want only 303 and a ratio", login.LoginCodes, login.RatioHTTPHash)

@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,6 +28,7 @@ type runStats struct {
 	codes   map[int]int // 0 = no HTTP response (timeout, refused, ...)
 	errText map[string]int
 	lat     []time.Duration // of successful requests
+	server  []time.Duration // of successful requests with a Server-Timing app;dur (signed-in reads)
 	start   time.Time
 	end     time.Time
 	rssMiB  float64
@@ -47,15 +50,21 @@ func (s *runStats) rps() float64 {
 }
 
 // pct is the q-quantile (0..1) of the successful requests' latencies.
-func (s *runStats) pct(q float64) time.Duration {
-	if len(s.lat) == 0 {
+func (s *runStats) pct(q float64) time.Duration { return quantile(s.lat, q) }
+
+// serverPct is the q-quantile (0..1) of the server times the answers reported.
+func (s *runStats) serverPct(q float64) time.Duration { return quantile(s.server, q) }
+
+// quantile sorts ds if needed and returns its q-quantile (0..1), zero for none.
+func quantile(ds []time.Duration, q float64) time.Duration {
+	if len(ds) == 0 {
 		return 0
 	}
-	if !slices.IsSorted(s.lat) {
-		slices.Sort(s.lat)
+	if !slices.IsSorted(ds) {
+		slices.Sort(ds)
 	}
-	i := int(float64(len(s.lat))*q+0.999999) - 1
-	return s.lat[min(max(i, 0), len(s.lat)-1)]
+	i := int(float64(len(ds))*q+0.999999) - 1
+	return ds[min(max(i, 0), len(ds)-1)]
 }
 
 func (s *runStats) add(r *vegeta.Result, ok bool) {
@@ -69,12 +78,38 @@ func (s *runStats) add(r *vegeta.Result, ok bool) {
 	if ok {
 		s.ok++
 		s.lat = append(s.lat, r.Latency)
+		if d, found := serverTime(r.Headers); found {
+			s.server = append(s.server, d)
+		}
 		return
 	}
 	s.errs++
 	if r.Code == 0 && len(s.errText) < 5 {
 		s.errText[r.Error]++
 	}
+}
+
+// serverTime reads the app metric's duration from a Server-Timing header ("app;dur=1.23", in
+// milliseconds, among other metrics or alone).
+func serverTime(h http.Header) (time.Duration, bool) {
+	for _, v := range h.Values("Server-Timing") {
+		for metric := range strings.SplitSeq(v, ",") {
+			name, params, _ := strings.Cut(strings.TrimSpace(metric), ";")
+			if name != "app" {
+				continue
+			}
+			for p := range strings.SplitSeq(params, ";") {
+				k, val, _ := strings.Cut(strings.TrimSpace(p), "=")
+				if k != "dur" {
+					continue
+				}
+				if f, err := strconv.ParseFloat(val, 64); err == nil && f >= 0 {
+					return time.Duration(f * float64(time.Millisecond)), true
+				}
+			}
+		}
+	}
+	return 0, false
 }
 
 // attacker is vegeta set up the same way for every scenario: keep-alive connections, no

@@ -3,7 +3,8 @@
 // p50/p99 latency and the ratio of each scenario to its limit, all measured in the same run.
 // The limits come from the same run too: argon2id hashing in the bench process (limit A), a
 // bare Fiber process that only checks a posted password (the HTTP hash limit) or serves one
-// page (limit B).
+// page (limit B). One user gets a household's ledger from tally demo (50,000 rows; 5,000 with
+// -quick) for the register scenario and the server times of the ledger's pages.
 //
 //	go run ./bench            # about 15 s a scenario
 //	go run ./bench -quick     # about 3 s a scenario (CI smoke)
@@ -28,9 +29,10 @@ type options struct {
 	dur      time.Duration // per scenario
 	jsonPath string
 	users    int
-	workers  int // connections of the max-rate runs (floor and dashboard)
+	workers  int // connections of the max-rate runs (floor, dashboard, register)
 	keep     bool
 	views    float64 // page views during the flood, as a fraction of the dashboard's peak
+	rows     int     // tally demo --transactions for the register scenario's user
 }
 
 func main() {
@@ -38,9 +40,10 @@ func main() {
 	quick := flag.Bool("quick", false, "run every scenario for about 3 s (CI smoke) instead of about 15 s")
 	flag.StringVar(&o.jsonPath, "json", "", "also write the report as JSON to `FILE`")
 	flag.IntVar(&o.users, "users", 500, "active users to seed")
-	flag.IntVar(&o.workers, "workers", 32, "concurrent connections for the max-rate runs (floor, dashboard)")
+	flag.IntVar(&o.workers, "workers", 32, "concurrent connections for the max-rate runs (floor, dashboard, register)")
 	flag.Float64Var(&o.views, "flood-views", 0.5, "page views offered during the flood, as a `fraction` of the dashboard's peak")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (binary, data dir, server logs)")
+	flag.IntVar(&o.rows, "ledger-rows", 0, fmt.Sprintf("transactions of the register scenario's user, from tally demo (default %d, %d with -quick)", ledgerRows, ledgerRowsQuick))
 	floor := flag.String("floor-server", "", "internal: serve the bare Fiber floor (page and password check) on `ADDR`")
 	flag.Usage = usage
 	flag.Parse()
@@ -55,6 +58,12 @@ func main() {
 	o.dur = 15 * time.Second
 	if *quick {
 		o.dur = 3 * time.Second
+	}
+	if o.rows <= 0 {
+		o.rows = ledgerRows
+		if *quick {
+			o.rows = ledgerRowsQuick
+		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -109,12 +118,18 @@ func run(ctx context.Context, o options) (err error) {
 		return err
 	}
 	dataDir := filepath.Join(tmp, "data")
-	progress("seeding %d users", o.users)
-	if err := seed(dataDir, o.users); err != nil {
+	progress("seeding %d users and one more with a ledger", o.users)
+	if err := seed(dataDir, o.users+1); err != nil {
 		return err
 	}
-
 	env := tallyEnv(dataDir)
+	progress("ledger: tally demo %s --transactions %d (not measured)", benchUser(o.users), o.rows)
+	if res.ledger, err = seedLedger(ctx, bin, env, dataDir, o.users, o.rows); err != nil {
+		return err
+	}
+	progress("ledger: %d rows in %s, %d in the register of %q", res.ledger.userRows,
+		res.ledger.took.Round(time.Millisecond), res.ledger.accountRows, res.ledger.account)
+
 	srv, _, err := startTally(bin, env, filepath.Join(tmp, "tally.log"))
 	if err != nil {
 		return err
@@ -147,7 +162,22 @@ func run(ctx context.Context, o options) (err error) {
 		return err
 	}
 	res.floodRSSAfter = currentRSSMiB(srv.pid())
+	if err := srv.stop(); err != nil {
+		return fmt.Errorf("stop tally: %w", err)
+	}
 
+	// The register gets a server of its own on the same data dir: the flood's heap does not
+	// weigh on it, nor its reads of the ledger on the flood's memory.
+	if srv, _, err = startTally(bin, env, filepath.Join(tmp, "tally.log")); err != nil {
+		return err
+	}
+	var cookie string
+	if res.register, res.registerHalf, cookie, err = registerScenario(ctx, srv, o, res.ledger); err != nil {
+		return err
+	}
+	if res.serverTimes, err = serverTimes(ctx, srv, o, cookie, res.ledger.sampledPages()); err != nil {
+		return err
+	}
 	if err := srv.stop(); err != nil {
 		return fmt.Errorf("stop tally: %w", err)
 	}

@@ -36,9 +36,13 @@ type results struct {
 	dashRSSBefore, floodRSSAfter float64
 	// The server's peak RSS in the first and in the second half of the flood, in MiB; zero
 	// where the kernel refuses to reset the peak (clear_refs).
-	floodHalves [2]float64
-	starts      []time.Duration
-	workers     int
+	floodHalves  [2]float64
+	ledger       *ledgerSeed
+	register     *runStats // max rate, on a server started after the flood
+	registerHalf *runStats // half of register's rate
+	serverTimes  []pageTimes
+	starts       []time.Duration
+	workers      int
 }
 
 type machine struct {
@@ -59,7 +63,9 @@ type scenario struct {
 	Ratio     float64 `json:"ratio"`
 	RSSMiB    float64 `json:"rss_mib"`
 	Errors    int     `json:"errors"`
-	P99HalfMs float64 `json:"p99_half_ms,omitempty"` // dashboard: p99 at half its peak rate
+	P99HalfMs float64 `json:"p99_half_ms,omitempty"` // dashboard and register: p99 at half the peak rate
+	// register: the rows of the account whose register is read.
+	RegisterRows int `json:"register_rows,omitempty"`
 	// login: its ratio to the HTTP hash limit (its limit and ratio are limit A's).
 	RatioHTTPHash float64 `json:"ratio_http_hash,omitempty"`
 	// login and flood: status counts of the login POSTs ("0" = no HTTP answer).
@@ -72,14 +78,36 @@ type target struct {
 	Value string `json:"value"`
 }
 
+// serverTimeRow is a page's server time, from the Server-Timing of its answers.
+type serverTimeRow struct {
+	Page    string  `json:"page"`
+	Path    string  `json:"path"`
+	Samples int     `json:"samples"`
+	P50Ms   float64 `json:"p50_ms"`
+	P95Ms   float64 `json:"p95_ms"`
+	Errors  int     `json:"errors"`
+}
+
+// ledgerInfo is the ledger of the register scenario and the server times.
+type ledgerInfo struct {
+	User        string  `json:"user"`
+	Asked       int     `json:"transactions_asked"` // tally demo --transactions
+	Rows        int     `json:"rows"`               // split parts and both legs of transfers included
+	Account     string  `json:"account"`
+	AccountRows int     `json:"account_rows"`
+	SeedSeconds float64 `json:"seed_seconds"`
+}
+
 type report struct {
-	Scenarios []scenario `json:"scenarios"`
-	BinaryMiB float64    `json:"binary_mib"`
-	StartMs   float64    `json:"start_ms"`
-	Machine   machine    `json:"machine"`
-	ScenarioS float64    `json:"scenario_seconds"`
-	Targets   []target   `json:"targets"`
-	Notes     []string   `json:"notes"`
+	Scenarios   []scenario      `json:"scenarios"`
+	Ledger      ledgerInfo      `json:"ledger"`
+	ServerTimes []serverTimeRow `json:"server_times"`
+	BinaryMiB   float64         `json:"binary_mib"`
+	StartMs     float64         `json:"start_ms"`
+	Machine     machine         `json:"machine"`
+	ScenarioS   float64         `json:"scenario_seconds"`
+	Targets     []target        `json:"targets"`
+	Notes       []string        `json:"notes"`
 }
 
 func machineInfo() machine {
@@ -116,6 +144,23 @@ func mib(x float64) string {
 		return "not measured"
 	}
 	return fmt.Sprintf("%.1f MiB", x)
+}
+
+// thousands writes n with a comma between groups of three digits.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// fewerRows says when the ledger is smaller than the issue's real size (-quick, -ledger-rows).
+func fewerRows(asked int) string {
+	if asked >= ledgerRows {
+		return ""
+	}
+	return fmt.Sprintf("; fewer than a full run's %s, as -quick or -ledger-rows asked", thousands(ledgerRows))
 }
 
 func ratio(a, b float64) float64 {
@@ -184,8 +229,11 @@ func segmentsOver(r *results, share func(cpuUse) float64, limit float64) []strin
 	for i, s := range r.loginRuns {
 		add(fmt.Sprintf("login %d", i+1), s)
 	}
-	for _, s := range []*runStats{r.floor, r.dashboard, r.dashHalf, r.flood} {
+	for _, s := range []*runStats{r.floor, r.dashboard, r.dashHalf, r.flood, r.register, r.registerHalf} {
 		add(s.name, s)
+	}
+	for _, p := range r.serverTimes {
+		add(p.st.name, p.st)
 	}
 	return out
 }
@@ -201,7 +249,16 @@ func buildReport(r *results) *report {
 	login.RatioHTTPHash = ratio(r.login.rps(), limitHTTP)
 	login.LoginCodes, flood.LoginCodes = codeCounts(r.login), codeCounts(r.floodLogin)
 	dash.P99HalfMs = ms(r.dashHalf.pct(0.99))
-	rep.Scenarios = []scenario{hash, httpHash, login, floor, dash, flood}
+	reg := row(r.register, limitB)
+	reg.P99HalfMs, reg.RegisterRows = ms(r.registerHalf.pct(0.99)), r.ledger.accountRows
+	rep.Scenarios = []scenario{hash, httpHash, login, floor, dash, flood, reg}
+	l := r.ledger
+	rep.Ledger = ledgerInfo{User: benchUser(l.index), Asked: l.asked, Rows: l.userRows, Account: l.account,
+		AccountRows: l.accountRows, SeedSeconds: round(l.took.Seconds())}
+	for _, p := range r.serverTimes {
+		rep.ServerTimes = append(rep.ServerTimes, serverTimeRow{Page: p.page.name, Path: p.page.path, Samples: len(p.st.server),
+			P50Ms: ms(p.st.serverPct(0.5)), P95Ms: ms(p.st.serverPct(0.95)), Errors: p.st.errs})
+	}
 
 	add := func(name string, pass bool, format string, args ...any) {
 		rep.Targets = append(rep.Targets, target{Name: name, Pass: pass, Value: fmt.Sprintf(format, args...)})
@@ -211,6 +268,11 @@ func buildReport(r *results) *report {
 	add("login >= 90% of limit A", login.Ratio >= 0.9, "%.0f%%", 100*login.Ratio)
 	add("dashboard >= 20% of limit B", dash.Ratio >= 0.2, "%.0f%%", 100*dash.Ratio)
 	add("dashboard p99 < 10 ms at half its peak", dash.P99HalfMs < 10, "%.2f ms at %.0f req/s", dash.P99HalfMs, r.dashHalf.offered)
+	add("register >= 25% of limit B", reg.Ratio >= 0.25, "%.0f%% (a register of %s rows)", 100*reg.Ratio, thousands(l.accountRows))
+	add("register p99 < 10 ms at half its peak", reg.P99HalfMs < 10, "%.2f ms at %.0f req/s", reg.P99HalfMs, r.registerHalf.offered)
+	for _, t := range rep.ServerTimes {
+		add("server time p95 < 5 ms: "+t.Page, t.Samples > 0 && t.P95Ms < 5, "%.2f ms (p50 %.2f ms, %d answers)", t.P95Ms, t.P50Ms, t.Samples)
+	}
 	add("flood: dashboard p99 < 50 ms", flood.P99Ms < 50, "%.2f ms", flood.P99Ms)
 	add("flood: no errors on page views", flood.Errors == 0, "%d of %d", flood.Errors, flood.Errors+r.flood.ok)
 	add("flood: every login answered (303/422/429/503)", r.floodLogin.errs == 0, "%s", codeText(r.floodLogin))
@@ -234,7 +296,7 @@ func buildReport(r *results) *report {
 			perOp(l.cpu.serverFaults, l.ok), perOp(r.httpHashRuns[i].cpu.serverFaults, r.httpHashRuns[i].ok),
 			perOp(r.hashRuns[i].cpu.benchFaults, r.hashRuns[i].ok))
 	}
-	note("floor, dashboard: max rate over the same %d keep-alive connections (-workers); floor RSS is its child process's", r.workers)
+	note("floor, dashboard, register: max rate over the same %d keep-alive connections (-workers); floor RSS is its child process's", r.workers)
 	h := r.dashHalf
 	note("dashboard at half peak: offered %.0f req/s, got %.1f, p50 %.2f ms, p99 %.2f ms, errors %d",
 		h.offered, h.rps(), ms(h.pct(0.5)), ms(h.pct(0.99)), h.errs)
@@ -243,13 +305,26 @@ func buildReport(r *results) *report {
 		r.flood.offered, f.offered, f.rps(), codeText(f))
 	note("flood: server RSS %.1f MiB before, %.1f MiB after, peak %.1f MiB (first half %s, second half %s); peak open descriptors (mostly connections) %d, dashboard alone %d",
 		r.dashRSSBefore, r.floodRSSAfter, flood.RSSMiB, mib(r.floodHalves[0]), mib(r.floodHalves[1]), r.flood.fds, r.dashboard.fds)
+	note("register: the first 50 rows of %q, the account holding most of %s's rows, on a server started after the flood",
+		l.account, benchUser(l.index))
+	h = r.registerHalf
+	note("register at half peak: offered %.0f req/s, got %.1f, p50 %.2f ms, p99 %.2f ms, errors %d; server time p50 %.2f ms, p95 %.2f ms",
+		h.offered, h.rps(), ms(h.pct(0.5)), ms(h.pct(0.99)), h.errs, ms(h.serverPct(0.5)), ms(h.serverPct(0.95)))
+	note("ledger: tally demo %s --transactions %d wrote %s rows (split parts and transfer legs included) in %.1f s, before any server started (not measured); the register's account holds %s%s",
+		benchUser(l.index), l.asked, thousands(l.userRows), l.took.Seconds(), thousands(l.accountRows), fewerRows(l.asked))
+	note("server time: Server-Timing app;dur (first middleware to the end of rendering) of each answer, signed in as %s, each page read at %d req/s after a 0.2 s warm-up, on the register's server",
+		benchUser(l.index), sampleRate)
 	var starts []string
 	for _, d := range r.starts {
 		starts = append(starts, fmt.Sprintf("%.1f", ms(d)))
 	}
-	note("start: exec to first /healthz 200 on the existing data dir, %s ms (median reported)", strings.Join(starts, ", "))
+	note("start: exec to first /healthz 200 on the existing data dir (the users and the ledger), %s ms (median reported)", strings.Join(starts, ", "))
 	var cpu []string
-	for _, s := range []*runStats{r.hash, r.httpHash, r.login, r.floor, r.dashboard, r.dashHalf, r.flood} {
+	runs := []*runStats{r.hash, r.httpHash, r.login, r.floor, r.dashboard, r.dashHalf, r.flood, r.register, r.registerHalf}
+	for _, p := range r.serverTimes {
+		runs = append(runs, p.st)
+	}
+	for _, s := range runs {
 		cpu = append(cpu, fmt.Sprintf("%s %.2f/%.2f/%.2f/%.2f", s.name, s.cpu.server, s.cpu.bench, s.cpu.other, s.cpu.steal))
 	}
 	note("CPU in cores of %d, server/bench (load generator)/other processes/steal (taken by the VM's host): %s",
@@ -280,6 +355,21 @@ func (rep *report) print(w io.Writer) {
 			s.Name, s.RPS, s.P50Ms, s.P99Ms, s.Limit, s.Ratio, s.RSSMiB, s.Errors)
 	}
 	tw.Flush()
+	if reg, ok := rep.scenario("register"); ok {
+		floor, _ := rep.scenario("floor")
+		l := rep.Ledger
+		fmt.Fprintf(w, "\nregister: %.2f of limit B (floor, %.1f/s), p99 %.2f ms at half its peak; the first 50 of the %s rows of %q (%s's ledger: %s rows from tally demo --transactions %d%s)\n",
+			reg.Ratio, floor.RPS, reg.P99HalfMs, thousands(l.AccountRows), l.Account, l.User, thousands(l.Rows), l.Asked, fewerRows(l.Asked))
+	}
+	if len(rep.ServerTimes) > 0 {
+		fmt.Fprintf(w, "\nserver time (Server-Timing app;dur) at %d req/s:\n", sampleRate)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "page\tp50 ms\tp95 ms\tanswers\terrors\t")
+		for _, t := range rep.ServerTimes {
+			fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%d\t%d\t\n", t.Page, t.P50Ms, t.P95Ms, t.Samples, t.Errors)
+		}
+		tw.Flush()
+	}
 	if login, ok := rep.scenario("login"); ok {
 		httpHash, _ := rep.scenario("http hash")
 		fmt.Fprintf(w, "\nlogin: %.2f of the HTTP hash limit (http hash, %.1f/s), %.2f of limit A (hash, %.1f/s)\n",

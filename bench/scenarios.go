@@ -120,6 +120,7 @@ func merge(name string, segs []*runStats) *runStats {
 		total += d
 		m.ok, m.errs = m.ok+s.ok, m.errs+s.errs
 		m.lat = append(m.lat, s.lat...)
+		m.server = append(m.server, s.server...)
 		for c, n := range s.codes {
 			m.codes[c] += n
 		}
@@ -195,18 +196,34 @@ func dashboardScenario(ctx context.Context, srv *proc, o options) (full, half *r
 	if err != nil {
 		return nil, nil, err
 	}
-	tr := getTargeter(srv.base+"/dashboard", cookie)
+	return peakAndHalf(ctx, srv, o, "dashboard", srv.base+"/dashboard", cookie)
+}
+
+// registerScenario signs in as the ledger's user and reads the first page of the register of
+// the account holding most rows at max rate, then at half that rate.
+func registerScenario(ctx context.Context, srv *proc, o options, ls *ledgerSeed) (full, half *runStats, cookie string, err error) {
+	if cookie, err = loginOnce(srv.base, ls.index); err != nil {
+		return nil, nil, "", err
+	}
+	full, half, err = peakAndHalf(ctx, srv, o, "register", srv.base+ls.registerPath(), cookie)
+	return full, half, cookie, err
+}
+
+// peakAndHalf reads one signed-in page at max rate over o.workers connections, then at half
+// the rate reached.
+func peakAndHalf(ctx context.Context, srv *proc, o options, name, u, cookie string) (full, half *runStats, err error) {
+	tr := getTargeter(u, cookie)
 	warmUp(ctx, tr, srv.pid(), o.workers, time.Second)
-	progress("dashboard: max rate (%d connections) for %s", o.workers, o.dur)
+	progress("%s: max rate (%d connections) for %s", name, o.workers, o.dur)
 	a, p := maxRate(o.workers)
-	full = attack(ctx, a, p, tr, o.dur, newStats("dashboard", 0), srv.pid(), is(fiber.StatusOK))
+	full = attack(ctx, a, p, tr, o.dur, newStats(name, 0), srv.pid(), is(fiber.StatusOK))
 	if err := pause(ctx); err != nil {
 		return nil, nil, err
 	}
 	rate := max(1, full.rps()/2)
-	progress("dashboard: %.0f req/s (half of peak) for %s", rate, o.dur)
+	progress("%s: %.0f req/s (half of peak) for %s", name, rate, o.dur)
 	a, p = fixedRate(rate, viewWorkers(o))
-	half = attack(ctx, a, p, tr, o.dur, newStats("dashboard half", rate), srv.pid(), is(fiber.StatusOK))
+	half = attack(ctx, a, p, tr, o.dur, newStats(name+" half", rate), srv.pid(), is(fiber.StatusOK))
 	return full, half, pause(ctx)
 }
 
