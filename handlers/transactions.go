@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/a-h/templ"
 	"github.com/gofiber/fiber/v2"
 
 	"tally/models"
@@ -148,7 +149,8 @@ func (h *Handlers) renderRegisterOf(c *fiber.Ctx, accountID uint, status int, ad
 		d.Add = views.TxForm{Date: h.today()}
 	}
 	d.Add.NoFocus = editing != nil
-	return h.render(c, page{Title: a.Name, Status: status, Body: views.AccountRegister(d), Fragment: views.RegisterSection(d)})
+	return h.render(c, page{Title: a.Name, Status: status, Body: views.AccountRegister(d),
+		Fragment: templ.Join(views.RegisterSection(d), views.AccountBalanceOOB(item))})
 }
 
 // parseTx reads a posted transaction into the ledger's input, recording on f what cannot be
