@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -170,6 +172,27 @@ func TestReportLedgerTargets(t *testing.T) {
 		if !strings.Contains(out.String(), line) {
 			t.Errorf("printed report has no line %q:\n%s", line, out.String())
 		}
+	}
+}
+
+// TestAttackRunsOut: a targeter that runs out of prepared requests ends the run early; what
+// it could not send is not an error.
+func TestAttackRunsOut(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	var next atomic.Int64
+	tr := func(tgt *vegeta.Target) error {
+		if next.Add(1) > 5 {
+			return vegeta.ErrNoTargets
+		}
+		tgt.Method, tgt.URL = http.MethodGet, srv.URL
+		return nil
+	}
+	a, p := maxRate(2)
+	start := time.Now()
+	st := attack(t.Context(), a, p, tr, 10*time.Second, newStats("out", 0), os.Getpid(), is(200))
+	if st.ok != 5 || st.errs != 0 || !st.ranOut || time.Since(start) > 5*time.Second {
+		t.Errorf("%d answers, %d errors, ran out %t, after %s; want 5, none, true, at once", st.ok, st.errs, st.ranOut, time.Since(start))
 	}
 }
 

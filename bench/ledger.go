@@ -54,7 +54,8 @@ func seedLedger(ctx context.Context, bin string, env []string, dataDir string, i
 	}
 	ls.took = time.Since(start)
 
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	// Errors only: reading the whole ledger is slow SQL by design.
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	db, err := models.Open(filepath.Join(dataDir, "tally.db"), log)
 	if err != nil {
 		return nil, err

@@ -34,6 +34,7 @@ type runStats struct {
 	rssMiB  float64
 	fds     int    // peak open descriptors of the server
 	cpu     cpuUse // CPU used meanwhile by the server, the bench and the rest of the machine
+	ranOut  bool   // the targeter had no prepared request left (logins): the run ended early
 }
 
 func newStats(name string, offered float64) *runStats {
@@ -159,6 +160,11 @@ func attack(ctx context.Context, a *vegeta.Attacker, p vegeta.Pacer, tr vegeta.T
 	}()
 	rss := sampleRSS(pid)
 	for r := range a.Attack(tr, p, d, st.name) {
+		if r.Error == vegeta.ErrNoTargets.Error() {
+			// Nothing was sent: vegeta stops the run, which ends early rather than failing.
+			st.ranOut = true
+			continue
+		}
 		st.add(r, r.Code != 0 && success(int(r.Code)))
 	}
 	st.rssMiB, st.fds, st.cpu = rss.stop()

@@ -295,6 +295,10 @@ func buildReport(r *results) *report {
 			r.hashRuns[i].cpu.steal, r.httpHashRuns[i].cpu.steal, l.cpu.steal,
 			perOp(l.cpu.serverFaults, l.ok), perOp(r.httpHashRuns[i].cpu.serverFaults, r.httpHashRuns[i].ok),
 			perOp(r.hashRuns[i].cpu.benchFaults, r.hashRuns[i].ok))
+		if l.ranOut {
+			note("round %d: the login segment used up its prepared logins (half as many again as the hash segment before it would allow) and ended after %.1f s",
+				i+1, l.end.Sub(l.start).Seconds())
+		}
 	}
 	note("floor, dashboard, register: max rate over the same %d keep-alive connections (-workers); floor RSS is its child process's", r.workers)
 	h := r.dashHalf

@@ -128,6 +128,7 @@ func merge(name string, segs []*runStats) *runStats {
 			m.errText[e] += n
 		}
 		m.rssMiB, m.fds = max(m.rssMiB, s.rssMiB), max(m.fds, s.fds)
+		m.ranOut = m.ranOut || s.ranOut
 		m.cpu.server += s.cpu.server * d.Seconds()
 		m.cpu.bench += s.cpu.bench * d.Seconds()
 		m.cpu.other += s.cpu.other * d.Seconds()
