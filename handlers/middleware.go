@@ -130,7 +130,9 @@ func (h *Handlers) loadSession(c *fiber.Ctx) error {
 	} else if s.Fresh() && c.Cookies(h.cfg.CookieName()) != "" {
 		// The cookie names no stored session (ended, expired, planted): the browser is told to
 		// drop it, so it stops costing a lookup on every request. Saving a session later in this
-		// request sets the cookie again.
+		// request sets the cookie again. A session past its idle limit is gone from the store a
+		// minute later, so a form sent from its page is sent to sign in again, as in resolveUser.
+		c.Locals(localSessionEnded, true)
 		c.Cookie(&fiber.Cookie{
 			Name: h.cfg.CookieName(), Path: "/", Expires: fasthttp.CookieExpireDelete, Secure: h.cfg.Prod,
 			HTTPOnly: true, SameSite: fiber.CookieSameSiteLaxMode,
@@ -238,8 +240,8 @@ func (h *Handlers) sameOrigin(c *fiber.Ctx, origin string) bool {
 	return strings.EqualFold(origin, base) || strings.EqualFold(origin, c.Protocol()+"://"+c.Hostname())
 }
 
-// requireUser sends anonymous visitors to the login page, keeping where they were going.
-// htmx requests get HX-Redirect instead, so a login page is never swapped into a page.
+// requireUser sends anonymous visitors to the login page, keeping where they were going (see
+// toLogin).
 func (h *Handlers) requireUser(c *fiber.Ctx) error {
 	if currentUser(c).IsAuthenticated() {
 		return c.Next()
@@ -247,16 +249,26 @@ func (h *Handlers) requireUser(c *fiber.Ctx) error {
 	return h.toLogin(c)
 }
 
-// toLogin sends the visitor to the login page with next set to where they were.
+// toLogin sends the visitor to the login page with next set to where they were. An htmx
+// request is answered with a sign-in dialog in place instead (see reauth.go): a session that
+// ended under an open page must not take what was typed on it. Logging out needs no sign-in.
 func (h *Handlers) toLogin(c *fiber.Ctx) error {
-	next := c.OriginalURL()
-	if isHTMX(c) {
-		next = "/"
-		if u, err := url.Parse(c.Get("HX-Current-URL")); err == nil {
-			next = u.RequestURI()
-		}
+	if isHTMX(c) && c.Path() != "/logout" {
+		return h.askToSignInAgain(c)
 	}
-	return h.redirect(c, "/login?next="+url.QueryEscape(safeNext(next, "/dashboard")))
+	return h.redirect(c, "/login?next="+url.QueryEscape(safeNext(currentPage(c), "/dashboard")))
+}
+
+// currentPage is where the visitor is: the page an htmx request came from, else the request's
+// own address.
+func currentPage(c *fiber.Ctx) string {
+	if !isHTMX(c) {
+		return c.OriginalURL()
+	}
+	if u, err := url.Parse(c.Get("HX-Current-URL")); err == nil {
+		return u.RequestURI()
+	}
+	return "/"
 }
 
 func (h *Handlers) requireUserAPI(c *fiber.Ctx) error {

@@ -36,6 +36,8 @@ func (h *Handlers) addRoutes(app *fiber.App) {
 	app.Get("/register/done", h.RegisterDonePage)
 	app.Get("/login", h.LoginPage)
 	app.Post("/login", limitForm, h.Login)
+	// The sign-in dialog shown where a session ended under an open page (reauth.go).
+	app.Post("/login/again", limitForm, h.LoginAgain)
 	app.Post("/logout", limitForm, h.Logout)
 	app.Get("/verify", h.Verify)
 	app.Post("/verify", limitForm, h.limitIP(), h.ConfirmAddress)

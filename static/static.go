@@ -1,5 +1,6 @@
 // Package static holds the embedded front-end files: vendored htmx (pinned, with its licence),
-// the stylesheet and images. The binary needs nothing from the working directory.
+// the stylesheet, the page script (app.js) and images. The binary needs nothing from the
+// working directory.
 package static
 
 import (
@@ -10,7 +11,7 @@ import (
 	"sync"
 )
 
-//go:embed app.css img vendor
+//go:embed app.css app.js img vendor
 var FS embed.FS
 
 var (

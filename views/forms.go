@@ -65,7 +65,10 @@ func csrfToken(ctx context.Context) string {
 
 // htmxConfig: no injected indicator styles (they would be inline CSS, refused by the CSP), no
 // eval, no history cache for private pages, requests only to this origin, and explicit response
-// handling so 422 form fragments swap in and other errors land in the alert region.
+// handling so 422 form fragments swap in and other errors land in the alert region. A 401 is
+// not an error to htmx: the sign-in dialog it carries is retargeted to #reauth by its headers
+// (HX-Retarget), and static/app.js holds the request to send again; a 401 without them is a
+// message for the alert region.
 var htmxConfig = mustJSON(map[string]any{
 	"includeIndicatorStyles":    false,
 	"allowEval":                 false,
@@ -77,6 +80,7 @@ var htmxConfig = mustJSON(map[string]any{
 		{"code": "204", "swap": false},
 		{"code": "[23]..", "swap": true},
 		{"code": "422", "swap": true},
+		{"code": "401", "swap": true, "target": "#alerts", "swapOverride": "innerHTML"},
 		{"code": "[45]..", "swap": true, "error": true, "target": "#alerts", "swapOverride": "innerHTML"},
 	},
 })
