@@ -95,6 +95,8 @@ type ledgerInfo struct {
 	Rows        int     `json:"rows"`               // split parts and both legs of transfers included
 	Account     string  `json:"account"`
 	AccountRows int     `json:"account_rows"`
+	Payee       string  `json:"payee"`    // the commonest, for /transactions?q=
+	Category    string  `json:"category"` // the commonest, for /transactions?category_id=
 	SeedSeconds float64 `json:"seed_seconds"`
 }
 
@@ -254,7 +256,7 @@ func buildReport(r *results) *report {
 	rep.Scenarios = []scenario{hash, httpHash, login, floor, dash, flood, reg}
 	l := r.ledger
 	rep.Ledger = ledgerInfo{User: benchUser(l.index), Asked: l.asked, Rows: l.userRows, Account: l.account,
-		AccountRows: l.accountRows, SeedSeconds: round(l.took.Seconds())}
+		AccountRows: l.accountRows, Payee: l.payee, Category: l.category, SeedSeconds: round(l.took.Seconds())}
 	for _, p := range r.serverTimes {
 		rep.ServerTimes = append(rep.ServerTimes, serverTimeRow{Page: p.page.name, Path: p.page.path, Samples: len(p.st.server),
 			P50Ms: ms(p.st.serverPct(0.5)), P95Ms: ms(p.st.serverPct(0.95)), Errors: p.st.errs})
@@ -316,8 +318,8 @@ func buildReport(r *results) *report {
 		h.offered, h.rps(), ms(h.pct(0.5)), ms(h.pct(0.99)), h.errs, ms(h.serverPct(0.5)), ms(h.serverPct(0.95)))
 	note("ledger: tally demo %s --transactions %d wrote %s rows (split parts and transfer legs included) in %.1f s, before any server started (not measured); the register's account holds %s%s",
 		benchUser(l.index), l.asked, thousands(l.userRows), l.took.Seconds(), thousands(l.accountRows), fewerRows(l.asked))
-	note("server time: Server-Timing app;dur (first middleware to the end of rendering) of each answer, signed in as %s, each page read at %d req/s after a 0.2 s warm-up, on the register's server",
-		benchUser(l.index), sampleRate)
+	note("server time: Server-Timing app;dur (first middleware to the end of rendering) of each answer, signed in as %s, each page read at %d req/s after a 0.2 s warm-up, on the register's server; /transactions filtered by the commonest payee %q, the commonest category %q, and %q from %s to %s",
+		benchUser(l.index), sampleRate, l.payee, l.category, l.account, l.from, l.to)
 	var starts []string
 	for _, d := range r.starts {
 		starts = append(starts, fmt.Sprintf("%.1f", ms(d)))
