@@ -104,4 +104,13 @@
       if (errors) errors.remove();
     }
   });
+
+  // A category chosen while the payee's suggestion was on its way is the person's choice: the
+  // suggestion, which was asked for with the row's earlier category, is not swapped in over it.
+  document.addEventListener('htmx:beforeSwap', function (e) {
+    var t = e.detail.target, cfg = e.detail.requestConfig;
+    if (!t || t.tagName !== 'SELECT' || t.name !== 'category_id' || !cfg || !cfg.formData) return;
+    var asked = cfg.formData.get('category_id') || '';
+    if (t.value !== asked) e.detail.shouldSwap = false;
+  });
 })();
