@@ -139,7 +139,7 @@ type Import struct {
 	Mapping string
 	Status  string
 	// Rows is the number of staged rows: 0 while a CSV waits for its columns to be mapped.
-	Rows   int `gorm:"column:row_count"`
+	Rows   int          `gorm:"column:row_count"`
 	Counts ImportCounts `gorm:"embedded"`
 	// Skipped is the rows the user chose not to write (staged: so far); Written, after commit.
 	Written, Skipped int
@@ -348,7 +348,10 @@ type ImportRow struct {
 	Memo       string
 	Amount     int64
 	ExternalID string
-	Err        string
+	// Category is a category named by the file (QIF, Tally's own export): used when the user
+	// has one of that name.
+	Category string
+	Err      string
 }
 
 // StatementBalance is what a bank statement says the balance is on Date ("" for after every row).
@@ -651,8 +654,21 @@ func daysApart(a, b string) int {
 	return d
 }
 
-// categorize gives each row that will be written the category last used with its payee.
+// categorize gives each row that will be written the category its file names, when the user
+// has it ("Group:Name" as QIF writes subcategories, or the name), else the category last used
+// with its payee.
 func (b *Book) categorize(rows []stagedRow) error {
+	var cats []struct {
+		ID      uint
+		NameKey string
+	}
+	if err := b.scoped("categories").Select("id, name_key").Scan(&cats).Error; err != nil {
+		return err
+	}
+	named := map[string]uint{}
+	for _, c := range cats {
+		named[c.NameKey] = c.ID
+	}
 	var last []struct {
 		Payee      string
 		CategoryID uint
@@ -677,7 +693,13 @@ func (b *Book) categorize(rows []stagedRow) error {
 		}
 	}
 	for i := range rows {
-		if r := &rows[i]; r.status == RowNew || r.status == RowPossibleMatch {
+		r := &rows[i]
+		if r.status != RowNew && r.status != RowPossibleMatch {
+			continue
+		}
+		if id := named[nameKey(r.Category[strings.LastIndex(r.Category, ":")+1:])]; id != 0 {
+			r.categoryID = id
+		} else {
 			r.categoryID = byPayee[NormalizePayee(r.Payee)].id
 		}
 	}

@@ -230,6 +230,13 @@ func TestImportCommitAndUndo(t *testing.T) {
 	if rows[0].CategoryID == nil || *rows[0].CategoryID != groceries || rows[1].CategoryID != nil {
 		t.Errorf("categories from payee history: %v, %v", rows[0].CategoryID, rows[1].CategoryID)
 	}
+	named := stage(t, b, acc, "named", ImportRow{Line: 1, Date: "2026-01-01", Payee: "Somewhere", Amount: -1, Category: "Food:GROCERIES "},
+		ImportRow{Line: 2, Date: "2026-01-01", Payee: "Market", Amount: -2, Category: "No such category"})
+	if rows, _ := mustRows(t, b, named.ID, ""); rows[0].CategoryID == nil || *rows[0].CategoryID != groceries ||
+		rows[1].CategoryID == nil || *rows[1].CategoryID != groceries {
+		t.Errorf("categories named by the file: %v, %v", rows[0].CategoryID, rows[1].CategoryID)
+	}
+	noErr(t, b.DeleteImport(named.ID))
 	balance := balanceOf(t, b, acc)
 	res := must[*CommitResult](t)(b.CommitImport(im.ID, nil))
 	if res.Written != 4 || balanceOf(t, b, acc) != balance+1900_00 {
