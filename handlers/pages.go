@@ -40,8 +40,20 @@ func (h *Handlers) Dashboard(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	month := h.now().Format("2006-01")
+	budget, err := v.b.BudgetMonth(month)
+	if err != nil {
+		return err
+	}
+	worth, err := v.b.NetWorthReport(ledger.AddMonths(month, -11), month, 0)
+	if err != nil {
+		return err
+	}
 	d := views.DashboardData{Name: currentUser(c).DisplayName(), NetWorth: v.m.Totals(totals), Recent: v.rows(recent),
-		Choices: v.choices, Add: views.TxForm{Date: h.today()}}
+		Choices: v.choices, Add: views.TxForm{Date: h.today()}, BudgetMonth: longMonthLabel(month)}
+	d.Budget = budgetProgress(v.m, budget, func(id uint) bool { return v.categories[id].IsIncome },
+		func(id uint) string { return v.categories[id].Name })
+	d.NetWorthTrend = netWorthSparks(v.m, worth)
 	for _, a := range open {
 		d.Accounts = append(d.Accounts, accountItem(v.m, a))
 	}

@@ -55,6 +55,8 @@ func (h *Handlers) addRoutes(app *fiber.App) {
 	app.Get("/api/accounts", h.requireUserAPI, h.APIAccounts)
 	app.Get("/api/categories", h.requireUserAPI, h.APICategories)
 	app.Get("/api/transactions", h.requireUserAPI, h.APITransactions)
+	app.Get("/api/budget", h.requireUserAPI, h.APIBudget)
+	app.Get("/api/reports/:kind", h.requireUserAPI, h.APIReport)
 	app.Get("/dashboard", h.requireUser, h.Dashboard)
 	app.Get("/account/security", h.requireUser, h.Security)
 	// Pages that would let support take over an account refuse a staff member viewing as its owner.
@@ -128,6 +130,12 @@ func (h *Handlers) addRoutes(app *fiber.App) {
 	app.Post("/categories/:id<int>/move", append(ledgerWrite, h.MoveCategory)...)
 	app.Get("/categories/:id<int>/delete", h.requireUser, h.DeleteCategoryPage)
 	app.Post("/categories/:id<int>/delete", append(ledgerWrite, h.DeleteCategory)...)
+	app.Get("/budget", h.requireUser, h.BudgetPage)
+	app.Post("/budget", append(ledgerWrite, h.SetBudget)...)
+	app.Post("/budget/copy", append(ledgerWrite, h.CopyBudget)...)
+	app.Post("/budget/average", append(ledgerWrite, h.AverageBudget)...)
+	app.Get("/reports", h.requireUser, h.ReportsPage)
+	app.Get("/reports/:kind", h.requireUser, h.ReportsPage)
 
 	// Links from mail: the token is the credential.
 	app.Get("/account/email/confirm", h.ConfirmEmailChange)

@@ -1,6 +1,10 @@
 package views
 
-import "strconv"
+import (
+	"strconv"
+
+	"tally/views/charts"
+)
 
 // Amount is money formatted for the page: the text in the user's number format, whether it is
 // money out (shown in the negative style, never by colour alone: the sign is in the text), and
@@ -238,4 +242,10 @@ type DashboardData struct {
 	Recent   []TxRow
 	Add      TxForm
 	Choices  TxChoices
+	// Budget is this month's spending against its budget per currency; empty when the month
+	// sets no amount.
+	Budget      []BudgetProgress
+	BudgetMonth string // "November 2026"
+	// NetWorthTrend is a small line per currency of the last 12 months' net worth.
+	NetWorthTrend []charts.Chart
 }

@@ -87,6 +87,15 @@ func init() {
 			t.Errorf("NetWorthReport ends at %+v, net worth is %+v", got, want)
 		}
 	}}
+	tenancyCases["FirstMonth"] = tenancyCase{true, func(t *testing.T, a, b *ledgerFixture) {
+		_, err := a.book.FirstMonth(b.checking)
+		wantNotFound(t, "FirstMonth of their account", err)
+		var want string
+		noErr(t, a.book.db.Raw(`SELECT substr(MIN(date), 1, 7) FROM transactions WHERE user_id = ?`, a.book.userID).Scan(&want).Error)
+		if got := must[string](t)(a.book.FirstMonth(0)); got != want {
+			t.Errorf("FirstMonth = %q, the caller's rows start in %q", got, want)
+		}
+	}}
 	tenancyCases["BudgetMonth"] = withBudgets(true, func(t *testing.T, a, b *ledgerFixture) {
 		r := must[*BudgetReport](t)(a.book.BudgetMonth("2024-02"))
 		for _, l := range r.Lines {

@@ -346,6 +346,30 @@ func (b *Book) NetWorthReport(from, to string, accountID uint) (*NetWorthReport,
 	return r, nil
 }
 
+// firstMonthQuery is the month of the user's (or one account's) earliest balance row.
+func (b *Book) firstMonthQuery(accountID uint) query {
+	q := query{`SELECT COALESCE(MIN(month), '') FROM account_months WHERE user_id = ?`, []any{b.userID}}
+	if accountID != 0 {
+		q.sql += ` AND account_id = ?`
+		q.args = append(q.args, accountID)
+	}
+	return q
+}
+
+// FirstMonth is the month (YYYY-MM) of the user's earliest transaction, or of one account's
+// when accountID is not 0; "" when there is none. It starts a report of "all" months.
+func (b *Book) FirstMonth(accountID uint) (string, error) {
+	if accountID != 0 {
+		if err := b.first("accounts", accountID, &Account{}); err != nil {
+			return "", wrap("first month", err)
+		}
+	}
+	q := b.firstMonthQuery(accountID)
+	var month string
+	err := b.db.Raw(q.sql, q.args...).Scan(&month).Error
+	return month, wrap("first month", err)
+}
+
 // checkCurrency requires a currency the money package knows.
 func checkCurrency(code string) (string, error) {
 	cur, ok := money.Lookup(code)

@@ -16,6 +16,8 @@ func reportPlanQueries(b *Book, accountID uint) map[string]query {
 		"net worth":                    b.netWorthQuery("2024-12", 0),
 		"net worth of account":         b.netWorthQuery("2024-12", accountID),
 		"budgets":                      b.budgetsQuery("2024-01", "2024-12"),
+		"first month":                  b.firstMonthQuery(0),
+		"first month of account":       b.firstMonthQuery(accountID),
 		"budget of one month":          b.budgetsQuery("2024-03", "2024-03"),
 	}
 }
