@@ -379,7 +379,7 @@ var dateFormats = []string{"YYYY-MM-DD", "DD.MM.YYYY", "DD/MM/YYYY", "MM/DD/YYYY
 	"D MMM YYYY", "D MMM YY", "DD-MMM-YYYY", "DD-MMM-YY", "D. MMM YYYY", "MMM D, YYYY"}
 
 func (h *Handlers) renderMap(c *fiber.Ctx, status int, v *ledgerView, im *ledger.Import, f views.ImportMapForm, res *importer.Result, note string) error {
-	d := views.ImportMapData{Import: v.importItem(im), Form: f, Note: note}
+	d := views.ImportMapData{Import: v.importItem(im), Form: f, Note: note, CSV: im.Format == string(importer.FormatCSV)}
 	formats := dateFormats
 	if f.DateFormat != "" && !slices.Contains(formats, f.DateFormat) {
 		formats = append([]string{f.DateFormat}, formats...)

@@ -465,11 +465,12 @@ func TestImportDuplicatesThroughHTTP(t *testing.T) {
 	if staged.Counts.New != 2 || commit(staged.ID).Written != 2 {
 		t.Fatalf("two coffees: %+v", staged.Counts)
 	}
-	// An overlapping statement adds only its new row.
-	overlap := []byte("Date,Payee,Amount\n2026-11-20,COFFEE,-3.50\n2026-11-20,coffee ,-3.50\n2026-11-21,Lunch,-12.00\n")
+	// An overlapping statement adds only its new rows: the third coffee of that day is new.
+	overlap := []byte("Date,Payee,Amount\n2026-11-20,COFFEE,-3.50\n2026-11-20,coffee ,-3.50\n2026-11-20,Coffee,-3.50\n2026-11-21,Lunch,-12.00\n")
 	_, staged = lc.apiUpload(acc, "nov2.csv", overlap, "", http.StatusCreated)
-	if staged.Counts != (ledger.ImportCounts{New: 1, Duplicate: 2}) || commit(staged.ID).Written != 1 {
-		t.Errorf("overlap: %+v", staged.Counts)
+	if staged.Counts != (ledger.ImportCounts{New: 2, Duplicate: 2}) || staged.Rows[1].Status != "duplicate" || staged.Rows[2].Status != "new" ||
+		commit(staged.ID).Written != 2 {
+		t.Errorf("overlap: %+v %+v", staged.Counts, staged.Rows)
 	}
 	// The same file twice imports nothing and says so.
 	_, staged = lc.apiUpload(acc, "nov.csv", coffees, "", http.StatusCreated)
@@ -490,7 +491,7 @@ func TestImportDuplicatesThroughHTTP(t *testing.T) {
 		t.Errorf("headers %q %q", ct, export.Header.Get("Content-Disposition"))
 	}
 	lines := strings.Split(strings.TrimSpace(export.body), "\n")
-	if lines[0] != "Date,Payee,Memo,Category,Amount,Account" || len(lines) != 1+6 {
+	if lines[0] != "Date,Payee,Memo,Category,Amount,Account" || len(lines) != 1+7 {
 		t.Fatalf("export:\n%s", export.body)
 	}
 	if !strings.Contains(export.body, `'=HYPERLINK(""x"")`) || !strings.Contains(export.body, "'+note") || !strings.Contains(export.body, "Café ünïcode") {
@@ -498,12 +499,12 @@ func TestImportDuplicatesThroughHTTP(t *testing.T) {
 	}
 	before := lc.ledgerRows()
 	_, staged = lc.apiUpload(acc, "export.csv", []byte(export.body), "", http.StatusCreated)
-	if staged.Counts.New != 0 || staged.Counts.Duplicate != 6 || commit(staged.ID).Written != 0 || lc.ledgerRows() != before {
+	if staged.Counts.New != 0 || staged.Counts.Duplicate != 7 || commit(staged.ID).Written != 0 || lc.ledgerRows() != before {
 		t.Errorf("round trip: %+v", staged.Counts)
 	}
 	// The export follows the list's filters.
 	filtered := lc.get("/transactions/export.csv?q=coffee&to=2026-11-20")
-	if n := len(strings.Split(strings.TrimSpace(filtered.body), "\n")); n != 3 {
+	if n := len(strings.Split(strings.TrimSpace(filtered.body), "\n")); n != 4 {
 		t.Errorf("filtered export:\n%s", filtered.body)
 	}
 	wantStatus(t, lc.get("/transactions/export.csv?from=2026-13-01"), http.StatusBadRequest)
