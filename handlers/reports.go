@@ -128,8 +128,7 @@ func (h *Handlers) reportQuery(v *reportView, f *views.ReportFilter, kind string
 		}
 	}
 	if f.Valid() {
-		_, err := v.b.CategoryReport(q.from, q.to, 0)
-		if err := v.m.applyLedgerErrors(err, &f.Form, ""); err != nil {
+		if err := v.m.applyLedgerErrors(ledger.CheckRange(q.from, q.to), &f.Form, ""); err != nil {
 			return q, err
 		}
 	}

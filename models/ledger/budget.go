@@ -44,7 +44,7 @@ func (b *Book) BudgetMonth(month string) (*BudgetReport, error) {
 // months; accountID, when not 0, counts that account's rows alone (the amounts are the
 // budget's, which belongs to no account).
 func (b *Book) BudgetReport(from, to string, accountID uint) (*BudgetReport, error) {
-	if err := checkRange(from, to); err != nil {
+	if err := CheckRange(from, to); err != nil {
 		return nil, err
 	}
 	accounts, err := b.currencies(accountID)

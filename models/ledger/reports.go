@@ -48,8 +48,9 @@ func Months(from, to string) []string {
 	return out
 }
 
-// checkRange validates a range of months.
-func checkRange(from, to string) error {
+// CheckRange validates a range of months (YYYY-MM, inclusive): a ValidationError names the field
+// (from or to) to correct.
+func CheckRange(from, to string) error {
 	var p problems
 	f, okFrom := ParseMonth(from)
 	t, okTo := ParseMonth(to)
@@ -111,7 +112,7 @@ type categoryMonth struct {
 // CategoryReport sums the report rows from from to to (YYYY-MM, inclusive) per category,
 // currency and month; accountID, when not 0, narrows it to one account.
 func (b *Book) CategoryReport(from, to string, accountID uint) (*CategoryReport, error) {
-	if err := checkRange(from, to); err != nil {
+	if err := CheckRange(from, to); err != nil {
 		return nil, err
 	}
 	accounts, err := b.currencies(accountID)
@@ -293,7 +294,7 @@ func (b *Book) netWorthQuery(to string, accountID uint) query {
 // inclusive), per currency, from the month totals the triggers keep; accountID, when not 0, is
 // that account's balance alone. A currency shows once one of its accounts has a row by to.
 func (b *Book) NetWorthReport(from, to string, accountID uint) (*NetWorthReport, error) {
-	if err := checkRange(from, to); err != nil {
+	if err := CheckRange(from, to); err != nil {
 		return nil, err
 	}
 	accounts, err := b.currencies(accountID)

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"gorm.io/gorm"
+
+	"tally/models"
 )
 
 // checkReportTotals asserts that category_months (what reports and budgets read) equals the sums
@@ -445,4 +447,45 @@ func TestAverage(t *testing.T) {
 			t.Errorf("average(%d, %d) = %d, want %d", tc.total, tc.months, got, tc.want)
 		}
 	}
+}
+
+// TestBudgetsAndTotalsGoWithTheLedger: deleting the ledger (DeleteAll) or the user (by cascade)
+// leaves no budget amount and no report total of theirs, and touches no one else's.
+func TestBudgetsAndTotalsGoWithTheLedger(t *testing.T) {
+	db := openTestDB(t)
+	count := func(userID uint) map[string]int64 {
+		out := map[string]int64{}
+		for _, table := range []string{"budgets", "category_months"} {
+			var n int64
+			noErr(t, db.Table(table).Where("user_id = ?", userID).Count(&n).Error)
+			out[table] = n
+		}
+		return out
+	}
+	fill := func(name string) *Book {
+		b, ids := reportFixture(t, db, name)
+		noErr(t, b.SetBudget("2024-02", ids["Groceries"], "USD", 1_00))
+		for table, n := range count(b.userID) {
+			if n == 0 {
+				t.Fatalf("nothing in %s: the test would prove nothing", table)
+			}
+		}
+		return b
+	}
+	ada, bob, cy := fill("ada"), fill("bob"), fill("cy")
+	bobBefore := count(bob.userID)
+
+	noErr(t, ada.DeleteAll())
+	noErr(t, db.Transaction(func(tx *gorm.DB) error { return models.DeleteAccount(tx, cy.userID) }))
+	for _, b := range []*Book{ada, cy} {
+		for table, n := range count(b.userID) {
+			if n != 0 {
+				t.Errorf("user %d: %d rows left in %s", b.userID, n, table)
+			}
+		}
+	}
+	if after := count(bob.userID); !reflect.DeepEqual(after, bobBefore) {
+		t.Errorf("bob's rows %v, were %v", after, bobBefore)
+	}
+	checkReportTotals(t, db)
 }

@@ -216,7 +216,8 @@ var schema = []string{
 	// Reports and budgets: the report rows (reportFlow: not a split's parent, not a transfer, not
 	// an opening balance) summed per month, account and category (0 for none), kept by triggers
 	// like account_months. A 12-month report read about 5,000 rows at 50,000 (5 ms at the median,
-	// 8 at p95, for the query alone); it reads a few hundred totals from here.
+	// 8 at p95, for the query alone); it reads a few hundred totals from here (0.4 ms). The
+	// triggers cost an AddTransaction about 9% (0.63 ms against 0.57).
 	`CREATE TABLE IF NOT EXISTS category_months (
 		user_id     INTEGER NOT NULL,
 		month       TEXT NOT NULL,
