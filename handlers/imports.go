@@ -114,8 +114,12 @@ func parseWithSaved(b *ledger.Book, a *ledger.Account, name string, data []byte)
 		return nil, "", err
 	}
 	res, err = parseImport(data, name, a, m)
+	if m.DateColumn == "" && m.Delimiter == "" {
+		return res, "", err
+	}
 	var me *importer.MappingError
-	if errors.As(err, &me) || (err == nil && m.DateColumn != "" && len(missingColumns(res)) > 0) {
+	var problem importFileProblem
+	if errors.As(err, &me) || errors.As(err, &problem) || (err == nil && len(missingColumns(res)) > 0) {
 		res, err = parseImport(data, name, a, importer.Mapping{})
 		note = "The columns saved for " + a.Name + " do not fit this file: Tally read it afresh."
 	}
@@ -311,7 +315,7 @@ func (h *Handlers) ImportMapPage(c *fiber.Ctx) error {
 	} else if err = mappingProblem(err, &f); err != nil {
 		return err
 	}
-	return h.renderMap(c, fiber.StatusOK, v, im, f, res, note)
+	return h.renderMap(c, fiber.StatusOK, v, im, f, columnsOnly(res, data, im.FileName, a), note)
 }
 
 // mappingProblem puts a file or mapping error on the form; other errors are returned.
@@ -350,19 +354,19 @@ func (h *Handlers) MapImport(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	var res *importer.Result
-	if m, ok := formMapping(&f); ok {
-		res, err = parseImport(data, im.FileName, a, m)
-		if err == nil {
-			for field, msg := range missingColumns(res) {
-				f.AddError(field, msg)
-			}
-		} else if err = mappingProblem(err, &f); err != nil {
+	m, ok := formMapping(&f)
+	res, err := parseImport(data, im.FileName, a, m)
+	if err == nil && ok {
+		for field, msg := range missingColumns(res) {
+			f.AddError(field, msg)
+		}
+	} else if err != nil {
+		if err = mappingProblem(err, &f); err != nil {
 			return err
 		}
 	}
 	if !f.Valid() {
-		return h.renderMap(c, fiber.StatusUnprocessableEntity, v, im, f, res, "")
+		return h.renderMap(c, fiber.StatusUnprocessableEntity, v, im, f, columnsOnly(res, data, im.FileName, a), "")
 	}
 	if f.Refresh {
 		return h.renderMap(c, fiber.StatusOK, v, im, mapForm(res.Mapping), res, "")
@@ -371,6 +375,19 @@ func (h *Handlers) MapImport(c *fiber.Ctx) error {
 		return err
 	}
 	return h.redirect(c, views.ImportItem{ID: im.ID}.URL())
+}
+
+// columnsOnly is res, or when the mapping did not fit the file, the file read afresh for its
+// columns alone (no sample: its rows would not be the mapping's), so the form can be corrected.
+func columnsOnly(res *importer.Result, data []byte, name string, a *ledger.Account) *importer.Result {
+	if res != nil {
+		return res
+	}
+	if res, err := parseImport(data, name, a, importer.Mapping{}); err == nil {
+		res.Rows = nil
+		return res
+	}
+	return nil
 }
 
 // dateFormats are the date patterns the map page offers (importer reads these and more).
@@ -417,7 +434,8 @@ func countOf(list []string, s string) int {
 
 // mapForm fills the map form with a mapping.
 func mapForm(m importer.Mapping) views.ImportMapForm {
-	f := views.ImportMapForm{Delimiter: m.Delimiter, Encoding: m.Encoding, NoHeader: m.NoHeader,
+	// A tab travels as "\t": a form's values are trimmed.
+	f := views.ImportMapForm{Delimiter: strings.ReplaceAll(m.Delimiter, "\t", `\t`), Encoding: m.Encoding, NoHeader: m.NoHeader,
 		DateColumn: m.DateColumn, DateFormat: m.DateFormat, PayeeColumn: m.PayeeColumn, MemoColumn: m.MemoColumn,
 		AmountMode: m.AmountMode, AmountColumn: m.AmountColumn, DebitColumn: m.DebitColumn, CreditColumn: m.CreditColumn,
 		IndicatorColumn: m.IndicatorColumn, DebitValues: strings.Join(m.DebitValues, ", "), Invert: m.Invert,

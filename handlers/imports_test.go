@@ -819,3 +819,53 @@ func BenchmarkImport50k(b *testing.B) {
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	b.ReportMetric(float64(ru.Maxrss)/1024, "peak-rss-MiB")
 }
+
+// TestImportMapProblems: a choice that does not fit the file is said beside its field, with
+// the file's columns still offered; a tab-separated file keeps its delimiter through the form;
+// dates that fit two formats are asked.
+func TestImportMapProblems(t *testing.T) {
+	ta := newTestApp(t)
+	lc := ta.ledgerUser(t, "ada")
+	acc := lc.account("Checking", "USD", "0")
+	res := lc.uploadImport("/import", map[string]string{"account_id": ids(acc)}, "tabs.tsv",
+		[]byte("Date\tPayee\tAmount\n2026-11-01\tShop\t-1.00\n2026-11-02\tShop\t-2.00\n"))
+	id := importIDOf(t, res)
+	mapPage := lc.get("/imports/" + ids(id) + "/map")
+	if got := selected(mapPage, "delimiter"); got != `\t` {
+		t.Errorf("delimiter %q", got)
+	}
+	form := formOf(mapPage.doc, "#map-form")
+	bad := cloneValues(form)
+	bad.Set("date_column", "Payee")
+	bad.Set("skip_rows", "many")
+	res = lc.post("/imports/"+ids(id)+"/map", bad)
+	wantStatus(t, res, http.StatusUnprocessableEntity)
+	if res.doc.Find("#form-error").Length() != 1 || text(res, "#skip_rows-error") == "" || res.doc.Find("#date_column option").Length() != 4 {
+		t.Errorf("errors %q, %d column options", text(res, ".field-error"), res.doc.Find("#date_column option").Length())
+	}
+	if lc.ledgerRows() != 0 {
+		t.Error("a refused mapping wrote rows")
+	}
+	wantStatus(t, lc.post("/imports/"+ids(id)+"/map", form), http.StatusSeeOther)
+	preview := lc.get("/imports/" + ids(id))
+	if text(preview, "#count-new") != "2" {
+		t.Errorf("tab-separated file: %q", text(preview, "#import-counts"))
+	}
+
+	res = lc.uploadImport("/import", map[string]string{"account_id": ids(acc)}, "d.csv", testFile(t, "ambiguous_dates.csv"))
+	id = importIDOf(t, res)
+	mapPage = lc.get("/imports/" + ids(id) + "/map")
+	if msg := text(mapPage, "#date_format-error"); !strings.Contains(msg, "choose the file's") {
+		t.Errorf("ambiguous dates: %q", msg)
+	}
+	if note := text(mapPage, "#import-map .alert-info"); !strings.Contains(note, "do not fit this file") {
+		t.Errorf("the saved mapping (tabs) was used without a word: %q", note)
+	}
+	wantStatus(t, lc.post("/imports/"+ids(id)+"/map", formOf(mapPage.doc, "#map-form")), http.StatusUnprocessableEntity)
+	form = formOf(mapPage.doc, "#map-form")
+	form.Set("date_format", "DD/MM/YYYY")
+	wantStatus(t, lc.post("/imports/"+ids(id)+"/map", form), http.StatusSeeOther)
+	if got := text(lc.get("/imports/"+ids(id)), "#line-2 td[data-label=Date]"); got != "2025-02-01" {
+		t.Errorf("date read %q", got)
+	}
+}

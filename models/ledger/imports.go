@@ -63,7 +63,7 @@ var ImportSchema = []string{
 	`CREATE INDEX IF NOT EXISTS imports_staged ON imports(status, created_at)`,
 	// A staged import's rows. They hold no money until CommitImport copies them to transactions.
 	`CREATE TABLE IF NOT EXISTS import_rows (
-		user_id     INTEGER NOT NULL,
+		user_id     INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
 		import_id   INTEGER NOT NULL,
 		line        INTEGER NOT NULL,
 		date        TEXT NOT NULL,
@@ -82,7 +82,7 @@ var ImportSchema = []string{
 	`CREATE INDEX IF NOT EXISTS import_rows_status ON import_rows(user_id, import_id, status, line)`,
 	// The mapping last used for an account's CSV files, offered again next time.
 	`CREATE TABLE IF NOT EXISTS import_mappings (
-		user_id    INTEGER NOT NULL,
+		user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
 		account_id INTEGER NOT NULL,
 		mapping    TEXT NOT NULL,
 		updated_at DATETIME NOT NULL,
