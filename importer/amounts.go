@@ -18,28 +18,53 @@ import (
 // empty is an empty cell.
 func parseAmount(s string, dec byte, cur money.Currency) (minor int64, problem string, empty bool) {
 	text := trimCell(s)
-	if text == "" {
+	minor, fail, decimals := readAmount(text, dec, cur)
+	switch fail {
+	case amountEmpty:
 		return 0, "", true
+	case amountNotANumber:
+		if strings.IndexFunc(text, func(r rune) bool { return unicode.IsLetter(r) || unicode.Is(unicode.Sc, r) }) >= 0 {
+			return 0, fmt.Sprintf("%q is not an amount in %s.", text, cur.Code), false
+		}
+		return 0, fmt.Sprintf("%q is not an amount.", text), false
+	case amountTooManyDecimals:
+		return 0, tooManyDecimals(text, decimals, cur), false
+	case amountTooLarge:
+		return 0, fmt.Sprintf("%q is larger than any amount Tally holds.", text), false
 	}
-	notAmount := fmt.Sprintf("%q is not an amount.", text)
+	return minor, "", false
+}
+
+// Why readAmount could not read a cell.
+const (
+	amountOK = iota
+	amountEmpty
+	amountNotANumber
+	amountTooManyDecimals
+	amountTooLarge
+)
+
+// readAmount is parseAmount without the sentence, for detection, which reads every cell twice.
+func readAmount(text string, dec byte, cur money.Currency) (minor int64, fail, decimals int) {
+	if text == "" {
+		return 0, amountEmpty, 0
+	}
 	number, negative, ok := peelAmount(text, cur)
 	if !ok {
-		return 0, notAmount, false
+		return 0, amountNotANumber, 0
 	}
-
 	whole, fraction, hasDec := strings.Cut(number, string(dec))
 	if hasDec && strings.IndexByte(fraction, dec) >= 0 || !allDigits(fraction) ||
 		whole == "" && fraction == "" {
-		return 0, notAmount, false
+		return 0, amountNotANumber, 0
 	}
 	digits, ok := ungroup(whole, dec)
 	if !ok {
-		return 0, notAmount, false
+		return 0, amountNotANumber, 0
 	}
-	exponent := max(cur.Exponent, 0)
 	significant := strings.TrimRight(fraction, "0")
-	if len(significant) > exponent {
-		return 0, tooManyDecimals(text, len(fraction), cur), false
+	if len(significant) > max(cur.Exponent, 0) {
+		return 0, amountTooManyDecimals, len(fraction)
 	}
 	machine := digits
 	if machine == "" {
@@ -51,11 +76,12 @@ func parseAmount(s string, dec byte, cur money.Currency) (minor int64, problem s
 	if negative {
 		machine = "-" + machine
 	}
+	// money's own reader keeps the one limit on amounts.
 	minor, err := money.ParseMachine(machine, cur)
 	if err != nil {
-		return 0, fmt.Sprintf("%q is larger than any amount Tally holds.", text), false
+		return 0, amountTooLarge, 0
 	}
-	return minor, "", false
+	return minor, amountOK, 0
 }
 
 func tooManyDecimals(text string, n int, cur money.Currency) string {
@@ -147,6 +173,9 @@ func currencyAt(text string, cur money.Currency, start bool) int {
 // dec, spaces and apostrophes. Groups have one to three digits and the last has exactly three,
 // so "1,234", "1.234.567" and India's "1,23,456" read, and "12,34" does not read as 1234.
 func ungroup(whole string, dec byte) (string, bool) {
+	if allDigits(whole) {
+		return whole, true
+	}
 	var digits strings.Builder
 	groups, groupLen := 0, 0
 	for _, r := range whole {
@@ -202,18 +231,19 @@ func trimCell(s string) string {
 func detectDecimal(cells []string, cur money.Currency) (dec byte, ok bool) {
 	dots, commas, differ := 0, 0, false
 	for _, c := range cells {
-		a, problemA, empty := parseAmount(c, '.', cur)
-		if empty {
+		c = trimCell(c)
+		a, failA, _ := readAmount(c, '.', cur)
+		if failA == amountEmpty {
 			continue
 		}
-		b, problemB, _ := parseAmount(c, ',', cur)
-		if problemA == "" {
+		b, failB, _ := readAmount(c, ',', cur)
+		if failA == amountOK {
 			dots++
 		}
-		if problemB == "" {
+		if failB == amountOK {
 			commas++
 		}
-		if problemA == "" && problemB == "" && a != b {
+		if failA == amountOK && failB == amountOK && a != b {
 			differ = true
 		}
 	}

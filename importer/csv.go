@@ -10,13 +10,10 @@ import (
 	"tally/money"
 )
 
-// rawRow holds the cells of one data row that the mapping names, until the whole file has
-// decided the date format and the decimal separator.
-type rawRow struct {
-	line                                                         int
-	date, payee, memo, category, amount, debit, credit, mark, id string
-	err                                                          string
-}
+// amountCells are a row's amount as the file wrote it, until the whole file has decided the
+// decimal separator: the amount (signed), the amount and its mark (indicator), or the debit and
+// the credit (debit_credit).
+type amountCells struct{ a, b string }
 
 func parseCSV(in *input, cur money.Currency, m Mapping) (*Result, error) {
 	lay, err := detectLayout(in, cur, m)
@@ -30,100 +27,61 @@ func parseCSV(in *input, cur money.Currency, m Mapping) (*Result, error) {
 		return res, nil
 	}
 
-	raws, err := lay.read(in)
+	rows, amounts, err := lay.read(in)
 	if err != nil {
 		return nil, err
 	}
-	if len(raws) == 0 {
+	if len(rows) == 0 {
 		if lay.noHeader {
 			return nil, fileError(ErrNoRows, "The file has no transactions.")
 		}
 		return nil, fileError(ErrNoRows, "The file has a header but no transactions.")
 	}
 
-	conv := converter{cur: cur, mode: lay.mode, invert: m.Invert, tally: lay.tally}
-	if m.DateFormat != "" {
-		conv.date, _ = compileDateFormat(m.DateFormat)
-	} else if lay.tally {
+	conv := &converter{cur: cur, mode: lay.mode, invert: m.Invert}
+	if lay.tally {
 		conv.date, _ = compileDateFormat("YYYY-MM-DD")
-	} else {
-		dates := make([]string, 0, len(raws))
-		for _, r := range raws {
-			if r.err == "" && r.date != "" {
-				dates = append(dates, r.date)
-			}
-		}
-		f, ok := detectDateFormat(dates)
-		if !ok {
-			res.Ambiguous = append(res.Ambiguous, "date_format")
-		}
-		conv.date = f
-	}
-	if conv.date != nil {
-		res.Mapping.DateFormat = conv.date.name
-	}
-
-	switch {
-	case m.DecimalSeparator != "":
-		conv.dec = m.DecimalSeparator[0]
-	case lay.tally:
 		conv.dec = '.'
-	default:
-		var cells []string
-		for _, r := range raws {
-			if r.err == "" {
-				cells = append(cells, r.amount, r.debit, r.credit)
-			}
-		}
-		dec, ok := detectDecimal(cells, cur)
-		if !ok {
-			res.Ambiguous = append(res.Ambiguous, "decimal_separator")
-		}
-		conv.dec = dec
 	}
-	res.Mapping.DecimalSeparator = string(conv.dec)
-
+	conv.decide(rows, amounts, m, res)
 	if lay.mode == AmountIndicator {
 		conv.debitValues, conv.userValues = m.DebitValues, len(m.DebitValues) > 0
 		if !conv.userValues {
 			conv.debitValues = debitWords
-			res.Mapping.DebitValues = seenDebitWords(raws)
+			res.Mapping.DebitValues = seenDebitWords(amounts)
 		}
 	}
-	if lay.cols.idDetected && !uniqueIDs(raws) {
+	if lay.cols.idDetected && !uniqueIDs(rows) {
 		// A bank reference that repeats (a standing order's) would mark new rows as duplicates.
-		for i := range raws {
-			raws[i].id = ""
+		for i := range rows {
+			rows[i].ExternalID = ""
 		}
 		res.Mapping.IDColumn = ""
 	}
 	if len(res.Ambiguous) > 0 {
 		return res, nil
 	}
-
-	res.Rows = make([]Row, len(raws))
-	for i := range raws {
-		res.Rows[i] = conv.row(&raws[i])
-		raws[i] = rawRow{} // let the cells go as the rows take their place
-	}
+	conv.convert(rows, amounts)
+	res.Rows = rows
 	return res, nil
 }
 
 // read streams the data rows of the file, keeping the cells the roles name.
-func (lay *layout) read(in *input) ([]rawRow, error) {
+func (lay *layout) read(in *input) ([]Row, []amountCells, error) {
 	rr := newRecordReader(in.text, lay.delim, in.encoding == "utf-8")
 	if err := rr.skipLines(lay.skip); err != nil {
-		return nil, ioError(err)
+		return nil, nil, ioError(err)
 	}
 	headerSeen := lay.noHeader
-	var raws []rawRow
+	var rows []Row
+	var amounts []amountCells
 	for {
 		rec, err := rr.read()
 		if err == io.EOF {
-			return raws, nil
+			return rows, amounts, nil
 		}
 		if err != nil {
-			return nil, ioError(err)
+			return nil, nil, ioError(err)
 		}
 		if rec.blank() {
 			continue
@@ -132,10 +90,12 @@ func (lay *layout) read(in *input) ([]rawRow, error) {
 			headerSeen = true
 			continue
 		}
-		if len(raws) == MaxRows {
-			return nil, errTooMany
+		if len(rows) == MaxRows {
+			return nil, nil, errTooMany
 		}
-		raws = append(raws, lay.cells(rec))
+		row, cells := lay.cells(rec)
+		rows = append(rows, row)
+		amounts = append(amounts, cells)
 	}
 }
 
@@ -146,9 +106,14 @@ func ioError(err error) error {
 	return err
 }
 
-// cells picks a record's cells by role, or says why the record is not a row.
-func (lay *layout) cells(rec record) rawRow {
-	raw := rawRow{line: rec.line}
+// cells picks a record's cells by role, or says why the record is not a row. The row's Date
+// is the file's text until the row is converted.
+func (lay *layout) cells(rec record) (Row, amountCells) {
+	row := Row{Line: rec.line}
+	if rec.unclosed {
+		row.Err = fmt.Sprintf("Line %d opens a quote that is never closed, so the rest of the file is one cell.", rec.line)
+		return row, amountCells{}
+	}
 	fields := rec.fields
 	if len(fields) != lay.width {
 		if fields = lay.fit(fields); fields == nil {
@@ -156,13 +121,9 @@ func (lay *layout) cells(rec record) rawRow {
 			if lay.noHeader {
 				other = "the other rows have"
 			}
-			raw.err = fmt.Sprintf("Line %d has %d fields; %s %d.", rec.line, len(rec.fields), other, lay.width)
-			return raw
+			row.Err = fmt.Sprintf("Line %d has %d fields; %s %d.", rec.line, len(rec.fields), other, lay.width)
+			return row, amountCells{}
 		}
-	}
-	if rec.unclosed {
-		raw.err = fmt.Sprintf("Line %d opens a quote that is never closed, so the rest of the file is one cell.", rec.line)
-		return raw
 	}
 	cell := func(i int) string {
 		if i < 0 {
@@ -175,17 +136,17 @@ func (lay *layout) cells(rec record) rawRow {
 		return s
 	}
 	c := lay.cols
-	raw.date, raw.payee, raw.memo, raw.category = cell(c.date), cell(c.payee), cell(c.memo), cell(c.category)
-	raw.id = cell(c.id)
+	row.Date, row.Payee, row.Memo, row.Category = cell(c.date), cell(c.payee), cell(c.memo), cell(c.category)
+	row.ExternalID = cell(c.id)
 	switch lay.mode {
 	case AmountSigned:
-		raw.amount = cell(c.amount)
+		return row, amountCells{a: cell(c.amount)}
 	case AmountIndicator:
-		raw.amount, raw.mark = cell(c.amount), cell(c.indicator)
+		return row, amountCells{a: cell(c.amount), b: cell(c.indicator)}
 	case AmountDebitCredit:
-		raw.debit, raw.credit = cell(c.debit), cell(c.credit)
+		return row, amountCells{a: cell(c.debit), b: cell(c.credit)}
 	}
-	return raw
+	return row, amountCells{}
 }
 
 // fit forgives a row that differs from the header only by empty fields at its end, as exports
@@ -239,70 +200,133 @@ func (lay *layout) mapping(m Mapping) Mapping {
 	return m
 }
 
-func seenDebitWords(raws []rawRow) []string {
+func seenDebitWords(amounts []amountCells) []string {
 	var seen []string
-	for _, r := range raws {
-		if r.mark != "" && hasWord(debitWords, r.mark) && !hasWord(seen, r.mark) {
-			seen = append(seen, r.mark)
+	for _, a := range amounts {
+		if a.b != "" && hasWord(debitWords, a.b) && !hasWord(seen, a.b) {
+			seen = append(seen, a.b)
 		}
 	}
 	return seen
 }
 
-func uniqueIDs(raws []rawRow) bool {
-	seen := make(map[string]bool, len(raws))
-	for _, r := range raws {
-		if r.err != "" {
+func uniqueIDs(rows []Row) bool {
+	seen := make(map[string]bool, len(rows))
+	for _, r := range rows {
+		if r.Err != "" {
 			continue
 		}
-		if r.id == "" || seen[r.id] {
+		if r.ExternalID == "" || seen[r.ExternalID] {
 			return false
 		}
-		seen[r.id] = true
+		seen[r.ExternalID] = true
 	}
 	return true
 }
 
-// converter turns raw rows into rows once the file's conventions are known.
+// converter turns rows as the file wrote them into dated amounts once the file's conventions
+// are known.
 type converter struct {
 	cur         money.Currency
 	mode        string
 	date        *dateFormat
 	dec         byte
 	invert      bool
-	tally       bool
 	debitValues []string
 	userValues  bool
+	// normalize rewrites a date before it is read (QIF's "1/15'24"); nil for none.
+	normalize func(string) string
 }
 
-func (c *converter) row(raw *rawRow) Row {
-	row := Row{Line: raw.line, Payee: raw.payee, Memo: raw.memo, Category: raw.category, ExternalID: raw.id, Err: raw.err}
+func (c *converter) dateText(s string) string {
+	if c.normalize == nil {
+		return s
+	}
+	return c.normalize(s)
+}
+
+// decide sets the date format and the decimal separator: what m sets, else what the format
+// fixes (set before), else what every row agrees on; what cannot be decided goes to
+// res.Ambiguous. It writes both into res.Mapping.
+func (c *converter) decide(rows []Row, amounts []amountCells, m Mapping, res *Result) {
+	switch {
+	case m.DateFormat != "":
+		c.date, _ = compileDateFormat(m.DateFormat)
+	case c.date == nil:
+		dates := make([]string, 0, len(rows))
+		for _, r := range rows {
+			if r.Err == "" && r.Date != "" {
+				dates = append(dates, c.dateText(r.Date))
+			}
+		}
+		f, ok := detectDateFormat(dates)
+		if !ok {
+			res.Ambiguous = append(res.Ambiguous, "date_format")
+		}
+		c.date = f
+	}
+	if c.date != nil {
+		res.Mapping.DateFormat = c.date.name
+	}
+
+	switch {
+	case m.DecimalSeparator != "":
+		c.dec = m.DecimalSeparator[0]
+	case c.dec == 0:
+		cells := make([]string, 0, len(amounts))
+		for i, a := range amounts {
+			if rows[i].Err == "" {
+				cells = append(cells, a.a)
+				if c.mode == AmountDebitCredit {
+					cells = append(cells, a.b)
+				}
+			}
+		}
+		dec, ok := detectDecimal(cells, c.cur)
+		if !ok {
+			res.Ambiguous = append(res.Ambiguous, "decimal_separator")
+		}
+		c.dec = dec
+	}
+	if c.dec != 0 {
+		res.Mapping.DecimalSeparator = string(c.dec)
+	}
+}
+
+// convert reads each row's date and amount in place.
+func (c *converter) convert(rows []Row, amounts []amountCells) {
+	for i := range rows {
+		c.finish(&rows[i], amounts[i])
+	}
+}
+
+func (c *converter) finish(row *Row, cells amountCells) {
+	text := row.Date
+	row.Date = ""
 	if row.Err != "" {
-		return row
+		return
 	}
 	problems := make([]string, 0, 2)
-	if raw.date == "" {
+	if text == "" {
 		problems = append(problems, "The date is missing.")
-	} else if date, problem := c.date.parse(raw.date); problem != "" {
+	} else if date, problem := c.date.parse(c.dateText(text), text); problem != "" {
 		problems = append(problems, problem)
 	} else {
 		row.Date = date
 	}
-	amount, problem := c.amount(raw)
-	if problem != "" {
+	if amount, problem := c.amount(cells); problem != "" {
 		problems = append(problems, problem)
 	} else {
 		row.Amount = amount
 	}
 	row.Err = strings.Join(problems, " ")
-	return row
 }
 
-func (c *converter) amount(raw *rawRow) (int64, string) {
+func (c *converter) amount(cells amountCells) (int64, string) {
 	var amount int64
 	switch c.mode {
 	case AmountSigned:
-		a, problem, empty := parseAmount(raw.amount, c.dec, c.cur)
+		a, problem, empty := parseAmount(cells.a, c.dec, c.cur)
 		if empty {
 			return 0, "The amount is missing."
 		}
@@ -311,24 +335,25 @@ func (c *converter) amount(raw *rawRow) (int64, string) {
 		}
 		amount = a
 	case AmountIndicator:
-		a, problem, empty := parseAmount(raw.amount, c.dec, c.cur)
+		a, problem, empty := parseAmount(cells.a, c.dec, c.cur)
+		mark := cells.b
 		switch {
 		case empty:
 			return 0, "The amount is missing."
 		case problem != "":
 			return 0, problem
-		case raw.mark == "":
+		case mark == "":
 			return 0, "The debit or credit mark is missing."
-		case hasWord(c.debitValues, raw.mark):
+		case hasWord(c.debitValues, mark):
 			amount = -abs(a)
-		case c.userValues || hasWord(creditWords, raw.mark):
+		case c.userValues || hasWord(creditWords, mark):
 			amount = abs(a)
 		default:
-			return 0, fmt.Sprintf("%q is neither a debit nor a credit mark.", raw.mark)
+			return 0, fmt.Sprintf("%q is neither a debit nor a credit mark.", mark)
 		}
 	case AmountDebitCredit:
-		d, problemD, emptyD := parseAmount(raw.debit, c.dec, c.cur)
-		k, problemC, emptyC := parseAmount(raw.credit, c.dec, c.cur)
+		d, problemD, emptyD := parseAmount(cells.a, c.dec, c.cur)
+		k, problemC, emptyC := parseAmount(cells.b, c.dec, c.cur)
 		switch {
 		case emptyD && emptyC:
 			return 0, "The amount is missing."

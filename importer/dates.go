@@ -175,17 +175,18 @@ func (f *dateFormat) match(s string) (y, m, d int, ok bool) {
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
-// parse reads s into YYYY-MM-DD, or returns a sentence saying why it cannot.
-func (f *dateFormat) parse(s string) (string, string) {
+// parse reads s into YYYY-MM-DD, or returns a sentence saying why it cannot, quoting shown (s
+// as the file wrote it).
+func (f *dateFormat) parse(s, shown string) (string, string) {
 	y, m, d, ok := f.match(s)
 	if !ok {
-		return "", fmt.Sprintf("%q is not a date like %s.", s, f.name)
+		return "", fmt.Sprintf("%q is not a date like %s.", shown, f.name)
 	}
 	if y < 1900 || y > 2199 {
-		return "", fmt.Sprintf("%q is not a date in a bank statement: the year is %d.", s, y)
+		return "", fmt.Sprintf("%q is not a date in a bank statement: the year is %d.", shown, y)
 	}
 	if last := daysIn(y, time.Month(m)); d > last {
-		return "", fmt.Sprintf("%q does not exist: %s %d has %d days.", s, time.Month(m), y, last)
+		return "", fmt.Sprintf("%q does not exist: %s %d has %d days.", shown, time.Month(m), y, last)
 	}
 	var b [10]byte
 	put := func(at, v, width int) {

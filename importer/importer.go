@@ -162,6 +162,11 @@ func Parse(r io.Reader, fileName string, cur money.Currency, m Mapping) (*Result
 		default:
 			res, err = parseCSV(in, cur, m)
 		}
+		if err == nil {
+			// What detection did not need to read (a result that asks for a mapping stops
+			// early) still counts towards the limit, so that a file is too large either way.
+			_, err = io.Copy(io.Discard, in.text)
+		}
 		if err == nil && !limited.over {
 			res.Mapping.Encoding = in.encoding
 			return res, nil

@@ -93,7 +93,7 @@ func detectLayout(in *input, cur money.Currency, m Mapping) (*layout, error) {
 			}
 		}
 		if best == 0 {
-			if nonBlank(recs, 2) < 2 && in.complete {
+			if nonBlank(sample(in, ','), 2) < 2 && in.complete {
 				return nil, fileError(ErrNoRows, "The file has no transactions.")
 			}
 			lay.delim = ','

@@ -3,6 +3,7 @@ package importer
 import (
 	"fmt"
 	"math/big"
+	"regexp"
 	"strings"
 	"time"
 
@@ -11,10 +12,7 @@ import (
 	"tally/money"
 )
 
-// sgmlHeader is put before an OFX file that starts at <OFX> without its header, as some banks'
-// exports do; ofxgo needs one.
-const sgmlHeader = "OFXHEADER:100\nDATA:OFXSGML\nVERSION:102\nSECURITY:NONE\nENCODING:USASCII\n" +
-	"CHARSET:1252\nCOMPRESSION:NONE\nOLDFILEUID:NONE\nNEWFILEUID:NONE\n\n"
+var lineInError = regexp.MustCompile(` on line [0-9]+`)
 
 // parseOFX reads an OFX 1.x (SGML) or 2.x (XML) file, QFX included, with one bank or credit
 // card statement.
@@ -24,15 +22,17 @@ func parseOFX(in *input, cur money.Currency, m Mapping) (*Result, error) {
 		return nil, err
 	}
 	body := strings.TrimLeft(text, " \t\r\n\ufeff")
-	if len(body) >= 4 && strings.EqualFold(body[:4], "<OFX") {
-		body = sgmlHeader + body
+	if len(body) < 5 || !strings.EqualFold(body[:5], "<?xml") {
+		body = sgmlToXML(body)
 	}
 	if err := checkOFXShape(body); err != nil {
 		return nil, err
 	}
 	resp, err := decodeOFX(body)
 	if err != nil {
-		return nil, fileError(ErrUnreadable, "This OFX file could not be read (%s). Download it again, or export CSV instead.", err)
+		// The line of an XML error is one of the converted text, not the file's.
+		reason := lineInError.ReplaceAllString(err.Error(), "")
+		return nil, fileError(ErrUnreadable, "This OFX file could not be read (%s). Download it again, or export CSV instead.", reason)
 	}
 
 	stmt, err := oneStatement(resp)
@@ -44,6 +44,9 @@ func parseOFX(in *input, cur money.Currency, m Mapping) (*Result, error) {
 	}
 	if len(stmt.transactions) > MaxRows {
 		return nil, errTooMany
+	}
+	if len(stmt.transactions) == 0 {
+		return nil, fileError(ErrNoRows, "This statement has no transactions.")
 	}
 
 	res := &Result{Format: FormatOFX, Mapping: Mapping{Invert: m.Invert}}

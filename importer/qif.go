@@ -17,17 +17,20 @@ var qifTypes = map[string]bool{"bank": true, "ccard": true, "cash": true, "oth a
 // and the decimal separator are detected from all records, as for CSV.
 func parseQIF(in *input, cur money.Currency, m Mapping) (*Result, error) {
 	lr := lineReader{r: in.text, fix: in.encoding == "utf-8"}
-	var raws []rawRow
-	var rec *rawRow // the record being read
+	var rows []Row
+	var amounts []amountCells
+	var rec *Row // the record being read, its Date as the file wrote it
+	var amount string
 	inBank, sawBank := false, false
 	finish := func() error {
 		if rec != nil && inBank {
-			if len(raws) == MaxRows {
+			if len(rows) == MaxRows {
 				return errTooMany
 			}
-			raws = append(raws, *rec)
+			rows = append(rows, *rec)
+			amounts = append(amounts, amountCells{a: amount})
 		}
-		rec = nil
+		rec, amount = nil, ""
 		return nil
 	}
 	for {
@@ -62,24 +65,24 @@ func parseQIF(in *input, cur money.Currency, m Mapping) (*Result, error) {
 			continue
 		}
 		if rec == nil {
-			rec = &rawRow{line: line}
+			rec = &Row{Line: line}
 		}
 		value := trimCell(text[1:])
 		switch text[0] {
 		case 'D':
-			rec.date = normalizeQIFDate(value)
+			rec.Date = value
 		case 'T':
-			rec.amount = value
+			amount = value
 		case 'U':
-			if rec.amount == "" {
-				rec.amount = value
+			if amount == "" {
+				amount = value
 			}
 		case 'P':
-			rec.payee = value
+			rec.Payee = value
 		case 'M':
-			rec.memo = value
+			rec.Memo = value
 		case 'L':
-			rec.category = value
+			rec.Category = value
 		}
 	}
 	if err := finish(); err != nil {
@@ -88,51 +91,18 @@ func parseQIF(in *input, cur money.Currency, m Mapping) (*Result, error) {
 	if !sawBank {
 		return nil, fileError(ErrNoRows, "This QIF file holds no bank, cash or credit card transactions.")
 	}
-	if len(raws) == 0 {
+	if len(rows) == 0 {
 		return nil, fileError(ErrNoRows, "The file has no transactions.")
 	}
 
 	res := &Result{Format: FormatQIF, Mapping: Mapping{Invert: m.Invert}}
-	conv := converter{cur: cur, mode: AmountSigned, invert: m.Invert}
-	if m.DateFormat != "" {
-		conv.date, _ = compileDateFormat(m.DateFormat)
-	} else {
-		dates := make([]string, 0, len(raws))
-		for _, r := range raws {
-			if r.date != "" {
-				dates = append(dates, r.date)
-			}
-		}
-		f, ok := detectDateFormat(dates)
-		if !ok {
-			res.Ambiguous = append(res.Ambiguous, "date_format")
-		}
-		conv.date = f
-	}
-	if conv.date != nil {
-		res.Mapping.DateFormat = conv.date.name
-	}
-	if m.DecimalSeparator != "" {
-		conv.dec = m.DecimalSeparator[0]
-	} else {
-		cells := make([]string, len(raws))
-		for i, r := range raws {
-			cells[i] = r.amount
-		}
-		dec, ok := detectDecimal(cells, cur)
-		if !ok {
-			res.Ambiguous = append(res.Ambiguous, "decimal_separator")
-		}
-		conv.dec = dec
-	}
-	res.Mapping.DecimalSeparator = string(conv.dec)
+	conv := &converter{cur: cur, mode: AmountSigned, invert: m.Invert, normalize: normalizeQIFDate}
+	conv.decide(rows, amounts, m, res)
 	if len(res.Ambiguous) > 0 {
 		return res, nil
 	}
-	res.Rows = make([]Row, len(raws))
-	for i := range raws {
-		res.Rows[i] = conv.row(&raws[i])
-	}
+	conv.convert(rows, amounts)
+	res.Rows = rows
 	return res, nil
 }
 
