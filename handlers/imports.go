@@ -106,8 +106,8 @@ func savedMapping(b *ledger.Book, a *ledger.Account, name string, data []byte) (
 	return m, json.Unmarshal([]byte(saved), &m)
 }
 
-// parseWithSaved parses with the account's saved mapping, or afresh when it does not fit; note
-// says so then.
+// parseWithSaved parses with the account's saved mapping, or afresh when it does not fit (a
+// column or the file refused, or not one row read); note says so then.
 func parseWithSaved(b *ledger.Book, a *ledger.Account, name string, data []byte) (res *importer.Result, note string, err error) {
 	m, err := savedMapping(b, a, name, data)
 	if err != nil {
@@ -119,11 +119,21 @@ func parseWithSaved(b *ledger.Book, a *ledger.Account, name string, data []byte)
 	}
 	var me *importer.MappingError
 	var problem importFileProblem
-	if errors.As(err, &me) || errors.As(err, &problem) || (err == nil && len(missingColumns(res)) > 0) {
+	if errors.As(err, &me) || errors.As(err, &problem) || (err == nil && (len(missingColumns(res)) > 0 || !anyReadable(res.Rows))) {
 		res, err = parseImport(data, name, a, importer.Mapping{})
 		note = "The columns saved for " + a.Name + " do not fit this file: Tally read it afresh."
 	}
 	return res, note, err
+}
+
+// anyReadable reports a row read without an error.
+func anyReadable(rows []importer.Row) bool {
+	for _, r := range rows {
+		if r.Err == "" {
+			return true
+		}
+	}
+	return false
 }
 
 // missingColumns are the choices a file's mapping still needs, by mapping field: what could not
