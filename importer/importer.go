@@ -142,8 +142,9 @@ var (
 )
 
 // Parse reads a bank file for an account in currency cur. m may be zero (detect everything) or
-// partial (what the user set wins, the rest is detected). fileName is only a hint for messages.
-// It never panics on any input: a file it cannot read at all is a *FileError (or a
+// partial (what the user set wins, the rest is detected). fileName is not used to decide
+// anything: the format is told by content, as banks' names say little (an .xls that is a web
+// page, a .csv with semicolons). It never panics on any input: a file it cannot read at all is a *FileError (or a
 // *MappingError for a mapping that does not fit), a row it cannot read is a Row with Err. Other
 // errors come from reading r.
 func Parse(r io.Reader, fileName string, cur money.Currency, m Mapping) (*Result, error) {

@@ -97,6 +97,7 @@ func TestParseMappingErrors(t *testing.T) {
 		{"encoding", importer.Mapping{Encoding: "latin1"}, "encoding", `The encoding "latin1" is not one of utf-8, utf-16 or windows-1252.`},
 		{"amount mode", importer.Mapping{AmountMode: "split"}, "amount_mode", `The amount mode "split" is not one of signed, debit_credit or indicator.`},
 		{"decimal separator", importer.Mapping{DecimalSeparator: "'"}, "decimal_separator", `The decimal separator "'" is not . or ,.`},
+		{"a delimiter the file does not have", importer.Mapping{Delimiter: "\t"}, "delimiter", "No line of the file has a tab in it."},
 		{"negative skip", importer.Mapping{SkipRows: -1}, "skip_rows", "The number of lines to skip cannot be negative."},
 	}
 	for _, tc := range tests {
