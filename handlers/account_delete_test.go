@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"os"
@@ -228,6 +229,12 @@ func TestDeleteAccount(t *testing.T) {
 	var last uint
 	ta.db.Raw(`SELECT MAX(id) FROM transactions WHERE user_id = ?`, u.ID).Scan(&last)
 	wantStatus(t, c.post("/transactions/"+strconv.FormatUint(uint64(last), 10)+"/delete", nil), http.StatusSeeOther)
+	// A budget amount, and a bank file imported (staged rows, the mapping kept for the account).
+	var category uint
+	ta.db.Raw(`SELECT MIN(id) FROM categories WHERE user_id = ?`, u.ID).Scan(&category)
+	wantStatus(t, c.post("/budget", url.Values{"month": {"2026-11"}, "category_id": {strconv.FormatUint(uint64(category), 10)},
+		"amount": {"10.00"}}), http.StatusSeeOther)
+	c.importCSV(t, accountID, "Date,Payee,Amount\n2026-11-25,Market,-4.20\n")
 	for table, n := range userRows(t, ta, u.ID) {
 		// A verified account has no pending registration; TestEveryUserTableCascades covers that table.
 		if n == 0 && table != "registrations" {
@@ -432,4 +439,21 @@ func filesHolding(t *testing.T, dir string, secrets []string) []string {
 		t.Fatal(err)
 	}
 	return found
+}
+
+// importCSV uploads a bank file through the import API (it stays staged, not committed).
+func (c *client) importCSV(t *testing.T, accountID uint, csv string) {
+	t.Helper()
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	_ = w.WriteField("account_id", strconv.FormatUint(uint64(accountID), 10))
+	part, _ := w.CreateFormFile("file", "bank.csv")
+	_, _ = part.Write([]byte(csv))
+	_ = w.Close()
+	req, _ := http.NewRequest(http.MethodPost, testBase.String()+"api/imports", &buf)
+	req.Header.Set("Content-Type", w.FormDataContentType())
+	req.Header.Set("X-CSRF-Token", c.csrf)
+	if res := c.do(req); res.StatusCode >= 300 {
+		t.Fatalf("import: %d %s", res.StatusCode, trim(res.body))
+	}
 }
