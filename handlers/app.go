@@ -157,6 +157,8 @@ type Handlers struct {
 	sessionCache *models.SessionCache
 	// later runs work after its request was answered (see emailForm).
 	later *laterQueue
+	// ledgerCache spares ledger pages the reads and rendering that no write has changed.
+	ledgerCache *ledgerCache
 }
 
 // laterQueueSize bounds the work waiting to run after its answer: mail requests, each limited
@@ -176,6 +178,7 @@ func build(cfg config.Config, db *gorm.DB, sessions, limits fiber.Storage, outbo
 		gate:         newHashGate(runtime.GOMAXPROCS(0), log),
 		sessionCache: models.NewSessionCache(db, 10000),
 		later:        newLaterQueue(log, laterQueueSize),
+		ledgerCache:  newLedgerCache(10000, ledgerPageBytes),
 	}
 	h.sessions = newSessionStore(cfg, h.sessionData)
 	app := fiber.New(fiber.Config{

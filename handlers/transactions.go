@@ -13,15 +13,13 @@ import (
 	"tally/views"
 )
 
-// ledgerView is what a ledger page needs besides its rows: the user's accounts and categories
-// by id (names and currencies), read once per request, and the money format.
+// ledgerView is what a ledger page needs besides its rows: the user's book, the ledger version
+// it was read at, and the accounts and categories by id (names and currencies) with the money
+// format, from the cache while no write has moved the version.
 type ledgerView struct {
-	b          *ledger.Book
-	m          moneyFmt
-	accounts   []ledger.Account
-	accountsBy map[uint]*ledger.Account
-	categories map[uint]ledger.Category
-	choices    views.TxChoices
+	b       *ledger.Book
+	version int64
+	*ledgerData
 }
 
 func (h *Handlers) ledgerView(c *fiber.Ctx) (*ledgerView, error) {
@@ -29,6 +27,26 @@ func (h *Handlers) ledgerView(c *fiber.Ctx) (*ledgerView, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The version before the data: what is read after it is at least as new.
+	version, err := b.Version()
+	if err != nil {
+		return nil, err
+	}
+	userID := currentUser(c).ID
+	d := h.ledgerCache.data(userID, version)
+	if d == nil {
+		if d, err = h.readLedgerData(c, b); err != nil {
+			return nil, err
+		}
+		h.ledgerCache.putData(userID, version, d)
+	}
+	return &ledgerView{b: b, version: version, ledgerData: d}, nil
+}
+
+// readLedgerData reads what ledgerView holds. The number format is read again even when the
+// request holds it: it must be no older than the version the data will be kept under.
+func (h *Handlers) readLedgerData(c *fiber.Ctx, b *ledger.Book) (*ledgerData, error) {
+	c.Locals(localMoney{}, nil)
 	m, err := h.money(c)
 	if err != nil {
 		return nil, err
@@ -41,21 +59,26 @@ func (h *Handlers) ledgerView(c *fiber.Ctx) (*ledgerView, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &ledgerView{b: b, m: m, accounts: accounts, accountsBy: map[uint]*ledger.Account{}, categories: map[uint]ledger.Category{}}
+	d := &ledgerData{m: m, accounts: accounts, accountsBy: make(map[uint]*ledger.Account, len(accounts)),
+		categories: make(map[uint]ledger.Category, len(cats))}
 	for i := range accounts {
 		a := &accounts[i]
-		v.accountsBy[a.ID] = a
+		d.accountsBy[a.ID] = a
 		if !a.Closed {
-			v.choices.Accounts = append(v.choices.Accounts, views.Option{Value: idString(a.ID), Label: a.Name})
+			d.choices.Accounts = append(d.choices.Accounts, views.Option{Value: idString(a.ID), Label: a.Name})
 		}
 	}
 	for _, cat := range cats {
-		v.categories[cat.ID] = cat
+		d.categories[cat.ID] = cat
 		if !cat.Hidden {
-			v.choices.Categories = append(v.choices.Categories, views.Option{Value: idString(cat.ID), Label: cat.Group + ": " + cat.Name})
+			d.choices.Categories = append(d.choices.Categories, views.Option{Value: idString(cat.ID), Label: cat.Group + ": " + cat.Name})
 		}
 	}
-	return v, nil
+	// Shared between requests: an append by a page must copy, never write into these.
+	d.accounts = d.accounts[:len(d.accounts):len(d.accounts)]
+	d.choices.Accounts = d.choices.Accounts[:len(d.choices.Accounts):len(d.choices.Accounts)]
+	d.choices.Categories = d.choices.Categories[:len(d.choices.Categories):len(d.choices.Categories)]
+	return d, nil
 }
 
 func idString(id uint) string { return strconv.FormatUint(uint64(id), 10) }
@@ -127,30 +150,75 @@ func (h *Handlers) renderRegisterOf(c *fiber.Ctx, accountID uint, status int, ad
 	if a == nil {
 		return models.ErrNotFound
 	}
+	if add == nil && editing == nil && undo == nil {
+		return h.renderPlainRegister(c, v, a, status)
+	}
+	p, err := h.registerPage(c, v, a)
+	if err != nil {
+		return err
+	}
+	if isHTMX(c) && c.Get("X-Tally-Rows") == "1" {
+		return h.render(c, page{Status: status, Fragment: views.MoreRows(p.Rows, p.More, true, 7)})
+	}
+	p.Editing, p.Undo = editing, undo
+	if add != nil {
+		p.Add = *add
+	}
+	p.Add.NoFocus = editing != nil
+	return h.render(c, page{Title: a.Name, Status: status, Body: views.AccountRegister(p),
+		Fragment: templ.Join(views.RegisterSection(p), views.AccountBalanceOOB(p.Account))})
+}
+
+// renderPlainRegister draws the register as every session of the user sees it, without a form
+// typed into or an undo offered: rendered once per ledger version, page and day, and kept.
+func (h *Handlers) renderPlainRegister(c *fiber.Ctx, v *ledgerView, a *ledger.Account, status int) error {
+	k := registerKey{account: a.ID, cursor: c.Query("cursor"), today: h.today(), kind: registerFull}
+	if isHTMX(c) {
+		k.kind = registerSection
+		if c.Get("X-Tally-Rows") == "1" {
+			k.kind = registerRows
+		}
+	}
+	userID := currentUser(c).ID
+	s := h.ledgerCache.page(userID, v.version, k)
+	if s == nil {
+		p, err := h.registerPage(c, v, a)
+		if err != nil {
+			return err
+		}
+		var comp templ.Component
+		switch k.kind {
+		case registerFull:
+			comp = views.AccountRegister(p)
+		case registerSection:
+			comp = templ.Join(views.RegisterSection(p), views.AccountBalanceOOB(p.Account))
+		case registerRows:
+			comp = views.MoreRows(p.Rows, p.More, true, 7)
+		}
+		if s, err = views.RenderStencil(c.UserContext(), comp); err != nil {
+			return err
+		}
+		k.cursor = strings.Clone(k.cursor) // Fiber reuses the request's memory
+		h.ledgerCache.putPage(userID, v.version, k, s)
+	}
+	return h.render(c, page{Title: a.Name, Status: status, Body: s, Fragment: s})
+}
+
+// registerPage reads a page of the :id account's register (?cursor=) with an empty add row.
+func (h *Handlers) registerPage(c *fiber.Ctx, v *ledgerView, a *ledger.Account) (views.RegisterData, error) {
 	p, err := v.b.Register(a.ID, c.Query("cursor"), ledger.DefaultLimit)
 	if errors.Is(err, ledger.ErrBadCursor) {
-		return fiber.NewError(fiber.StatusBadRequest, "This page of the register does not exist. Go back to its first page.")
+		return views.RegisterData{}, fiber.NewError(fiber.StatusBadRequest, "This page of the register does not exist. Go back to its first page.")
 	} else if err != nil {
-		return err
+		return views.RegisterData{}, err
 	}
 	item := accountItem(v.m, *a)
 	more := ""
 	if p.Next != "" {
 		more = item.URL() + "?cursor=" + p.Next
 	}
-	rows := v.rows(p.Rows)
-	if isHTMX(c) && c.Get("X-Tally-Rows") == "1" {
-		return h.render(c, page{Status: status, Fragment: views.MoreRows(rows, more, true, 7)})
-	}
-	d := views.RegisterData{Account: item, Rows: rows, More: more, Choices: v.choices, Editing: editing, Undo: undo}
-	if add != nil {
-		d.Add = *add
-	} else {
-		d.Add = views.TxForm{Date: h.today()}
-	}
-	d.Add.NoFocus = editing != nil
-	return h.render(c, page{Title: a.Name, Status: status, Body: views.AccountRegister(d),
-		Fragment: templ.Join(views.RegisterSection(d), views.AccountBalanceOOB(item))})
+	return views.RegisterData{Account: item, Rows: v.rows(p.Rows), More: more, Choices: v.choices,
+		Add: views.TxForm{Date: h.today()}}, nil
 }
 
 // parseTx reads a posted transaction into the ledger's input, recording on f what cannot be

@@ -270,6 +270,31 @@ var schema = []string{
 		FOREIGN KEY (user_id, category_id) REFERENCES categories(user_id, id) ON DELETE CASCADE
 	) WITHOUT ROWID`,
 	`CREATE INDEX IF NOT EXISTS budgets_category ON budgets(user_id, category_id)`,
+
+	// The ledger's version per user (see Book.Version), moved by triggers on every write to what
+	// a ledger page shows, the profile's number format included: every amount is written in it.
+	`CREATE TABLE IF NOT EXISTS ledger_versions (
+		user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+		version INTEGER NOT NULL
+	)`,
+	versionTrigger("accounts", "INSERT", "NEW"),
+	versionTrigger("accounts", "UPDATE", "OLD", "NEW"),
+	versionTrigger("accounts", "DELETE", "OLD"),
+	versionTrigger("category_groups", "INSERT", "NEW"),
+	versionTrigger("category_groups", "UPDATE", "OLD", "NEW"),
+	versionTrigger("category_groups", "DELETE", "OLD"),
+	versionTrigger("categories", "INSERT", "NEW"),
+	versionTrigger("categories", "UPDATE", "OLD", "NEW"),
+	versionTrigger("categories", "DELETE", "OLD"),
+	versionTrigger("transactions", "INSERT", "NEW"),
+	versionTrigger("transactions", "UPDATE", "OLD", "NEW"),
+	versionTrigger("transactions", "DELETE", "OLD"),
+	versionTrigger("budgets", "INSERT", "NEW"),
+	versionTrigger("budgets", "UPDATE", "OLD", "NEW"),
+	versionTrigger("budgets", "DELETE", "OLD"),
+	versionTrigger("profiles", "INSERT", "NEW"),
+	versionTrigger("profiles", "UPDATE OF user_id, number_format", "OLD", "NEW"),
+	versionTrigger("profiles", "DELETE", "OLD"),
 }
 
 // txColumns are the columns a transaction keeps when it moves to deleted_transactions and back.

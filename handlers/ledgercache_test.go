@@ -1,0 +1,235 @@
+package handlers
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"tally/models"
+	"tally/models/ledger"
+	"tally/views"
+)
+
+// registerPayees is the payees of a register page's rows, newest first.
+func registerPayees(doc *goquery.Document) []string {
+	var out []string
+	doc.Find("tr[id^=tx-] .payee").Each(func(_ int, s *goquery.Selection) { out = append(out, s.Text()) })
+	return out
+}
+
+// TestRegisterIsNeverStale: a register page seen once (and kept) shows every change made since,
+// whoever made it: this app, the command line (a process with its own database handle) or a
+// page of another kind; and the next day's add row has the next day's date.
+func TestRegisterIsNeverStale(t *testing.T) {
+	ta := newTestApp(t, "TALLY_SESSION_IDLE", "48h") // the session outlives a new day
+	lc := ta.ledgerUser(t, "ada")
+	checking := lc.account("Checking", "USD", "100.00")
+	path := "/accounts/" + ids(checking)
+	wantStatus(t, lc.tx(checking, "2026-11-20", "Bakery", "-3.50"), http.StatusSeeOther)
+	for _, tc := range []struct {
+		name   string
+		change func()
+		check  func(t *testing.T, res *response)
+	}{
+		{"a row added here", func() {
+			wantStatus(t, lc.tx(checking, "2026-11-21", "Corner Shop", "-1.25"), http.StatusSeeOther)
+		}, func(t *testing.T, res *response) {
+			if got := registerPayees(res.doc); len(got) == 0 || got[0] != "Corner Shop" {
+				t.Errorf("payees %v, want Corner Shop first", got)
+			}
+			if got := text(res, "#account-balance"); got != "95.25" {
+				t.Errorf("balance %q, want 95.25", got)
+			}
+		}},
+		{"a row changed by another process", func() {
+			db, err := models.Open(filepath.Join(ta.dir, "tally.db"), slog.New(slog.NewTextHandler(io.Discard, nil)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer models.Close(db)
+			b, err := ledger.For(db, lc.user.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := b.Register(checking, "", 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := b.UpdateTransaction(p.Rows[0].ID, ledger.TxInput{AccountID: checking, Date: "2026-11-21",
+				Payee: "Corner Shop (CLI)", Amount: -2_25}); err != nil {
+				t.Fatal(err)
+			}
+		}, func(t *testing.T, res *response) {
+			if got := registerPayees(res.doc); len(got) == 0 || got[0] != "Corner Shop (CLI)" {
+				t.Errorf("payees %v, want the command line's edit first", got)
+			}
+			if got := text(res, "#account-balance"); got != "94.25" {
+				t.Errorf("balance %q, want 94.25", got)
+			}
+		}},
+		{"the account renamed", func() {
+			wantStatus(t, lc.post(path, url.Values{"name": {"Everyday"}, "kind": {"checking"}}), http.StatusSeeOther)
+		}, func(t *testing.T, res *response) {
+			if got := text(res, "#account-name"); got != "Everyday" {
+				t.Errorf("account name %q", got)
+			}
+		}},
+		{"a category added", func() {
+			wantStatus(t, lc.post("/categories", url.Values{"name": {"Books"}, "group": {"Fun"}}), http.StatusSeeOther)
+		}, func(t *testing.T, res *response) {
+			if res.doc.Find(`#tx-add-category option:contains("Fun: Books")`).Length() != 1 {
+				t.Error("the add row does not offer the new category")
+			}
+		}},
+		{"the number format", func() {
+			lc.get("/profile/edit")
+			wantStatus(t, lc.post("/profile", profileValues("number_format", "1.234,56")), http.StatusSeeOther)
+		}, func(t *testing.T, res *response) {
+			if got := text(res, "#account-balance"); got != "94,25" {
+				t.Errorf("balance %q, want 94,25", got)
+			}
+		}},
+		{"a new day", func() { ta.clock.Advance(12 * time.Hour) }, func(t *testing.T, res *response) {
+			if got, _ := res.doc.Find("#tx-add-date").Attr("value"); got != "2026-11-24" {
+				t.Errorf("add row dated %q, want 2026-11-24", got)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			lc.get(path) // seen, and kept
+			tc.change()
+			res := lc.get(path)
+			wantStatus(t, res, http.StatusOK)
+			tc.check(t, res)
+		})
+	}
+}
+
+// TestRegisterTokensAreTheSessions: two sessions of one user read the same kept register; each
+// page's forms carry that session's own CSRF token, which that session's writes are accepted with.
+func TestRegisterTokensAreTheSessions(t *testing.T) {
+	ta := newTestApp(t)
+	lc := ta.ledgerUser(t, "ada")
+	checking := lc.account("Checking", "USD", "100.00")
+	for i := range 3 {
+		wantStatus(t, lc.tx(checking, "2026-11-2"+string(rune('0'+i)), "Shop", "-1.00"), http.StatusSeeOther)
+	}
+	other := ta.client()
+	other.login("ada", goodPassword)
+	path := "/accounts/" + ids(checking)
+	tokens := map[string]bool{}
+	for _, c := range []*client{lc.client, other, lc.client, other} {
+		for _, headers := range [][]string{nil, htmx} {
+			res := c.get(path, headers...)
+			wantStatus(t, res, http.StatusOK)
+			forms := res.doc.Find(`input[name="_csrf"]`)
+			if forms.Length() < 4 {
+				t.Fatalf("%d tokens on the page", forms.Length())
+			}
+			forms.Each(func(_ int, s *goquery.Selection) {
+				if v, _ := s.Attr("value"); v != c.csrf {
+					t.Errorf("a form carries %q, the session's token is %q", v, c.csrf)
+				}
+			})
+			tokens[c.csrf] = true
+		}
+	}
+	if len(tokens) != 2 {
+		t.Fatalf("%d different tokens for two sessions", len(tokens))
+	}
+	wantStatus(t, other.post("/transactions", txValues(checking, "2026-11-23", "From the other session", "-1.00")), http.StatusSeeOther)
+	if got := registerPayees(lc.get(path).doc); got[0] != "From the other session" {
+		t.Errorf("payees %v", got)
+	}
+}
+
+// TestRegisterKeptIsTheOwners: a register kept for its owner is not found for anyone else, and
+// each of the page's renderings (page, htmx section, next rows) answers its own kind.
+func TestRegisterKeptIsTheOwners(t *testing.T) {
+	ta := newTestApp(t)
+	ada := ta.ledgerUser(t, "ada")
+	checking := ada.account("Checking", "USD", "100.00")
+	b := ada.book()
+	for i := range 60 {
+		if _, err := b.AddTransaction(ledger.TxInput{AccountID: checking, Date: "2026-11-15", Payee: "Shop " + ids(uint(i)), Amount: -100}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := "/accounts/" + ids(checking)
+	page := ada.get(path)
+	wantStatus(t, page, http.StatusOK)
+	next, _ := page.doc.Find("#load-more a").Attr("href")
+	for _, tc := range []struct {
+		name, path string
+		headers    []string
+		want       func(body string) bool
+	}{
+		{"page", path, nil, func(body string) bool { return strings.HasPrefix(strings.ToLower(body), "<!doctype html>") }},
+		{"section", path, htmx, func(body string) bool {
+			return strings.HasPrefix(body, `<section id="register"`) && strings.Contains(body, `hx-swap-oob="true"`)
+		}},
+		{"rows", next, []string{"HX-Request", "true", "X-Tally-Rows", "1"}, func(body string) bool {
+			return strings.HasPrefix(body, `<tr id="tx-`) && !strings.Contains(body, "<section")
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for range 2 { // made, then kept
+				res := ada.get(tc.path, tc.headers...)
+				wantStatus(t, res, http.StatusOK)
+				if !tc.want(res.body) {
+					t.Errorf("%s answered %s", tc.name, trim(res.body))
+				}
+			}
+		})
+	}
+	bob := ta.ledgerUser(t, "bob")
+	bob.account("Checking", "USD", "5.00")
+	for _, p := range []string{path, next} {
+		wantStatus(t, bob.get(p), http.StatusNotFound)
+		wantStatus(t, bob.get(p, htmx...), http.StatusNotFound)
+	}
+}
+
+// TestLedgerCacheKeepsTheNewest: what was built at an older version never replaces a newer
+// entry, and pages beyond the size bound push older ones out.
+func TestLedgerCacheKeepsTheNewest(t *testing.T) {
+	stencil := func(html string) *views.Stencil {
+		s, err := views.RenderStencil(t.Context(), views.PayeeOptions([]string{html}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	lc := newLedgerCache(10, 1000)
+	k := registerKey{account: 1}
+	lc.putData(7, 5, &ledgerData{})
+	lc.putPage(7, 5, k, stencil("five"))
+	lc.putPage(7, 4, k, stencil("four")) // a slower request that read the version before a write
+	lc.putData(7, 4, &ledgerData{})
+	if lc.page(7, 4, k) != nil || lc.data(7, 4) != nil {
+		t.Error("an older version's page or data was kept")
+	}
+	if lc.page(7, 5, k) == nil || lc.data(7, 5) == nil {
+		t.Error("the newer version's page or data went")
+	}
+	lc.putPage(7, 6, registerKey{account: 2}, stencil("six"))
+	if lc.page(7, 5, k) != nil || lc.data(7, 5) != nil || lc.page(7, 6, registerKey{account: 2}) == nil {
+		t.Error("a newer version did not replace the older")
+	}
+	for i := range 20 {
+		lc.putPage(uint(100+i), 1, k, stencil(strings.Repeat("x", 200)))
+	}
+	if lc.pageBytes > lc.maxPageBytes {
+		t.Errorf("%d bytes of pages kept, bound %d", lc.pageBytes, lc.maxPageBytes)
+	}
+	if lc.page(119, 1, k) == nil {
+		t.Error("the page just kept is gone")
+	}
+}
