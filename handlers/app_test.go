@@ -98,14 +98,15 @@ func TestUnknownAddressPage(t *testing.T) {
 func TestBodyLimitWholeApp(t *testing.T) {
 	ta := newTestApp(t)
 	base := ta.listen()
-	// Announce a 4 MiB body and send none: the server must refuse on the header alone.
+	// Announce a body over the largest upload and send none: the server must refuse on the
+	// header alone.
 	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
 	fmt.Fprintf(conn, "POST /register HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n",
-		strings.TrimPrefix(base, "http://"), 4<<20)
+		strings.TrimPrefix(base, "http://"), appBodyLimit+1)
 	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
 		t.Fatal(err)

@@ -12,15 +12,16 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"tally/importer"
 	"tally/models"
 	"tally/views"
 )
 
-// appBodyLimit is the largest request body the server reads: an avatar upload plus room for
-// the multipart framing and the CSRF field. fasthttp reads a whole body before any handler
-// runs, so this limit, not the handler, is what bounds the memory an upload can take; the
-// handler then refuses a file part over models.MaxAvatarBytes.
-const appBodyLimit = models.MaxAvatarBytes + 64<<10
+// appBodyLimit is the largest request body the server reads: the largest upload (a bank file)
+// plus room for the multipart framing and the other fields. fasthttp reads a whole body before
+// any handler runs, so this limit is what bounds the memory an upload can take; each handler
+// then refuses a file over its own limit (models.MaxAvatarBytes for a picture).
+const appBodyLimit = importer.MaxBytes + 64<<10
 
 var errAvatarTooLarge = fiber.NewError(fiber.StatusRequestEntityTooLarge,
 	"This picture is larger than 2 MiB. Choose a smaller one, or make it smaller first.")

@@ -421,7 +421,7 @@ func TestAvatarServing(t *testing.T) {
 func TestAvatarBodyLimit(t *testing.T) {
 	ta := newTestApp(t)
 	host := strings.TrimPrefix(ta.listen(), "http://")
-	body := bytes.Repeat([]byte("x"), 3<<20)
+	body := bytes.Repeat([]byte("x"), appBodyLimit+64<<10)
 	for _, tc := range []struct {
 		name    string
 		headers string

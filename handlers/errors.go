@@ -67,7 +67,7 @@ func defaultMessage(status int) string {
 	case fiber.StatusMethodNotAllowed:
 		return "This address does not accept that kind of request."
 	case fiber.StatusRequestEntityTooLarge:
-		return "What you sent is too large."
+		return "What you sent is too large: a bank file can be at most 5 MiB and 50,000 rows, a picture 2 MiB."
 	case fiber.StatusTooManyRequests:
 		return "Too many attempts. Please wait a little and try again."
 	case fiber.StatusForbidden:

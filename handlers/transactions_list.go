@@ -25,7 +25,8 @@ func (h *Handlers) TransactionsPage(c *fiber.Ctx) error {
 		return err
 	}
 	filter := v.parseFilter(&f)
-	d := views.TransactionsData{Filter: f, Choices: v.choices, Filtered: filter != (ledger.Filter{})}
+	d := views.TransactionsData{Filter: f, Choices: v.choices, Filtered: filter != (ledger.Filter{}),
+		Export: "/transactions/export.csv?" + filterQuery(f, "")}
 	status := fiber.StatusOK
 	if f.Valid() {
 		p, err := v.b.Transactions(filter, c.Query("cursor"), ledger.DefaultLimit)

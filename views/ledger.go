@@ -188,6 +188,8 @@ type TransactionsData struct {
 	Choices TxChoices
 	// Filtered says a filter is set (the empty state words differ).
 	Filtered bool
+	// Export is the CSV download of the list as filtered.
+	Export string
 }
 
 // CategoryItem is one category on the categories page.
