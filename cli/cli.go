@@ -50,6 +50,7 @@ Without a command, tally runs the server. Commands:
   users                       list every account
   reset-link USERNAME         print a one-time password reset link (for installs without mail)
   unlock USERNAME             clear the sign-in lockout of a user (or an email address)
+  reset-2fa USERNAME          turn off a user's two-factor sign-in (lost phone and recovery codes)
   demo USERNAME [--months 24] [--transactions N] [--seed 1] [--currency USD] [--force]
                               fill a user's ledger with realistic demo data; refuses when
                               they have accounts, unless --force
@@ -79,6 +80,8 @@ func (cli *CLI) Run(ctx context.Context, args []string) error {
 		return cli.withUser(rest, cli.resetLink)
 	case "unlock":
 		return cli.unlock(rest)
+	case "reset-2fa":
+		return cli.withUser(rest, func(u *models.User) error { return cli.resetTwoFactor(ctx, u) })
 	case "demo":
 		return cli.demo(ctx, rest)
 	case "help", "-h", "-help", "--help":

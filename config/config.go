@@ -31,6 +31,10 @@ type Config struct {
 	// RememberMe offers "remember me" at login: 7 days idle, 30 days absolute.
 	RememberMe bool
 
+	// RequireTwoFactor is who must turn on two-factor sign-in before using Tally: "" (nobody),
+	// RequireTwoFactorStaff (staff and superusers, before the admin) or RequireTwoFactorAll.
+	RequireTwoFactor string
+
 	// Login throttling: LockoutThreshold failures of one identity within LockoutWindow lock it
 	// for LockoutDuration; IPLoginLimit failures from one IP within the window get 429.
 	LockoutThreshold int
@@ -122,6 +126,12 @@ func Load(getenv func(string) string) (Config, error) {
 	default:
 		return cfg, errors.New("TALLY_REMEMBER must be on or off")
 	}
+	switch r := env("TALLY_REQUIRE_2FA", ""); r {
+	case "", RequireTwoFactorStaff, RequireTwoFactorAll:
+		cfg.RequireTwoFactor = r
+	default:
+		return cfg, errors.New("TALLY_REQUIRE_2FA must be staff or all, or unset")
+	}
 	if cfg.TrustedProxies, err = parseTrustedProxies(env("TALLY_TRUSTED_PROXIES", "")); err != nil {
 		return cfg, err
 	}
@@ -133,6 +143,12 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	return cfg, nil
 }
+
+// Values of TALLY_REQUIRE_2FA.
+const (
+	RequireTwoFactorStaff = "staff"
+	RequireTwoFactorAll   = "all"
+)
 
 // LoadSecret fills cfg.Secret from the data dir when the environment did not set one: created
 // once with 32 random bytes and kept with mode 0600, so links and cookies survive a restart.

@@ -11,7 +11,7 @@ import (
 )
 
 func (h *Handlers) DeletePage(c *fiber.Ctx) error {
-	return h.renderDelete(c, fiber.StatusOK, views.PasswordConfirmForm{})
+	return h.renderDelete(c, fiber.StatusOK, views.PasswordConfirmForm{TwoFactor: currentUser(c).TwoFactor})
 }
 
 func (h *Handlers) renderDelete(c *fiber.Ctx, status int, f views.PasswordConfirmForm) error {
@@ -24,7 +24,7 @@ func (h *Handlers) renderDelete(c *fiber.Ctx, status int, f views.PasswordConfir
 // The last administrator cannot leave: nobody could run the instance after them.
 func (h *Handlers) DeleteAccount(c *fiber.Ctx) error {
 	u := currentUser(c)
-	var f views.PasswordConfirmForm
+	f := views.PasswordConfirmForm{TwoFactor: u.TwoFactor}
 	if err := h.confirmPostedPassword(c, &f.Form, u); err != nil {
 		return err
 	}
@@ -36,6 +36,9 @@ func (h *Handlers) DeleteAccount(c *fiber.Ctx) error {
 		if n == 0 {
 			f.NonFieldError = "You are the only administrator of this Tally. Make another user an administrator before you delete your account."
 		}
+	}
+	if err := h.confirmSecondFactor(c, &f.Form, u); err != nil {
+		return err
 	}
 	if !f.Valid() {
 		return h.renderDelete(c, fiber.StatusUnprocessableEntity, f)

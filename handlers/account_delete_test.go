@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"tally/models"
 	"tally/testkit"
@@ -235,6 +236,8 @@ func TestDeleteAccount(t *testing.T) {
 	wantStatus(t, c.post("/budget", url.Values{"month": {"2026-11"}, "category_id": {strconv.FormatUint(uint64(category), 10)},
 		"amount": {"10.00"}}), http.StatusSeeOther)
 	c.importCSV(t, accountID, "Date,Payee,Amount\n2026-11-25,Market,-4.20\n")
+	// Two-factor sign-in: its secret and recovery codes go too (and deleting asks for a code).
+	secret, _ := c.enrolTwoFactor()
 	for table, n := range userRows(t, ta, u.ID) {
 		// A verified account has no pending registration; TestEveryUserTableCascades covers that table.
 		if n == 0 && table != "registrations" {
@@ -266,7 +269,7 @@ func TestDeleteAccount(t *testing.T) {
 		t.Fatal("deleted with a wrong password")
 	}
 
-	res = c.post("/account/delete", url.Values{"password": {goodPassword}})
+	res = c.post("/account/delete", url.Values{"password": {goodPassword}, "code": {totpCode(t, secret, ta.clock.Now().Add(30*time.Second))}})
 	wantStatus(t, res, http.StatusSeeOther)
 	if loc := res.Header.Get("Location"); loc != "/?deleted=1" {
 		t.Errorf("Location = %q", loc)

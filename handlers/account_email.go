@@ -55,8 +55,14 @@ var errGuessedInSession = fiber.NewError(fiber.StatusUnauthorized,
 // wrongPasswordConfirmation counts a wrong password against the current session, records it
 // on the account, and ends the session at the lockout threshold (errGuessedInSession).
 func (h *Handlers) wrongPasswordConfirmation(c *fiber.Ctx, u *models.User) error {
+	return h.wrongConfirmation(c, u, models.EventLoginFailure, "Wrong password on "+c.Path())
+}
+
+// wrongConfirmation is wrongPasswordConfirmation for any wrong answer (a two-factor code, too):
+// the session's wrong passwords and codes count together.
+func (h *Handlers) wrongConfirmation(c *fiber.Ctx, u *models.User, kind, detail string) error {
 	aid := currentAuthSession(c).ID
-	n, err := h.recordFailure(c, h.now(), u, "Wrong password on "+c.Path(), "session:"+aid)
+	n, err := h.recordFailure(c, h.now(), u, kind, detail, "session:"+aid)
 	if err != nil || n < int64(h.cfg.LockoutThreshold) {
 		return err
 	}
@@ -73,7 +79,8 @@ func (h *Handlers) wrongPasswordConfirmation(c *fiber.Ctx, u *models.User) error
 }
 
 func (h *Handlers) EmailChangePage(c *fiber.Ctx) error {
-	return h.renderEmailChange(c, fiber.StatusOK, views.EmailChangeForm{Current: currentUser(c).Email})
+	u := currentUser(c)
+	return h.renderEmailChange(c, fiber.StatusOK, views.EmailChangeForm{Current: u.Email, TwoFactor: u.TwoFactor})
 }
 
 func (h *Handlers) renderEmailChange(c *fiber.Ctx, status int, f views.EmailChangeForm) error {
@@ -86,7 +93,7 @@ func (h *Handlers) renderEmailChange(c *fiber.Ctx, status int, f views.EmailChan
 // form cannot be used to find out which addresses are registered.
 func (h *Handlers) ChangeEmail(c *fiber.Ctx) error {
 	u := currentUser(c)
-	f := views.EmailChangeForm{Current: u.Email}
+	f := views.EmailChangeForm{Current: u.Email, TwoFactor: u.TwoFactor}
 	if err := decodeForm(c, &f); err != nil {
 		return err
 	}
@@ -98,7 +105,7 @@ func (h *Handlers) ChangeEmail(c *fiber.Ctx) error {
 	} else if f.NewEmail == u.Email {
 		f.AddError("new_email", "This is already your address.")
 	}
-	if err := h.confirmPostedPassword(c, &f.Form, u); err != nil {
+	if err := h.confirmStepUp(c, &f.Form, u); err != nil {
 		return err
 	}
 	if !f.Valid() {

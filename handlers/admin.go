@@ -7,6 +7,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"gorm.io/gorm"
 
+	"tally/account"
 	"tally/models"
 	"tally/views"
 )
@@ -20,6 +21,9 @@ func (h *Handlers) requireStaff(c *fiber.Ctx) error {
 	}
 	if !currentUser(c).IsAdmin() {
 		return fiber.ErrNotFound
+	}
+	if h.mustEnrol(currentUser(c)) {
+		return h.toEnrolment(c) // TALLY_REQUIRE_2FA: staff turn on two-factor before the admin
 	}
 	return c.Next()
 }
@@ -35,7 +39,9 @@ func (h *Handlers) requireSuperuser(c *fiber.Ctx) error {
 	case !u.IsAdmin():
 		return fiber.ErrNotFound
 	case !u.IsSuperuser:
-		return fiber.NewError(fiber.StatusForbidden, "Only a superuser can grant or remove staff access.")
+		return fiber.NewError(fiber.StatusForbidden, "Only a superuser can grant or remove staff access, or turn off someone's two-factor sign-in.")
+	case h.mustEnrol(u):
+		return h.toEnrolment(c)
 	}
 	return c.Next()
 }
@@ -116,12 +122,20 @@ func (h *Handlers) AdminUser(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	var twoFactor models.TwoFactorStatus
+	if u.TwoFactor {
+		if twoFactor, err = models.FindTwoFactorStatus(h.db, u.ID); err != nil {
+			return err
+		}
+	}
 	self := admin.ID == u.ID
 	return h.render(c, page{Title: u.Username, Body: views.AdminUserPage(views.AdminUserDetail{
 		User: u, Events: events, Sessions: sessions, Self: self,
-		Manage:      canManage(admin, u) && !self,
-		SetStaff:    admin.IsSuperuser && !self,
-		Impersonate: canImpersonate(admin, u),
+		Manage:         canManage(admin, u) && !self,
+		SetStaff:       admin.IsSuperuser && !self,
+		Impersonate:    canImpersonate(admin, u),
+		TwoFactor:      twoFactor,
+		ResetTwoFactor: admin.IsSuperuser && !self && twoFactor.Enabled,
 	})})
 }
 
@@ -226,4 +240,16 @@ func (h *Handlers) setStaff(c *fiber.Ctx, tx *gorm.DB, _, u *models.User) (strin
 		return "Staff access granted", "The account is staff now and signs in again to use it.", nil
 	}
 	return "Staff access removed", "The account is no longer staff and has been signed out everywhere.", nil
+}
+
+// resetTwoFactor turns off the two-factor sign-in of someone who lost their phone and their
+// recovery codes; superusers only (the route's guard). account.DisableTwoFactor records the
+// event with the superuser as its actor, and mails the user, so no admin_change is added
+// (detail "").
+func (h *Handlers) resetTwoFactor(c *fiber.Ctx, tx *gorm.DB, admin, u *models.User) (string, string, error) {
+	was, err := account.DisableTwoFactor(c.UserContext(), tx, h.cfg, u, h.event(c, u.ID, "", "By an administrator", admin), true)
+	if err != nil || !was {
+		return "", "Two-factor sign-in is off already.", err
+	}
+	return "", "Two-factor sign-in is off for this account, and they were told by mail.", nil
 }

@@ -224,11 +224,21 @@ func (h *Handlers) Login(c *fiber.Ctx) error {
 	if user == nil {
 		return h.renderLogin(c, fiber.StatusUnprocessableEntity, f)
 	}
+	if user.TwoFactor {
+		// Not signed in yet: the form asks for a code in place (twofactor_login.go).
+		if err := h.askForCode(c, user, f.Remember, f.Next); err != nil {
+			return err
+		}
+		if !isHTMX(c) {
+			return c.Redirect("/login/2fa", fiber.StatusSeeOther)
+		}
+		return h.renderLoginCode(c, fiber.StatusOK, views.LoginCodeForm{})
+	}
 	err = h.startSession(c, user, f.Remember, func(tx *gorm.DB) error { return h.loginSucceeded(c, tx, guard, user) })
 	if err != nil {
 		return err
 	}
-	return h.redirect(c, safeNext(f.Next, "/dashboard"))
+	return h.redirect(c, h.afterSignIn(user, f.Next))
 }
 
 // authenticate runs the throttling guard and the password check for a valid form. It returns

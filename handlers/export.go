@@ -14,7 +14,7 @@ import (
 )
 
 func (h *Handlers) ExportPage(c *fiber.Ctx) error {
-	return h.renderExport(c, fiber.StatusOK, views.PasswordConfirmForm{})
+	return h.renderExport(c, fiber.StatusOK, views.PasswordConfirmForm{TwoFactor: currentUser(c).TwoFactor})
 }
 
 func (h *Handlers) renderExport(c *fiber.Ctx, status int, f views.PasswordConfirmForm) error {
@@ -25,8 +25,8 @@ func (h *Handlers) renderExport(c *fiber.Ctx, status int, f views.PasswordConfir
 // so nobody has to leave without their data.
 func (h *Handlers) Export(c *fiber.Ctx) error {
 	u := currentUser(c)
-	var f views.PasswordConfirmForm
-	if err := h.confirmPostedPassword(c, &f.Form, u); err != nil {
+	f := views.PasswordConfirmForm{TwoFactor: u.TwoFactor}
+	if err := h.confirmStepUp(c, &f.Form, u); err != nil {
 		return err
 	}
 	if !f.Valid() {
@@ -49,6 +49,13 @@ func (h *Handlers) Export(c *fiber.Ctx) error {
 	}
 	x := exportOf(d, currentSession(c).getString(keyAuthSession), h.now())
 	x.Finance.Ledger = ledgerExportOf(l)
+	if u.TwoFactor {
+		st, err := models.FindTwoFactorStatus(h.db, u.ID)
+		if err != nil {
+			return err
+		}
+		x.TwoFactor = exportTwoFactor{Enabled: true, EnabledAt: st.EnabledAt, LastUsedAt: st.LastUsedAt, RecoveryCodesLeft: st.CodesLeft}
+	}
 	body, err := json.MarshalIndent(x, "", "  ")
 	if err != nil {
 		return err
@@ -62,10 +69,12 @@ func (h *Handlers) Export(c *fiber.Ctx) error {
 // accountExport is the export file's format. The password hash is not in it: it is no
 // information about the user, only a secret to protect.
 type accountExport struct {
-	Format         string          `json:"format"`
-	ExportedAt     time.Time       `json:"exported_at"`
-	User           exportUser      `json:"user"`
-	Profile        exportProfile   `json:"profile"`
+	Format     string        `json:"format"`
+	ExportedAt time.Time     `json:"exported_at"`
+	User       exportUser    `json:"user"`
+	Profile    exportProfile `json:"profile"`
+	// TwoFactor says whether two-factor sign-in is on; never its secret or recovery codes.
+	TwoFactor      exportTwoFactor `json:"two_factor"`
 	Sessions       []exportSession `json:"sessions"`
 	SecurityEvents []exportEvent   `json:"security_events"`
 	Emails         []exportEmail   `json:"emails"`
@@ -149,6 +158,13 @@ type exportUser struct {
 	IsSuperuser     bool       `json:"is_superuser"`
 	DateJoined      time.Time  `json:"date_joined"`
 	LastLogin       *time.Time `json:"last_login"`
+}
+
+type exportTwoFactor struct {
+	Enabled           bool       `json:"enabled"`
+	EnabledAt         *time.Time `json:"enabled_at"`
+	LastUsedAt        *time.Time `json:"last_used_at"`
+	RecoveryCodesLeft int64      `json:"recovery_codes_left"`
 }
 
 type exportProfile struct {

@@ -13,6 +13,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/session"
 	"github.com/valyala/fasthttp"
 
+	"tally/config"
 	"tally/models"
 )
 
@@ -241,12 +242,32 @@ func (h *Handlers) sameOrigin(c *fiber.Ctx, origin string) bool {
 }
 
 // requireUser sends anonymous visitors to the login page, keeping where they were going (see
-// toLogin).
+// toLogin). With TALLY_REQUIRE_2FA=all, a user without two-factor goes to its enrolment first.
 func (h *Handlers) requireUser(c *fiber.Ctx) error {
+	if !currentUser(c).IsAuthenticated() {
+		return h.toLogin(c)
+	}
+	if h.cfg.RequireTwoFactor == config.RequireTwoFactorAll && h.mustEnrol(signedInUser(c)) {
+		return h.toEnrolment(c)
+	}
+	return c.Next()
+}
+
+// requireUserToEnrol is requireUser for the enrolment's own pages, which a user who must enrol
+// reaches.
+func (h *Handlers) requireUserToEnrol(c *fiber.Ctx) error {
 	if currentUser(c).IsAuthenticated() {
 		return c.Next()
 	}
 	return h.toLogin(c)
+}
+
+// signedInUser is who is signed in: the staff member while they view Tally as someone else.
+func signedInUser(c *fiber.Ctx) *models.User {
+	if admin := impersonator(c); admin != nil {
+		return admin
+	}
+	return currentUser(c)
 }
 
 // toLogin sends the visitor to the login page with next set to where they were. An htmx
@@ -272,11 +293,16 @@ func currentPage(c *fiber.Ctx) string {
 }
 
 func (h *Handlers) requireUserAPI(c *fiber.Ctx) error {
-	if currentUser(c).IsAuthenticated() {
-		return c.Next()
+	if !currentUser(c).IsAuthenticated() {
+		return fiber.NewError(fiber.StatusUnauthorized, "Authentication required.")
 	}
-	return fiber.NewError(fiber.StatusUnauthorized, "Authentication required.")
+	if h.cfg.RequireTwoFactor == config.RequireTwoFactorAll && h.mustEnrol(signedInUser(c)) {
+		return errEnrolFirst
+	}
+	return c.Next()
 }
+
+var errEnrolFirst = fiber.NewError(fiber.StatusForbidden, "Turn on two-factor sign-in first: this Tally requires it (/account/2fa).")
 
 // limitForm refuses url-encoded bodies above formBodyLimit with 413.
 func limitForm(c *fiber.Ctx) error {

@@ -114,14 +114,14 @@ func (h *Handlers) setPassword(c *fiber.Ctx, u *models.User, password, keep, eve
 }
 
 func (h *Handlers) ChangePasswordPage(c *fiber.Ctx) error {
-	return h.renderPassword(c, fiber.StatusOK, views.PasswordForm{Change: true})
+	return h.renderPassword(c, fiber.StatusOK, views.PasswordForm{Change: true, TwoFactor: currentUser(c).TwoFactor})
 }
 
 // ChangePassword changes the signed-in user's password after checking the current one. The
 // current session stays, with a new id; every other session ends.
 func (h *Handlers) ChangePassword(c *fiber.Ctx) error {
 	u := currentUser(c)
-	f := views.PasswordForm{Change: true}
+	f := views.PasswordForm{Change: true, TwoFactor: u.TwoFactor}
 	var in struct {
 		Current string `form:"current_password,raw"`
 		New     string `form:"new_password,raw"`
@@ -135,6 +135,9 @@ func (h *Handlers) ChangePassword(c *fiber.Ctx) error {
 		return err
 	}
 	checkNewPassword(&f.Form, "new_password", "new_password_confirm", password, in.Confirm, u.Attrs())
+	if err := h.confirmSecondFactor(c, &f.Form, u); err != nil {
+		return err
+	}
 	if !f.Valid() {
 		return h.renderPassword(c, fiber.StatusUnprocessableEntity, f)
 	}

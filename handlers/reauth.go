@@ -37,6 +37,9 @@ func (h *Handlers) askToSignInAgain(c *fiber.Ctx) error {
 // signed in: app.js sends the held requests only when that is the page's user. A failed
 // sign-in redraws the dialog's form; without JavaScript it is the login page.
 func (h *Handlers) LoginAgain(c *fiber.Ctx) error {
+	if c.FormValue("step") == "code" {
+		return h.loginAgainCode(c)
+	}
 	f := views.LoginForm{
 		Login:           strings.TrimSpace(form(c, "login")),
 		Next:            safeNext(form(c, "next"), ""),
@@ -58,6 +61,16 @@ func (h *Handlers) LoginAgain(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
+		if u != nil && u.TwoFactor {
+			// The dialog's second step: its form becomes the code's.
+			if err := h.askForCode(c, u, f.Remember, f.Next); err != nil {
+				return err
+			}
+			if !isHTMX(c) {
+				return c.Redirect("/login/2fa", fiber.StatusSeeOther)
+			}
+			return h.render(c, page{Fragment: views.ReauthCodeFormView(views.LoginCodeForm{})})
+		}
 		if u != nil {
 			err = h.startSession(c, u, f.Remember, func(tx *gorm.DB) error { return h.loginSucceeded(c, tx, guard, u) })
 			if err != nil {
@@ -67,11 +80,41 @@ func (h *Handlers) LoginAgain(c *fiber.Ctx) error {
 		}
 	}
 	if user == nil {
-		return h.render(c, page{Title: "Log in", Status: fiber.StatusUnprocessableEntity, Narrow: true,
-			Body: views.LoginPage(f), Fragment: views.ReauthFormView(f)})
+		return h.renderReauthLogin(c, f)
 	}
+	return h.signedInAgain(c, user, f.Next)
+}
+
+func (h *Handlers) renderReauthLogin(c *fiber.Ctx, f views.LoginForm) error {
+	return h.render(c, page{Title: "Log in", Status: fiber.StatusUnprocessableEntity, Narrow: true,
+		Body: views.LoginPage(f), Fragment: views.ReauthFormView(f)})
+}
+
+// loginAgainCode is the dialog's second step: the code of the pending sign-in (secondStep).
+// When the pending sign-in is over, the dialog asks for the password again.
+func (h *Handlers) loginAgainCode(c *fiber.Ctx) error {
+	var f views.LoginCodeForm
+	user, next, restart, err := h.secondStep(c, &f)
+	if err != nil {
+		return err
+	}
+	if restart != "" {
+		lf := views.LoginForm{Next: safeNext(next, ""), RememberOffered: h.cfg.RememberMe}
+		lf.NonFieldError = restart
+		return h.renderReauthLogin(c, lf)
+	}
+	if user == nil {
+		return h.render(c, page{Title: "Log in", Status: fiber.StatusUnprocessableEntity, Narrow: true,
+			Body: views.LoginCodePage(f), Fragment: views.ReauthCodeFormView(f)})
+	}
+	return h.signedInAgain(c, user, next)
+}
+
+// signedInAgain answers a sign-in from the dialog: htmx gets the event with the new token and
+// the user; a browser without JavaScript goes on to next.
+func (h *Handlers) signedInAgain(c *fiber.Ctx, user *models.User, next string) error {
 	if !isHTMX(c) {
-		return c.Redirect(safeNext(f.Next, "/dashboard"), fiber.StatusSeeOther)
+		return c.Redirect(h.afterSignIn(user, next), fiber.StatusSeeOther)
 	}
 	event, err := json.Marshal(map[string]any{signedInEvent: map[string]any{
 		"csrf": currentSession(c).csrfToken(), "user": user.ID,

@@ -38,6 +38,9 @@ func (h *Handlers) addRoutes(app *fiber.App) {
 	app.Post("/login", limitForm, h.Login)
 	// The sign-in dialog shown where a session ended under an open page (reauth.go).
 	app.Post("/login/again", limitForm, h.LoginAgain)
+	// The code step of a sign-in with two-factor on (twofactor_login.go).
+	app.Get("/login/2fa", h.LoginCodePage)
+	app.Post("/login/2fa", limitForm, h.LoginCode)
 	app.Post("/logout", limitForm, h.Logout)
 	app.Get("/verify", h.Verify)
 	app.Post("/verify", limitForm, h.limitIP(), h.ConfirmAddress)
@@ -65,6 +68,12 @@ func (h *Handlers) addRoutes(app *fiber.App) {
 	app.Get("/account/sessions", h.requireUser, h.refuseImpersonation, h.Sessions)
 	app.Post("/account/sessions/revoke-others", h.requireUser, h.refuseImpersonation, limitForm, h.RevokeOtherSessions)
 	app.Post("/account/sessions/:id/revoke", h.requireUser, h.refuseImpersonation, limitForm, h.RevokeSession)
+	// Two-factor sign-in (twofactor.go); its enrolment is open to a user TALLY_REQUIRE_2FA holds back.
+	app.Get("/account/2fa", h.requireUserToEnrol, h.refuseImpersonation, h.TwoFactorPage)
+	app.Get("/account/2fa/qr.png", h.requireUserToEnrol, h.refuseImpersonation, h.TwoFactorQR)
+	app.Post("/account/2fa", h.requireUserToEnrol, h.refuseImpersonation, limitForm, h.EnableTwoFactor)
+	app.Post("/account/2fa/recovery", h.requireUser, h.refuseImpersonation, limitForm, h.RegenerateRecoveryCodes)
+	app.Post("/account/2fa/disable", h.requireUser, h.refuseImpersonation, limitForm, h.DisableTwoFactor)
 
 	app.Get("/profile", h.requireUser, h.ProfilePage)
 	app.Get("/profile/edit", h.requireUser, h.ProfileEditPage)
@@ -150,6 +159,7 @@ func (h *Handlers) addRoutes(app *fiber.App) {
 	app.Post("/admin/users/:id<int>/impersonate", h.requireStaff, limitForm, h.StartImpersonation)
 	// Superusers (staff get 403).
 	app.Post("/admin/users/:id<int>/staff", h.requireSuperuser, limitForm, h.adminAction(h.setStaff))
+	app.Post("/admin/users/:id<int>/2fa/disable", h.requireSuperuser, limitForm, h.adminAction(h.resetTwoFactor))
 	// A staff member viewing as another user (everyone else gets 404).
 	app.Post("/admin/impersonate/stop", limitForm, h.StopImpersonation)
 }

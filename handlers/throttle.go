@@ -68,19 +68,47 @@ var errLocked = "Too many failed attempts. Logging in to this account is paused 
 // device). The answer never depends on whether the account exists.
 func (h *Handlers) guardLogin(c *fiber.Ctx, login string) (*loginGuard, bool, error) {
 	now := h.now()
-	g := &loginGuard{ip: "ip:" + h.clientNetwork(c)}
-	n, err := models.CountLoginFailures(h.db, g.ip, now.Add(-h.cfg.LockoutWindow))
+	g, err := h.guardNetwork(c, now)
 	if err != nil {
 		return nil, false, err
-	}
-	if n >= int64(h.cfg.IPLoginLimit) {
-		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(h.cfg.LockoutWindow.Seconds())))
-		return nil, false, fiber.NewError(fiber.StatusTooManyRequests,
-			"Too many failed logins from your network. Please wait 15 minutes and try again.")
 	}
 	if g.identity, g.user, err = models.IdentityKey(h.db, login); err != nil {
 		return nil, false, err
 	}
+	return h.guardIdentity(c, g, now)
+}
+
+// guardUser is guardLogin for the second step of a sign-in, whose account is known: the same
+// network limit and the same lock of the account (or of this known device), so wrong codes
+// count like wrong passwords.
+func (h *Handlers) guardUser(c *fiber.Ctx, u *models.User) (*loginGuard, bool, error) {
+	now := h.now()
+	g, err := h.guardNetwork(c, now)
+	if err != nil {
+		return nil, false, err
+	}
+	g.identity, g.user = models.UserKey(u), u
+	return h.guardIdentity(c, g, now)
+}
+
+// guardNetwork refuses a client network over its failure limit (429).
+func (h *Handlers) guardNetwork(c *fiber.Ctx, now time.Time) (*loginGuard, error) {
+	g := &loginGuard{ip: "ip:" + h.clientNetwork(c)}
+	n, err := models.CountLoginFailures(h.db, g.ip, now.Add(-h.cfg.LockoutWindow))
+	if err != nil {
+		return nil, err
+	}
+	if n >= int64(h.cfg.IPLoginLimit) {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(h.cfg.LockoutWindow.Seconds())))
+		return nil, fiber.NewError(fiber.StatusTooManyRequests,
+			"Too many failed logins from your network. Please wait 15 minutes and try again.")
+	}
+	return g, nil
+}
+
+// guardIdentity picks the key failures count against (the known device, else the identity)
+// and reports whether it is locked.
+func (h *Handlers) guardIdentity(c *fiber.Ctx, g *loginGuard, now time.Time) (*loginGuard, bool, error) {
 	g.failKey = g.identity
 	if g.device = h.knownDevice(c, g.user); g.device != "" {
 		g.failKey = "device:" + g.device
@@ -89,17 +117,17 @@ func (h *Handlers) guardLogin(c *fiber.Ctx, login string) (*loginGuard, bool, er
 	return g, !until.IsZero(), err
 }
 
-// recordFailure commits one wrong password at now: a failure row under key and each of more
-// and, for an existing account (u not nil), its "failed sign-in" event. They are one commit, so
-// a wrong password for a real account waits for the disk as often as one for a name without an
-// account: a second commit's fsync would tell them apart by timing. It returns key's failures
-// within the lockout window, this one included.
-func (h *Handlers) recordFailure(c *fiber.Ctx, now time.Time, u *models.User, detail, key string, more ...string) (int64, error) {
+// recordFailure commits one wrong password (or code) at now: a failure row under key and each
+// of more and, for an existing account (u not nil), its event of kind (a failed sign-in, a
+// wrong code). They are one commit, so a wrong password for a real account waits for the disk
+// as often as one for a name without an account: a second commit's fsync would tell them apart
+// by timing. It returns key's failures within the lockout window, this one included.
+func (h *Handlers) recordFailure(c *fiber.Ctx, now time.Time, u *models.User, kind, detail, key string, more ...string) (int64, error) {
 	err := models.Transaction(h.db, func(tx *gorm.DB) error {
 		if err := models.RecordLoginFailure(tx, now, append([]string{key}, more...)...); err != nil || u == nil {
 			return err
 		}
-		return h.recordEvent(c, tx, u.ID, models.EventLoginFailure, detail, nil)
+		return h.recordEvent(c, tx, u.ID, kind, detail, nil)
 	})
 	if err != nil {
 		return 0, err
@@ -111,8 +139,14 @@ func (h *Handlers) recordFailure(c *fiber.Ctx, now time.Time, u *models.User, de
 // failure's time; the owner of an account locked by failures from unknown devices gets one
 // mail per lock.
 func (h *Handlers) loginFailed(c *fiber.Ctx, g *loginGuard) error {
+	return h.loginFailedAs(c, g, models.EventLoginFailure, "")
+}
+
+// loginFailedAs is loginFailed with the failure's event: a wrong code at sign-in counts like a
+// wrong password, under its own kind.
+func (h *Handlers) loginFailedAs(c *fiber.Ctx, g *loginGuard, kind, detail string) error {
 	now := h.now()
-	n, err := h.recordFailure(c, now, g.user, "", g.failKey, g.ip)
+	n, err := h.recordFailure(c, now, g.user, kind, detail, g.failKey, g.ip)
 	if err != nil || n < int64(h.cfg.LockoutThreshold) {
 		return err
 	}

@@ -84,7 +84,7 @@ func DescribeEvent(kind string) string {
 	case EventDataExported:
 		return "Account data downloaded"
 	}
-	return kind
+	return describeTwoFactorEvent(kind)
 }
 
 // DeviceName turns a User-Agent into something a person recognises, like "Firefox on Linux".

@@ -33,6 +33,9 @@ type User struct {
 	EmailVerifiedAt *time.Time `json:"-"`
 	DateJoined      time.Time  `gorm:"not null" json:"date_joined"`
 	LastLogin       *time.Time `json:"last_login"`
+	// TwoFactor says sign-in asks for a code besides the password (twofactor.go). It is a column
+	// of the user row, so a sign-in without it reads nothing more than before.
+	TwoFactor bool `gorm:"not null;default:false" json:"-"`
 }
 
 // Anonymous is the user of a request without a valid session: a new zero User each time, so

@@ -13,6 +13,8 @@ type EmailChangeForm struct {
 	Form
 	Current  string
 	NewEmail string `form:"new_email"`
+	// TwoFactor asks for a code besides the password (two-factor sign-in is on).
+	TwoFactor bool
 }
 
 func EmailChangePage(f EmailChangeForm) templ.Component {
@@ -73,7 +75,7 @@ func EmailChangeFormView(f EmailChangeForm) templ.Component {
 			templ_7745c5c3_Var2 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		focus := f.firstInvalid("new_email", "password")
+		focus := f.firstInvalid("new_email", "password", "code")
 		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "<form id=\"email-form\" class=\"stack\" method=\"post\" action=\"/account/email\" hx-post=\"/account/email\" hx-target=\"this\" hx-swap=\"outerHTML\" hx-disabled-elt=\"find button\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
@@ -93,7 +95,7 @@ func EmailChangeFormView(f EmailChangeForm) templ.Component {
 		var templ_7745c5c3_Var3 string
 		templ_7745c5c3_Var3, templ_7745c5c3_Err = templ.JoinStringErrs(f.Current)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/account_data.templ`, Line: 23, Col: 59}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/account_data.templ`, Line: 25, Col: 59}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var3))
 		if templ_7745c5c3_Err != nil {
@@ -110,6 +112,12 @@ func EmailChangeFormView(f EmailChangeForm) templ.Component {
 		templ_7745c5c3_Err = Field(FieldProps{Name: "password", Label: "Your password", Type: "password", Error: f.Err("password"), Hint: "To confirm it is you.", Autocomplete: "current-password", Required: true, Autofocus: focus == "password"}).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
+		}
+		if f.TwoFactor {
+			templ_7745c5c3_Err = CodeField("code", f.Err("code"), focus == "code").Render(ctx, templ_7745c5c3_Buffer)
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
 		}
 		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "<div class=\"actions\">")
 		if templ_7745c5c3_Err != nil {
@@ -156,7 +164,7 @@ func EmailChangeSent(email string) templ.Component {
 		var templ_7745c5c3_Var5 string
 		templ_7745c5c3_Var5, templ_7745c5c3_Err = templ.JoinStringErrs(email)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/account_data.templ`, Line: 36, Col: 46}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/account_data.templ`, Line: 41, Col: 46}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var5))
 		if templ_7745c5c3_Err != nil {
@@ -170,9 +178,11 @@ func EmailChangeSent(email string) templ.Component {
 	})
 }
 
-// PasswordConfirmForm is a form that only asks for the password again.
+// PasswordConfirmForm is a form that only asks for the password again, and a code when
+// two-factor sign-in is on (TwoFactor).
 type PasswordConfirmForm struct {
 	Form
+	TwoFactor bool
 }
 
 func ExportPage(f PasswordConfirmForm) templ.Component {
@@ -242,9 +252,15 @@ func ExportForm(f PasswordConfirmForm) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = Field(FieldProps{Name: "password", Label: "Your password", Type: "password", Error: f.Err("password"), Hint: "To confirm it is you.", Autocomplete: "current-password", Required: true, Autofocus: true}).Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = Field(FieldProps{Name: "password", Label: "Your password", Type: "password", Error: f.Err("password"), Hint: "To confirm it is you.", Autocomplete: "current-password", Required: true, Autofocus: f.Err("code") == ""}).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
+		}
+		if f.TwoFactor {
+			templ_7745c5c3_Err = CodeField("code", f.Err("code"), f.Err("code") != "").Render(ctx, templ_7745c5c3_Buffer)
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
 		}
 		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, "<div class=\"actions\"><button type=\"submit\">Download my data</button></div></form>")
 		if templ_7745c5c3_Err != nil {
@@ -327,6 +343,12 @@ func DeleteFormView(f PasswordConfirmForm) templ.Component {
 		templ_7745c5c3_Err = Field(FieldProps{Name: "password", Label: "Your password", Type: "password", Error: f.Err("password"), Hint: "To confirm it is you.", Autocomplete: "current-password", Required: true, Autofocus: f.Err("password") != ""}).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
+		}
+		if f.TwoFactor {
+			templ_7745c5c3_Err = CodeField("code", f.Err("code"), f.Err("password") == "" && f.Err("code") != "").Render(ctx, templ_7745c5c3_Buffer)
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
 		}
 		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 17, "<div class=\"actions\"><button type=\"submit\" class=\"danger\"><span class=\"spinner\" aria-hidden=\"true\"></span> Delete my account for good</button></div></form>")
 		if templ_7745c5c3_Err != nil {

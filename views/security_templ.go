@@ -200,7 +200,7 @@ func SecurityPage(events []models.UserEvent) templ.Component {
 			templ_7745c5c3_Var8 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 18, "<h1>Security activity</h1><p class=\"actions\"><a href=\"/account/sessions\">Your sessions</a><a href=\"/account/password\">Change password</a></p><div class=\"panel\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 18, "<h1>Security activity</h1><p class=\"actions\"><a href=\"/account/sessions\">Your sessions</a><a href=\"/account/password\">Change password</a><a href=\"/account/2fa\">Two-factor sign-in</a></p><div class=\"panel\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
