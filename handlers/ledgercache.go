@@ -3,12 +3,15 @@ package handlers
 import (
 	"sync"
 
+	"github.com/a-h/templ"
+	"github.com/gofiber/fiber/v2"
+
 	"tally/models/ledger"
 	"tally/views"
 )
 
 // ledgerCache keeps, per user, what every ledger page reads (accounts with balances,
-// categories, the forms' choices, the number format) and rendered register pages, each good
+// categories, the forms' choices, the number format) and rendered pages, each good
 // only for the ledger version it was built at (ledger.Book.Version). A request reads the version
 // first, with one query, and uses an entry only when it was built at that same version: any write
 // since, by this process or another, has moved the version, so nothing stale is shown. What a
@@ -29,7 +32,7 @@ type ledgerCache struct {
 type ledgerEntry struct {
 	version   int64
 	data      *ledgerData
-	pages     map[registerKey]*views.Stencil
+	pages     map[pageKey]*views.Stencil
 	pageBytes int
 }
 
@@ -43,24 +46,18 @@ type ledgerData struct {
 	choices    views.TxChoices
 }
 
-// registerKey names one rendered register page of a user.
-type registerKey struct {
-	account uint
-	cursor  string
-	today   string // the add row's date
-	kind    registerKind
+// pageKey names one rendered page of a user: which page and rendering, and everything besides
+// the ledger that it shows.
+type pageKey struct {
+	page     string // "register", "register rows", "transactions", ...
+	fragment bool   // an htmx fragment, not a page inside the layout
+	account  uint
+	query    string // the request's query string, whole
+	today    string // the date a form starts with, and the month a page shows
+	name     string // the user's name, on pages that greet them
 }
 
-// registerKind is which rendering of a register page a request asks for.
-type registerKind uint8
-
-const (
-	registerFull    registerKind = iota // the page's body, inside the layout
-	registerSection                     // htmx: the register section and the balance out of band
-	registerRows                        // htmx "load more": the rows alone
-)
-
-// ledgerPageBytes bounds the rendered register pages kept: about 600 first pages of 50 rows.
+// ledgerPageBytes bounds the rendered pages kept: about 600 first pages of 50 rows.
 const ledgerPageBytes = 32 << 20
 
 func newLedgerCache(maxUsers, maxPageBytes int) *ledgerCache {
@@ -107,8 +104,8 @@ func (lc *ledgerCache) putData(userID uint, version int64, d *ledgerData) {
 	}
 }
 
-// page is a rendered register page of userID at version, or nil.
-func (lc *ledgerCache) page(userID uint, version int64, k registerKey) *views.Stencil {
+// page is a rendered page of userID at version, or nil.
+func (lc *ledgerCache) page(userID uint, version int64, k pageKey) *views.Stencil {
 	lc.mu.Lock()
 	defer lc.mu.Unlock()
 	if e := lc.entry(userID, version, false); e != nil {
@@ -119,8 +116,8 @@ func (lc *ledgerCache) page(userID uint, version int64, k registerKey) *views.St
 
 // putPage keeps a page rendered from data read after reading version, unless the user's entry is
 // already newer. Over the size bound, whole users' pages are dropped to make room.
-func (lc *ledgerCache) putPage(userID uint, version int64, k registerKey, p *views.Stencil) {
-	size := p.Size() + len(k.cursor) + len(k.today)
+func (lc *ledgerCache) putPage(userID uint, version int64, k pageKey, p *views.Stencil) {
+	size := p.Size() + len(k.query) + len(k.today) + len(k.name)
 	lc.mu.Lock()
 	defer lc.mu.Unlock()
 	if size > lc.maxPageBytes {
@@ -138,13 +135,46 @@ func (lc *ledgerCache) putPage(userID uint, version int64, k registerKey, p *vie
 		return
 	}
 	if e.pages == nil {
-		e.pages = map[registerKey]*views.Stencil{}
+		e.pages = map[pageKey]*views.Stencil{}
 	}
 	if old, ok := e.pages[k]; ok {
-		e.pageBytes -= old.Size() + len(k.cursor) + len(k.today)
-		lc.pageBytes -= old.Size() + len(k.cursor) + len(k.today)
+		e.pageBytes -= old.Size() + len(k.query) + len(k.today) + len(k.name)
+		lc.pageBytes -= old.Size() + len(k.query) + len(k.today) + len(k.name)
 	}
 	e.pages[k] = p
 	e.pageBytes += size
 	lc.pageBytes += size
+}
+
+// keptPage answers a ledger page that every session of the user sees alike but for its CSRF
+// tokens: rendered by build once per ledger version and key, kept, and written out again with
+// each session's token. v must come from ledgerView in this request, which read the version
+// before anything build reads. A page that build answers with a status other than 200 (a
+// filter to correct) is sent as it is and not kept.
+func (h *Handlers) keptPage(c *fiber.Ctx, v *ledgerView, k pageKey, p page, build func() (templ.Component, int, error)) error {
+	userID := currentUser(c).ID
+	var comp templ.Component
+	s := h.ledgerCache.page(userID, v.version, k)
+	if s != nil {
+		comp = s
+	} else {
+		built, status, err := build()
+		if err != nil {
+			return err
+		}
+		comp, p.Status = built, status
+		if status == fiber.StatusOK {
+			if s, err = views.RenderStencil(c.UserContext(), built); err != nil {
+				return err
+			}
+			h.ledgerCache.putPage(userID, v.version, k, s)
+			comp = s
+		}
+	}
+	if k.fragment {
+		p.Fragment = comp
+	} else {
+		p.Body = comp
+	}
+	return h.render(c, p)
 }

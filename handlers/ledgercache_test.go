@@ -208,7 +208,7 @@ func TestLedgerCacheKeepsTheNewest(t *testing.T) {
 		return s
 	}
 	lc := newLedgerCache(10, 1000)
-	k := registerKey{account: 1}
+	k := pageKey{account: 1}
 	lc.putData(7, 5, &ledgerData{})
 	lc.putPage(7, 5, k, stencil("five"))
 	lc.putPage(7, 4, k, stencil("four")) // a slower request that read the version before a write
@@ -219,8 +219,8 @@ func TestLedgerCacheKeepsTheNewest(t *testing.T) {
 	if lc.page(7, 5, k) == nil || lc.data(7, 5) == nil {
 		t.Error("the newer version's page or data went")
 	}
-	lc.putPage(7, 6, registerKey{account: 2}, stencil("six"))
-	if lc.page(7, 5, k) != nil || lc.data(7, 5) != nil || lc.page(7, 6, registerKey{account: 2}) == nil {
+	lc.putPage(7, 6, pageKey{account: 2}, stencil("six"))
+	if lc.page(7, 5, k) != nil || lc.data(7, 5) != nil || lc.page(7, 6, pageKey{account: 2}) == nil {
 		t.Error("a newer version did not replace the older")
 	}
 	for i := range 20 {
@@ -231,5 +231,58 @@ func TestLedgerCacheKeepsTheNewest(t *testing.T) {
 	}
 	if lc.page(119, 1, k) == nil {
 		t.Error("the page just kept is gone")
+	}
+}
+
+// TestKeptPagesFollowWrites: the dashboard and the transaction list, kept like the register,
+// show a row written by another process and the name the user goes by; a filter to correct is
+// answered each time, never kept.
+func TestKeptPagesFollowWrites(t *testing.T) {
+	ta := newTestApp(t)
+	lc := ta.ledgerUser(t, "ada")
+	checking := lc.account("Checking", "USD", "100.00")
+	wantStatus(t, lc.tx(checking, "2026-11-20", "Bakery", "-3.50"), http.StatusSeeOther)
+	pages := []struct{ path, rows string }{
+		{"/dashboard", "#recent tr[id^=tx-] .payee"},
+		{"/transactions", "#tx-table tr[id^=tx-] .payee"},
+		{"/transactions?q=shop", "#tx-table tr[id^=tx-] .payee"},
+	}
+	for _, p := range pages {
+		lc.get(p.path)
+	}
+	db, err := models.Open(filepath.Join(ta.dir, "tally.db"), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := ledger.For(db, lc.user.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.AddTransaction(ledger.TxInput{AccountID: checking, Date: "2026-11-22", Payee: "Corner Shop", Amount: -1_00}); err != nil {
+		t.Fatal(err)
+	}
+	models.Close(db)
+	for _, p := range pages {
+		res := lc.get(p.path)
+		wantStatus(t, res, http.StatusOK)
+		if got := strings.TrimSpace(res.doc.Find(p.rows).First().Text()); got != "Corner Shop" {
+			t.Errorf("%s: first row %q, want the other process's Corner Shop", p.path, got)
+		}
+	}
+
+	// A new name moves no ledger version (staff may rename a user).
+	if err := ta.db.Exec(`UPDATE users SET first_name = 'Augusta' WHERE id = ?`, lc.user.ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	if got := text(lc.get("/dashboard"), "h1"); got != "Hello, Augusta" {
+		t.Errorf("dashboard greets %q", got)
+	}
+
+	for range 2 {
+		res := lc.get("/transactions?from=2026-02-30")
+		wantStatus(t, res, http.StatusUnprocessableEntity)
+		if text(res, "#from-error") == "" {
+			t.Error("an impossible date has no message beside its field")
+		}
 	}
 }

@@ -3,6 +3,7 @@ package handlers
 import (
 	"time"
 
+	"github.com/a-h/templ"
 	"github.com/gofiber/fiber/v2"
 
 	"tally/models"
@@ -21,14 +22,25 @@ func (h *Handlers) Home(c *fiber.Ctx) error {
 	return h.render(c, page{Title: "Personal finance on your own server", Body: body, NoSession: true})
 }
 
+// Dashboard greets the user with their balances, net worth, this month's budget and latest rows:
+// kept per ledger version, day and name.
 func (h *Handlers) Dashboard(c *fiber.Ctx) error {
 	v, err := h.ledgerView(c)
 	if err != nil {
 		return err
 	}
+	name := currentUser(c).DisplayName()
+	k := pageKey{page: "dashboard", today: h.today(), name: name}
+	return h.keptPage(c, v, k, page{Title: "Dashboard"}, func() (templ.Component, int, error) {
+		d, err := h.dashboard(v, name)
+		return views.Dashboard(d), fiber.StatusOK, err
+	})
+}
+
+func (h *Handlers) dashboard(v *ledgerView, name string) (views.DashboardData, error) {
 	recent, err := v.b.Recent(10)
 	if err != nil {
-		return err
+		return views.DashboardData{}, err
 	}
 	var open []ledger.Account
 	for _, a := range v.accounts {
@@ -38,18 +50,18 @@ func (h *Handlers) Dashboard(c *fiber.Ctx) error {
 	}
 	totals, err := ledger.TotalsByCurrency(v.accounts)
 	if err != nil {
-		return err
+		return views.DashboardData{}, err
 	}
 	month := h.now().Format("2006-01")
 	budget, err := v.b.BudgetMonth(month)
 	if err != nil {
-		return err
+		return views.DashboardData{}, err
 	}
 	worth, err := v.b.NetWorthReport(ledger.AddMonths(month, -11), month, 0)
 	if err != nil {
-		return err
+		return views.DashboardData{}, err
 	}
-	d := views.DashboardData{Name: currentUser(c).DisplayName(), NetWorth: v.m.Totals(totals), Recent: v.rows(recent),
+	d := views.DashboardData{Name: name, NetWorth: v.m.Totals(totals), Recent: v.rows(recent),
 		Choices: v.choices, Add: views.TxForm{Date: h.today()}, BudgetMonth: longMonthLabel(month)}
 	d.Budget = budgetProgress(v.m, budget, func(id uint) bool { return v.categories[id].IsIncome },
 		func(id uint) string { return v.categories[id].Name })
@@ -57,7 +69,7 @@ func (h *Handlers) Dashboard(c *fiber.Ctx) error {
 	for _, a := range open {
 		d.Accounts = append(d.Accounts, accountItem(v.m, a))
 	}
-	return h.render(c, page{Title: "Dashboard", Body: views.Dashboard(d)})
+	return d, nil
 }
 
 // Healthz answers 200 when the database answers.

@@ -170,38 +170,28 @@ func (h *Handlers) renderRegisterOf(c *fiber.Ctx, accountID uint, status int, ad
 }
 
 // renderPlainRegister draws the register as every session of the user sees it, without a form
-// typed into or an undo offered: rendered once per ledger version, page and day, and kept.
+// typed into or an undo offered: kept per ledger version, page and day.
 func (h *Handlers) renderPlainRegister(c *fiber.Ctx, v *ledgerView, a *ledger.Account, status int) error {
-	k := registerKey{account: a.ID, cursor: c.Query("cursor"), today: h.today(), kind: registerFull}
-	if isHTMX(c) {
-		k.kind = registerSection
-		if c.Get("X-Tally-Rows") == "1" {
-			k.kind = registerRows
-		}
+	k := pageKey{page: "register", account: a.ID, query: string(c.Request().URI().QueryString()), today: h.today()}
+	rows := isHTMX(c) && c.Get("X-Tally-Rows") == "1"
+	switch {
+	case rows:
+		k.page, k.fragment = "register rows", true
+	case isHTMX(c):
+		k.page, k.fragment = "register section", true
 	}
-	userID := currentUser(c).ID
-	s := h.ledgerCache.page(userID, v.version, k)
-	if s == nil {
+	return h.keptPage(c, v, k, page{Title: a.Name, Status: status}, func() (templ.Component, int, error) {
 		p, err := h.registerPage(c, v, a)
-		if err != nil {
-			return err
+		switch {
+		case err != nil:
+			return nil, 0, err
+		case rows:
+			return views.MoreRows(p.Rows, p.More, true, 7), status, nil
+		case k.fragment:
+			return templ.Join(views.RegisterSection(p), views.AccountBalanceOOB(p.Account)), status, nil
 		}
-		var comp templ.Component
-		switch k.kind {
-		case registerFull:
-			comp = views.AccountRegister(p)
-		case registerSection:
-			comp = templ.Join(views.RegisterSection(p), views.AccountBalanceOOB(p.Account))
-		case registerRows:
-			comp = views.MoreRows(p.Rows, p.More, true, 7)
-		}
-		if s, err = views.RenderStencil(c.UserContext(), comp); err != nil {
-			return err
-		}
-		k.cursor = strings.Clone(k.cursor) // Fiber reuses the request's memory
-		h.ledgerCache.putPage(userID, v.version, k, s)
-	}
-	return h.render(c, page{Title: a.Name, Status: status, Body: s, Fragment: s})
+		return views.AccountRegister(p), status, nil
+	})
 }
 
 // registerPage reads a page of the :id account's register (?cursor=) with an empty add row.

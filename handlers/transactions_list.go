@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/a-h/templ"
 	"github.com/gofiber/fiber/v2"
 
 	"tally/models/ledger"
@@ -27,29 +28,43 @@ func (h *Handlers) TransactionsPage(c *fiber.Ctx) error {
 	filter := v.parseFilter(&f)
 	d := views.TransactionsData{Filter: f, Choices: v.choices, Filtered: filter != (ledger.Filter{}),
 		Export: "/transactions/export.csv?" + filterQuery(f, "")}
-	status := fiber.StatusOK
-	if f.Valid() {
-		p, err := v.b.Transactions(filter, c.Query("cursor"), ledger.DefaultLimit)
-		if errors.Is(err, ledger.ErrBadCursor) {
-			return fiber.NewError(fiber.StatusBadRequest, "This page of the list does not exist. Go back to its first page.")
-		}
-		if err := v.m.applyLedgerErrors(err, &d.Filter.Form, ""); err != nil {
-			return err
-		}
-		if p != nil {
-			d.Rows = v.rows(p.Rows)
-			if p.Next != "" {
-				d.More = "/transactions?" + filterQuery(f, p.Next)
+	k := pageKey{page: "transactions", query: string(c.Request().URI().QueryString())}
+	rows := isHTMX(c) && c.Get("X-Tally-Rows") == "1"
+	switch {
+	case rows:
+		k.page, k.fragment = "transactions rows", true
+	case isHTMX(c):
+		k.page, k.fragment = "transactions list", true
+	}
+	// A filter to correct is answered (422) but not kept.
+	return h.keptPage(c, v, k, page{Title: "Transactions"}, func() (templ.Component, int, error) {
+		if d.Filter.Valid() {
+			p, err := v.b.Transactions(filter, c.Query("cursor"), ledger.DefaultLimit)
+			if errors.Is(err, ledger.ErrBadCursor) {
+				return nil, 0, fiber.NewError(fiber.StatusBadRequest, "This page of the list does not exist. Go back to its first page.")
+			}
+			if err := v.m.applyLedgerErrors(err, &d.Filter.Form, ""); err != nil {
+				return nil, 0, err
+			}
+			if p != nil {
+				d.Rows = v.rows(p.Rows)
+				if p.Next != "" {
+					d.More = "/transactions?" + filterQuery(f, p.Next)
+				}
 			}
 		}
-	}
-	if !d.Filter.Valid() {
-		status = fiber.StatusUnprocessableEntity
-	}
-	if isHTMX(c) && c.Get("X-Tally-Rows") == "1" {
-		return h.render(c, page{Status: status, Fragment: views.MoreRows(d.Rows, d.More, false, 6)})
-	}
-	return h.render(c, page{Title: "Transactions", Status: status, Body: views.TransactionsPage(d), Fragment: views.TransactionsList(d)})
+		status := fiber.StatusOK
+		if !d.Filter.Valid() {
+			status = fiber.StatusUnprocessableEntity
+		}
+		switch {
+		case rows:
+			return views.MoreRows(d.Rows, d.More, false, 6), status, nil
+		case k.fragment:
+			return views.TransactionsList(d), status, nil
+		}
+		return views.TransactionsPage(d), status, nil
+	})
 }
 
 // clean copies a query value trimmed (Fiber's are reused after the handler).

@@ -77,8 +77,7 @@ func (b *Book) listQuery(f Filter, c *cursor, limit int, byText bool) query {
 	if c != nil {
 		and("($.date, $.id) < (?, ?)", c.date, c.id)
 	}
-	q.sql += " ORDER BY " + m + ".date DESC, " + m + ".id DESC LIMIT ?"
-	q.args = append(q.args, limit+1)
+	q.sql += " ORDER BY " + m + ".date DESC, " + m + ".id DESC" + limitRows(limit+1)
 	if byText && f.CategoryID == 0 {
 		q.sql = `SELECT t.id, ` + rowColumns + ` FROM transactions t NOT INDEXED` + transferJoin + `
 			WHERE t.user_id = ? AND t.id IN (` + q.sql + `) ORDER BY t.date DESC, t.id DESC`
@@ -156,11 +155,10 @@ func (b *Book) Transactions(f Filter, cursor string, limit int) (*Page, error) {
 	return page, wrap("transactions", err)
 }
 
-// recentQuery is the dashboard's latest rows across accounts.
+// recentQuery is the dashboard's latest rows across accounts: limit of them, without the one
+// more that tells a list whether it has a next page.
 func (b *Book) recentQuery(limit int) query {
-	q := b.listQuery(Filter{}, nil, limit, false)
-	q.args[len(q.args)-1] = limit
-	return q
+	return b.listQuery(Filter{}, nil, limit-1, false)
 }
 
 // Recent is the user's latest transactions across accounts, for the dashboard.

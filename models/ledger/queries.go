@@ -85,6 +85,11 @@ const rowColumns = `t.id, t.account_id, t.date, t.payee, t.memo, t.amount, t.cat
 
 const transferJoin = ` LEFT JOIN transactions o ON o.user_id = t.user_id AND o.id = t.transfer_id`
 
+// limitRows is a LIMIT clause. The number is written into the SQL rather than bound: a bound
+// LIMIT made SQLite prepare the statement a second time at its first step (the driver prepares
+// every statement anew anyway), 10 to 15% of a register page's query.
+func limitRows(n int) string { return " LIMIT " + strconv.Itoa(n) }
+
 // query is SQL with its arguments.
 type query struct {
 	sql  string
@@ -114,8 +119,7 @@ func (b *Book) registerQuery(accountID uint, c *cursor, limit int) query {
 		q.sql += ` AND (t.date, t.id) < (?, ?)`
 		q.args = append(q.args, c.date, c.id)
 	}
-	q.sql += ` ORDER BY t.date DESC, t.id DESC LIMIT ?`
-	q.args = append(q.args, limit+1)
+	q.sql += ` ORDER BY t.date DESC, t.id DESC` + limitRows(limit+1)
 	return q
 }
 
