@@ -38,6 +38,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return err
 	}
 	log := newLogger(cfg, stderr)
+	if len(args) > 0 && cli.Standalone(args[0]) {
+		return (&cli.CLI{Config: cfg, In: stdin, Out: stdout, Err: stderr}).Run(ctx, args)
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return err
 	}
@@ -67,6 +70,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	go func() { served <- srv.App.Listener(ln) }()
 	log.Info("tally is running", "url", cfg.BaseURL.String(), "addr", ln.Addr().String(), "data_dir", cfg.DataDir)
 	fmt.Fprintf(stdout, "Tally is running at %s\n", cfg.BaseURL)
+	if link := srv.SetupLink(); link != "" {
+		fmt.Fprintf(stdout, "No superuser yet. Create the first one at %s (the link works once, while this process runs).\n", link)
+	}
 
 	select {
 	case err := <-served:
@@ -74,6 +80,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case <-ctx.Done():
 	}
 	log.Info("shutting down: draining requests")
+	srv.Draining()
 	if err := srv.App.ShutdownWithTimeout(20 * time.Second); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}

@@ -54,6 +54,11 @@ Without a command, tally runs the server. Commands:
   demo USERNAME [--months 24] [--transactions N] [--seed 1] [--currency USD] [--force]
                               fill a user's ledger with realistic demo data; refuses when
                               they have accounts, unless --force
+  backup [--sessions] [FILE]  write a verified backup (.tar.gz) of the data while the server
+                              runs: to FILE, or into TALLY_BACKUP_DIR or the current dir
+  restore FILE                replace the data with a backup (the server must be stopped);
+                              the current files are kept aside in the data dir
+  version                     print the version of this binary
 `
 
 // Run runs the command args[0].
@@ -84,6 +89,12 @@ func (cli *CLI) Run(ctx context.Context, args []string) error {
 		return cli.withUser(rest, func(u *models.User) error { return cli.resetTwoFactor(ctx, u) })
 	case "demo":
 		return cli.demo(ctx, rest)
+	case "backup":
+		return cli.backup(ctx, rest)
+	case "restore":
+		return cli.restore(ctx, rest)
+	case "version":
+		return cli.version(rest)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(cli.Out, cliUsage)
 		return nil

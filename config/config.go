@@ -51,6 +51,17 @@ type Config struct {
 	MailPerMinute int
 	MailPerHour   int
 	IPPerHour     int
+
+	// Backups: BackupDir turns on a daily backup at BackupAt (the time since midnight, UTC),
+	// each kept for BackupKeep.
+	BackupDir  string
+	BackupAt   time.Duration
+	BackupKeep time.Duration
+
+	// Metrics serves /metrics to loopback clients, or to anyone sending MetricsToken as a
+	// bearer token.
+	Metrics      bool
+	MetricsToken string
 }
 
 // Load reads TALLY_* variables through getenv. It does not touch the disk; LoadSecret
@@ -133,6 +144,9 @@ func Load(getenv func(string) string) (Config, error) {
 		return cfg, errors.New("TALLY_REQUIRE_2FA must be staff or all, or unset")
 	}
 	if cfg.TrustedProxies, err = parseTrustedProxies(env("TALLY_TRUSTED_PROXIES", "")); err != nil {
+		return cfg, err
+	}
+	if err := loadOperations(&cfg, env); err != nil {
 		return cfg, err
 	}
 	if s := getenv("TALLY_SECRET"); s != "" {

@@ -81,6 +81,9 @@ func Open(cfg config.Config, log *slog.Logger, o Options) (_ *Server, err error)
 			_ = s.Close()
 		}
 	}()
+	if err := s.holdDataDir(cfg); err != nil {
+		return nil, err
+	}
 	if s.DB, err = OpenDatabase(cfg, log); err != nil {
 		return nil, err
 	}
@@ -112,6 +115,9 @@ func Open(cfg config.Config, log *slog.Logger, o Options) (_ *Server, err error)
 		s.Outbox.Run(ctx)
 	}()
 	s.App, s.h = build(cfg, s.DB, sessions, limits, s.Outbox, log, o)
+	if err := s.startOperations(cfg, log); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -157,6 +163,8 @@ type Handlers struct {
 	sessionCache *models.SessionCache
 	// later runs work after its request was answered (see emailForm).
 	later *laterQueue
+	// ops: the setup link, readiness, metrics and backups (operations.go).
+	ops *operations
 	// ledgerCache spares ledger pages the reads and rendering that no write has changed.
 	ledgerCache *ledgerCache
 }

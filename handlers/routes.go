@@ -14,6 +14,8 @@ import (
 
 // addRoutes is the whole URL map, grouped by who may reach each route.
 func (h *Handlers) addRoutes(app *fiber.App) {
+	// First, so that it sees every request's final status (metrics.go).
+	app.Use(h.countRequests)
 	app.Use(serverTiming)
 	app.Use(h.setRequestID)
 	app.Use(h.logRequests)
@@ -26,6 +28,9 @@ func (h *Handlers) addRoutes(app *fiber.App) {
 		MaxAge: 365 * 24 * 3600,
 	}))
 	app.Get("/healthz", h.Healthz)
+	app.Get("/readyz", h.Readyz)
+	// Loopback clients or TALLY_METRICS_TOKEN, and only with TALLY_METRICS=1 (everyone else gets 404).
+	app.Get("/metrics", h.Metrics)
 
 	app.Use(h.loadSession, h.applyImpersonation, h.checkCSRF)
 
@@ -148,8 +153,13 @@ func (h *Handlers) addRoutes(app *fiber.App) {
 
 	// Links from mail: the token is the credential.
 	app.Get("/account/email/confirm", h.ConfirmEmailChange)
+	// The first run's setup link, printed by the server: the token is the credential, and
+	// without it (or once it is spent) there is no page (404).
+	app.Get("/setup", h.SetupPage)
+	app.Post("/setup", limitForm, h.Setup)
 
 	// Staff (everyone else gets 404).
+	app.Get("/api/version", h.requireUserAPI, h.requireStaff, h.Version)
 	app.Get("/admin/users", h.requireStaff, h.AdminUsers)
 	app.Get("/admin/users/:id<int>", h.requireStaff, h.AdminUser)
 	app.Post("/admin/users/:id<int>/activate", h.requireStaff, limitForm, h.adminAction(h.activate))
@@ -158,6 +168,9 @@ func (h *Handlers) addRoutes(app *fiber.App) {
 	app.Post("/admin/users/:id<int>/send-reset", h.requireStaff, limitForm, h.adminAction(h.sendResetLink))
 	app.Post("/admin/users/:id<int>/impersonate", h.requireStaff, limitForm, h.StartImpersonation)
 	// Superusers (staff get 403).
+	backupsOnly := h.requireSuperuserFor("Only a superuser can see and make backups.")
+	app.Get("/admin/backups", h.requireStaff, backupsOnly, h.AdminBackups)
+	app.Post("/admin/backups", h.requireStaff, backupsOnly, limitForm, h.StartBackup)
 	app.Post("/admin/users/:id<int>/staff", h.requireSuperuser, limitForm, h.adminAction(h.setStaff))
 	app.Post("/admin/users/:id<int>/2fa/disable", h.requireSuperuser, limitForm, h.adminAction(h.resetTwoFactor))
 	// A staff member viewing as another user (everyone else gets 404).

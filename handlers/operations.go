@@ -1,0 +1,123 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+
+	"tally/backup"
+	"tally/buildinfo"
+	"tally/config"
+	"tally/models"
+)
+
+// operations is what the operator has of a running server: the first-run setup link,
+// readiness, the metrics and the backups.
+type operations struct {
+	// setup is the one-time link that creates the first superuser; nil when one existed at
+	// start.
+	setup   *setupLink
+	ready   readiness
+	metrics *metrics          // nil unless TALLY_METRICS=1
+	backups *backup.Scheduler // nil without TALLY_BACKUP_DIR
+	version buildinfo.Info
+}
+
+// holdDataDir takes the server's hold on the data dir (backup.HoldDataDir): `tally restore`
+// refuses while it is held, and a server does not start while a restore runs.
+func (s *Server) holdDataDir(cfg config.Config) error {
+	lock, err := backup.HoldDataDir(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	s.close = append(s.close, lock.Release)
+	return nil
+}
+
+// startOperations sets up the setup link, the metrics and the scheduled backups once the app
+// is built, and marks the server ready.
+func (s *Server) startOperations(cfg config.Config, log *slog.Logger) error {
+	h := s.h
+	ops := &operations{version: buildinfo.Read()}
+	h.ops = ops
+	hasSuperuser, err := models.HasSuperuser(s.DB)
+	if err != nil {
+		return err
+	}
+	if !hasSuperuser {
+		ops.setup = newSetupLink()
+	}
+	if cfg.BackupDir != "" {
+		ops.backups = backup.NewScheduler(backup.Schedule{Dir: cfg.BackupDir, At: cfg.BackupAt, Keep: cfg.BackupKeep},
+			backup.Source{DataDir: cfg.DataDir, DB: s.DB, Version: ops.version.Version, Now: h.now}, log)
+		ctx, stop := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			ops.backups.Loop(ctx)
+		}()
+		// Closing waits for a backup being made: it holds the database.
+		s.close = append(s.close, func() error { stop(); <-done; return nil })
+	}
+	if cfg.Metrics {
+		ops.metrics = newMetrics(h)
+	}
+	ops.ready.set(stateReady)
+	return nil
+}
+
+// SetupLink is the link that creates the first superuser, or "" when there is none (a
+// superuser existed at start, or the link was used).
+func (s *Server) SetupLink() string {
+	if s.h == nil || s.h.ops == nil {
+		return ""
+	}
+	tok := s.h.ops.setup.current()
+	if tok == "" {
+		return ""
+	}
+	return s.h.cfg.AbsURL("/setup?token=" + tok)
+}
+
+// Draining marks the server as shutting down: /readyz answers 503 from now on, so a proxy
+// or orchestrator that asks stops sending requests while the last ones finish.
+func (s *Server) Draining() { s.h.ops.ready.set(stateStopping) }
+
+// Migrating runs fn, a migration made while the server is up, with /readyz answering 503.
+func (s *Server) Migrating(fn func() error) error {
+	r := &s.h.ops.ready
+	prev := r.set(stateMigrating)
+	// A shutdown begun meanwhile stays.
+	defer r.state.CompareAndSwap(stateMigrating, prev)
+	return fn()
+}
+
+// readiness is what /readyz answers.
+type readiness struct{ state atomic.Int32 }
+
+const (
+	stateStarting int32 = iota
+	stateReady
+	stateMigrating
+	stateStopping
+)
+
+// set changes the state and returns the previous one.
+func (r *readiness) set(state int32) int32 { return r.state.Swap(state) }
+
+// notReady is why the server is not ready, or "" when it is.
+func (r *readiness) notReady() string {
+	switch s := r.state.Load(); s {
+	case stateReady:
+		return ""
+	case stateStarting:
+		return "starting"
+	case stateMigrating:
+		return "migrating"
+	case stateStopping:
+		return "shutting down"
+	default:
+		return fmt.Sprintf("state %d", s)
+	}
+}
