@@ -4,7 +4,7 @@
 // The limits come from the same run too: argon2id hashing in the bench process (limit A), a
 // bare Fiber process that only checks a posted password (the HTTP hash limit) or serves one
 // page (limit B). One user gets a household's ledger from tally demo (50,000 rows; 5,000 with
-// -quick) for the register scenario and the server times of the ledger's pages.
+// -quick) for the register and report scenarios and the server times of the ledger's pages.
 //
 //	go run ./bench            # about 15 s a scenario
 //	go run ./bench -quick     # about 3 s a scenario (CI smoke)
@@ -29,10 +29,10 @@ type options struct {
 	dur      time.Duration // per scenario
 	jsonPath string
 	users    int
-	workers  int // connections of the max-rate runs (floor, dashboard, register)
+	workers  int // connections of the max-rate runs (floor, dashboard, register, report)
 	keep     bool
 	views    float64 // page views during the flood, as a fraction of the dashboard's peak
-	rows     int     // tally demo --transactions for the register scenario's user
+	rows     int     // tally demo --transactions for the register and report scenarios' user
 }
 
 func main() {
@@ -40,10 +40,10 @@ func main() {
 	quick := flag.Bool("quick", false, "run every scenario for about 3 s (CI smoke) instead of about 15 s")
 	flag.StringVar(&o.jsonPath, "json", "", "also write the report as JSON to `FILE`")
 	flag.IntVar(&o.users, "users", 500, "active users to seed")
-	flag.IntVar(&o.workers, "workers", 32, "concurrent connections for the max-rate runs (floor, dashboard, register)")
+	flag.IntVar(&o.workers, "workers", 32, "concurrent connections for the max-rate runs (floor, dashboard, register, report)")
 	flag.Float64Var(&o.views, "flood-views", 0.5, "page views offered during the flood, as a `fraction` of the dashboard's peak")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (binary, data dir, server logs)")
-	flag.IntVar(&o.rows, "ledger-rows", 0, fmt.Sprintf("transactions of the register scenario's user, from tally demo (default %d, %d with -quick)", ledgerRows, ledgerRowsQuick))
+	flag.IntVar(&o.rows, "ledger-rows", 0, fmt.Sprintf("transactions of the register and report scenarios' user, from tally demo (default %d, %d with -quick)", ledgerRows, ledgerRowsQuick))
 	floor := flag.String("floor-server", "", "internal: serve the bare Fiber floor (page and password check) on `ADDR`")
 	flag.Usage = usage
 	flag.Parse()
@@ -127,8 +127,8 @@ func run(ctx context.Context, o options) (err error) {
 	if res.ledger, err = seedLedger(ctx, bin, env, dataDir, o.users, o.rows); err != nil {
 		return err
 	}
-	progress("ledger: %d rows in %s, %d in the register of %q", res.ledger.userRows,
-		res.ledger.took.Round(time.Millisecond), res.ledger.accountRows, res.ledger.account)
+	progress("ledger: %d rows in %s, %d in the register of %q, %d from %s on (the reports' 12 months)", res.ledger.userRows,
+		res.ledger.took.Round(time.Millisecond), res.ledger.accountRows, res.ledger.account, res.ledger.reportRows, res.ledger.reportFrom)
 
 	srv, _, err := startTally(bin, env, filepath.Join(tmp, "tally.log"))
 	if err != nil {
@@ -166,13 +166,17 @@ func run(ctx context.Context, o options) (err error) {
 		return fmt.Errorf("stop tally: %w", err)
 	}
 
-	// The register gets a server of its own on the same data dir: the flood's heap does not
-	// weigh on it, nor its reads of the ledger on the flood's memory.
+	// The register, the report and the server times get a server of their own on the same data
+	// dir: the flood's heap does not weigh on them, nor their reads of the ledger on the flood's
+	// memory.
 	if srv, _, err = startTally(bin, env, filepath.Join(tmp, "tally.log")); err != nil {
 		return err
 	}
 	var cookie string
 	if res.register, res.registerHalf, cookie, err = registerScenario(ctx, srv, o, res.ledger); err != nil {
+		return err
+	}
+	if res.report, res.reportHalf, err = reportScenario(ctx, srv, o, res.ledger, cookie); err != nil {
 		return err
 	}
 	if res.serverTimes, err = serverTimes(ctx, srv, o, cookie, res.ledger.sampledPages()); err != nil {

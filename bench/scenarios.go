@@ -210,6 +210,17 @@ func registerScenario(ctx context.Context, srv *proc, o options, ls *ledgerSeed)
 	return full, half, cookie, err
 }
 
+// reportScenario sets the budget amounts the budget page's server time needs, then reads the
+// spending report of the ledger's user at max rate, then at half that rate, with the register's
+// session on the register's server.
+func reportScenario(ctx context.Context, srv *proc, o options, ls *ledgerSeed, cookie string) (full, half *runStats, err error) {
+	progress("budget: %d amounts for %s through POST /budget (not measured)", len(ls.budgetCategories), ls.month)
+	if err := setBudgets(srv.base, cookie, ls); err != nil {
+		return nil, nil, err
+	}
+	return peakAndHalf(ctx, srv, o, "report", srv.base+reportPath, cookie)
+}
+
 // peakAndHalf reads one signed-in page at max rate over o.workers connections, then at half
 // the rate reached.
 func peakAndHalf(ctx context.Context, srv *proc, o options, name, u, cookie string) (full, half *runStats, err error) {
