@@ -18,7 +18,9 @@
     var password = dlg.querySelector('[name=password]');
     // The username the page was shown to: the page says so already, so this tells nobody more.
     if (login && !login.value) login.value = box().dataset.username || '';
-    (login && !login.value ? login : password).focus();
+    // On the code step there is neither: the code field has autofocus.
+    var field = login && !login.value ? login : password || dlg.querySelector('input:not([type=hidden])');
+    if (field) field.focus();
   }
 
   // The request that met the ended session: its verb, path and parameters, as htmx sent them.
