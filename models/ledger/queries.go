@@ -130,13 +130,17 @@ func (b *Book) Register(accountID uint, cursor string, limit int) (*Page, error)
 	if err != nil {
 		return nil, err
 	}
-	if err := b.first("accounts", accountID, &Account{}); err != nil {
-		return nil, wrap("register", err)
-	}
 	limit = clampLimit(limit)
 	page, start, err := b.page(b.registerQuery(accountID, c, limit), limit, true)
 	if err != nil {
 		return nil, wrap("register", err)
+	}
+	// Rows are the user's own account's (the query and the foreign keys say so); only a page
+	// without rows needs asking whether the account is the user's at all.
+	if len(page.Rows) == 0 {
+		if err := b.first("accounts", accountID, &Account{}); err != nil {
+			return nil, wrap("register", err)
+		}
 	}
 	balance := start
 	for i := range page.Rows {
