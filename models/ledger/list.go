@@ -1,18 +1,58 @@
 package ledger
 
 import (
+	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"tally/money"
 )
 
-// Filter narrows the transaction list; zero fields do not filter. With a category, a split
-// shows when one of its parts is in that category, and the other filters (text, amounts)
-// apply to that part. Amounts are signed minor units (negative = money out).
+// Filter narrows the transaction list; zero fields do not filter. With a category, no category
+// or a flow, a split shows when one of its parts matches, and the amounts (with a category or
+// no category, the text too) apply to that part. Amounts are signed minor units (negative =
+// money out). Uncategorized and Flow name the rows the reports count (see reportFlow), so a
+// report's mark links to exactly its rows.
 type Filter struct {
 	AccountID, CategoryID uint
-	From, To              string // YYYY-MM-DD, inclusive
-	Text                  string // in the payee or the memo, ignoring case
-	MinAmount, MaxAmount  *int64
+	// Uncategorized is the report rows without a category: no transfer, opening balance or
+	// split total (which never has one).
+	Uncategorized        bool
+	Flow                 string // FlowIncome, FlowExpense or FlowNet: the report rows of a cash-flow side
+	Currency             string // the rows of the accounts in this currency (ISO code)
+	From, To             string // YYYY-MM-DD, inclusive
+	Text                 string // in the payee or the memo, ignoring case
+	MinAmount, MaxAmount *int64
+}
+
+// The flows of Filter: what the cash-flow report counts as income (rows in income
+// categories), as expense (every other report row, the ones without a category too), and
+// both (its net).
+const (
+	FlowIncome  = "income"
+	FlowExpense = "expense"
+	FlowNet     = "net"
+)
+
+// byCategory says the list walks the rows of one category (or of none), parts included.
+func (f Filter) byCategory() bool { return f.CategoryID != 0 || f.Uncategorized }
+
+// reportRows is the condition, on a row aliased $, that it is a report row of f's flow (with
+// no category, when f.Uncategorized, which the category's walk of the list states); "" when f
+// names neither.
+func reportRows(f Filter) string {
+	if !f.Uncategorized && f.Flow == "" {
+		return ""
+	}
+	cond := "NOT $.is_split AND $.transfer_id IS NULL AND NOT $.is_opening"
+	income := "COALESCE((SELECT k.is_income FROM categories k WHERE k.user_id = $.user_id AND k.id = $.category_id), 0)"
+	switch f.Flow {
+	case FlowIncome:
+		return cond + " AND " + income
+	case FlowExpense:
+		return cond + " AND NOT " + income
+	}
+	return cond
 }
 
 // listQuery is a page of the filtered list of all transactions. byText starts from the rows
@@ -22,22 +62,26 @@ func (b *Book) listQuery(f Filter, c *cursor, limit int, byText bool) query {
 	var q query
 	m := "t" // the row the filters and the keyset apply to
 	switch {
-	case byText && f.CategoryID == 0:
+	case byText && !f.byCategory():
 		// Only the ids are sorted; the page's rows are read after.
 		q.sql = `SELECT t.id FROM transactions t NOT INDEXED
 			WHERE t.id IN (SELECT rowid FROM transactions_text WHERE transactions_text MATCH ?)
 				AND t.user_id = ? AND t.parent_id IS NULL`
 		q.args = []any{textMatch(f.Text), b.userID}
-	case f.CategoryID != 0:
-		// m is a row in the category, a split's part or a plain row; t is what the list shows,
-		// the part's parent or the row itself. A split with several parts in the category shows
-		// once: for its last matching part.
+	case f.byCategory():
+		// m is a row in the category (or without one), a split's part or a plain row; t is
+		// what the list shows, the part's parent or the row itself. A split with several parts
+		// in the category shows once: for its last matching part.
 		m = "m"
+		category, args := "m.category_id = ?", []any{b.userID, f.CategoryID}
+		if f.CategoryID == 0 {
+			category, args = "m.category_id IS NULL", []any{b.userID}
+		}
 		q.sql = `SELECT m.id, ` + rowColumns + ` FROM transactions m INDEXED BY transactions_category
 			JOIN transactions t ON t.user_id = m.user_id AND t.id = COALESCE(m.parent_id, m.id)` + transferJoin + `
-			WHERE m.user_id = ? AND m.category_id = ? AND (m.parent_id IS NULL OR NOT EXISTS (SELECT 1 FROM transactions s
-				WHERE s.user_id = m.user_id AND s.parent_id = m.parent_id AND s.category_id = m.category_id AND s.id > m.id))`
-		q.args = []any{b.userID, f.CategoryID}
+			WHERE m.user_id = ? AND ` + category + ` AND (m.parent_id IS NULL OR NOT EXISTS (SELECT 1 FROM transactions s
+				WHERE s.user_id = m.user_id AND s.parent_id = m.parent_id AND s.category_id IS m.category_id AND s.id > m.id))`
+		q.args = args
 	default:
 		index := "transactions_date"
 		if f.AccountID != 0 {
@@ -54,11 +98,38 @@ func (b *Book) listQuery(f Filter, c *cursor, limit int, byText bool) query {
 	if f.AccountID != 0 {
 		and("$.account_id = ?", f.AccountID)
 	}
+	if f.Currency != "" {
+		// A lookup by id per row, never a join or an IN list: either let the planner leave the
+		// walk by date and sort the rows.
+		and("(SELECT a.currency FROM accounts a WHERE a.user_id = $.user_id AND a.id = $.account_id) = ?", f.Currency)
+	}
+	// The amounts apply to the counted row: with a flow, a plain row or one of a split's parts.
+	amounts, amountArgs := "", []any(nil)
+	if f.MinAmount != nil {
+		amounts += " AND $.amount >= ?"
+		amountArgs = append(amountArgs, *f.MinAmount)
+	}
+	if f.MaxAmount != nil {
+		amounts += " AND $.amount <= ?"
+		amountArgs = append(amountArgs, *f.MaxAmount)
+	}
+	if flow := reportRows(f); flow != "" && m == "m" {
+		and(flow)
+	} else if flow != "" {
+		// t is what the list shows: a plain row counts itself, a split its parts.
+		part := strings.ReplaceAll(flow+amounts, "$", "p")
+		and(`CASE WHEN $.is_split THEN EXISTS (SELECT 1 FROM transactions p WHERE p.user_id = $.user_id AND p.parent_id = $.id AND `+
+			part+`) ELSE `+flow+amounts+` END`, append(slices.Clone(amountArgs), amountArgs...)...)
+		amounts, amountArgs = "", nil
+	}
 	if f.From != "" {
 		and("$.date >= ?", f.From)
 	}
-	if f.To != "" {
+	// With a cursor, only the tighter of the two upper bounds is written: both together made
+	// SQLite skip-scan the index and sort.
+	if f.To != "" && (c == nil || c.date > f.To) {
 		and("$.date <= ?", f.To)
+		c = nil
 	}
 	if f.Text != "" {
 		like := "%" + escapeLike(f.Text) + "%"
@@ -68,17 +139,14 @@ func (b *Book) listQuery(f Filter, c *cursor, limit int, byText bool) query {
 			and(`($.payee LIKE ? ESCAPE '\' OR $.memo LIKE ? ESCAPE '\' OR t.memo LIKE ? ESCAPE '\')`, like, like, like)
 		}
 	}
-	if f.MinAmount != nil {
-		and("$.amount >= ?", *f.MinAmount)
-	}
-	if f.MaxAmount != nil {
-		and("$.amount <= ?", *f.MaxAmount)
+	if amounts != "" {
+		and(strings.TrimPrefix(amounts, " AND "), amountArgs...)
 	}
 	if c != nil {
 		and("($.date, $.id) < (?, ?)", c.date, c.id)
 	}
 	q.sql += " ORDER BY " + m + ".date DESC, " + m + ".id DESC" + limitRows(limit+1)
-	if byText && f.CategoryID == 0 {
+	if byText && !f.byCategory() {
 		q.sql = `SELECT t.id, ` + rowColumns + ` FROM transactions t NOT INDEXED` + transferJoin + `
 			WHERE t.user_id = ? AND t.id IN (` + q.sql + `) ORDER BY t.date DESC, t.id DESC`
 		q.args = append([]any{b.userID}, q.args...)
@@ -100,7 +168,7 @@ const textCandidates = 1500
 // long enough for the trigram index (3 characters) and at most textCandidates rows (of any user:
 // the index is shared) contain it.
 func (b *Book) searchByText(f Filter) (bool, error) {
-	if f.CategoryID != 0 || utf8.RuneCountInString(f.Text) < 3 {
+	if f.byCategory() || utf8.RuneCountInString(f.Text) < 3 {
 		return false, nil
 	}
 	var n int
@@ -122,6 +190,17 @@ func (p *problems) checkFilter(f Filter) {
 		p.checkDate("to", f.To)
 	}
 	p.checkText("q", f.Text, 200, "")
+	if f.Uncategorized && f.CategoryID != 0 {
+		p.add("category_id", "Choose a category or no category, not both.")
+	}
+	switch f.Flow {
+	case "", FlowIncome, FlowExpense, FlowNet:
+	default:
+		p.add("flow", "Choose income, expense or both.")
+	}
+	if _, ok := money.Lookup(f.Currency); f.Currency != "" && !ok {
+		p.add("currency", "Choose a currency from the list.")
+	}
 }
 
 // Transactions is a page of the user's transactions across accounts, newest first, narrowed by

@@ -33,6 +33,18 @@ func planQueries(b *Book, accountID, categoryID uint) map[string]query {
 		"category and account":    {CategoryID: categoryID, AccountID: accountID},
 		"everything":              {AccountID: accountID, CategoryID: categoryID, From: "2024-01-01", To: "2024-12-31", Text: "x", MinAmount: &amount, MaxAmount: &amount},
 		"everything but category": {AccountID: accountID, From: "2024-01-01", To: "2024-12-31", Text: "x", MinAmount: &amount, MaxAmount: &amount},
+		"no category":             {Uncategorized: true},
+		"no category and dates":   {Uncategorized: true, From: "2024-01-01", To: "2024-12-31", Currency: "USD"},
+		"income":                  {Flow: FlowIncome},
+		"expense":                 {Flow: FlowExpense, MinAmount: &amount},
+		"net":                     {Flow: FlowNet, From: "2024-01-01", To: "2024-12-31"},
+		"currency":                {Currency: "EUR"},
+		"currency and dates":      {Currency: "EUR", To: "2024-12-31"},
+		"to only":                 {To: "2024-12-31"},
+		"flow and account":        {Flow: FlowExpense, AccountID: accountID, From: "2024-01-01"},
+		"flow and category":       {Flow: FlowIncome, CategoryID: categoryID},
+		"flow and currency":       {Flow: FlowIncome, Currency: "USD", From: "2024-01-01", To: "2024-01-31"},
+		"every report filter":     {Flow: FlowExpense, Uncategorized: true, Currency: "USD", AccountID: accountID, From: "2024-01-01", To: "2024-12-31", Text: "x", MinAmount: &amount, MaxAmount: &amount},
 	} {
 		qs["transactions "+name] = b.listQuery(f, nil, 50, false)
 		qs["transactions "+name+", next page"] = b.listQuery(f, c, 50, false)
@@ -88,7 +100,8 @@ func TestTextSearchPlan(t *testing.T) {
 	db := openTestDB(t)
 	b := newBook(t, db, newUser(t, db, "ada"))
 	amount := int64(-5)
-	for _, f := range []Filter{{Text: "bakery"}, {Text: "bakery", AccountID: 1, From: "2024-01-01", MinAmount: &amount}} {
+	for _, f := range []Filter{{Text: "bakery"}, {Text: "bakery", AccountID: 1, From: "2024-01-01", MinAmount: &amount},
+		{Text: "bakery", Flow: FlowExpense, Currency: "USD", MinAmount: &amount}} {
 		for _, c := range []*cursor{nil, {"2024-05-10", 1234}} {
 			plan := strings.Join(explain(t, db, b.listQuery(f, c, 50, true)), "\n")
 			if !strings.Contains(plan, "SCAN transactions_text VIRTUAL TABLE") ||
