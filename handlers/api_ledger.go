@@ -101,8 +101,10 @@ func (h *Handlers) APICategories(c *fiber.Ctx) error {
 
 // APITransactions is a page of the user's transactions, newest first, narrowed by the query:
 // account_id, category_id, from and to (YYYY-MM-DD, inclusive), q (text in the payee or memo),
-// min and max (signed amounts, see amountCurrency), cursor (the previous page's next_cursor)
-// and limit (1 to ledger.MaxLimit, ledger.DefaultLimit when absent).
+// min and max (signed amounts, see amountCurrency), uncategorized=1 (the report rows without a
+// category), flow (income, expense or net: the rows the cash-flow report counts), currency (the
+// accounts in it), cursor (the previous page's next_cursor) and limit (1 to ledger.MaxLimit,
+// ledger.DefaultLimit when absent). See ledger.Filter.
 func (h *Handlers) APITransactions(c *fiber.Ctx) error {
 	b, err := h.book(c)
 	if err != nil {
@@ -189,6 +191,22 @@ func parseTransactionQuery(c *fiber.Ctx, b *ledger.Book, accounts []ledger.Accou
 		}
 	}
 	q.filter.Text = c.Query("q")
+	if q.filter.Uncategorized, ok = readFlag(c.Query("uncategorized")); !ok {
+		return q, badParam("uncategorized", "Give 1 for the rows without a category, or leave it out.")
+	}
+	if q.filter.Uncategorized && q.filter.CategoryID != 0 {
+		return q, badParam("uncategorized", "Give category_id or uncategorized, not both.")
+	}
+	if q.filter.Flow = c.Query("flow"); !checkFlow(q.filter.Flow) {
+		return q, badParam("flow", "Give income, expense or net.")
+	}
+	if code := c.Query("currency"); code != "" {
+		cur, ok := money.Lookup(code)
+		if !ok {
+			return q, badParam("currency", "Give a currency code like EUR.")
+		}
+		q.filter.Currency = cur.Code
+	}
 	q.cursor = c.Query("cursor")
 	q.limit = ledger.DefaultLimit
 	if s := c.Query("limit"); s != "" {
@@ -224,6 +242,9 @@ func parseTransactionQuery(c *fiber.Ctx, b *ledger.Book, accounts []ledger.Accou
 			continue
 		}
 		cur, err := amountCurrency(p.name, account, accounts)
+		if account == nil && q.filter.Currency != "" {
+			cur, err = currency(q.filter.Currency), nil
+		}
 		if err != nil {
 			return q, err
 		}

@@ -118,7 +118,7 @@ func TestBudgetPage(t *testing.T) {
 	if res.doc.Find("#budget-none-USD form").Length() != 0 {
 		t.Error("the rows without a category offer a budget form")
 	}
-	if href, _ := res.doc.Find(groceries + " td.spent a").Attr("href"); href != "/transactions?category_id="+ids(f.cat["Groceries"])+"&from=2026-11-01&to=2026-11-30" {
+	if href, _ := res.doc.Find(groceries + " td.spent a").Attr("href"); href != "/transactions?category_id="+ids(f.cat["Groceries"])+"&flow=expense&from=2026-11-01&to=2026-11-30" {
 		t.Errorf("spent links to %q", href)
 	}
 	for sel, want := range map[string]string{"#budget-prev": "/budget?month=2026-10", "#budget-next": "/budget?month=2026-12"} {

@@ -7,19 +7,16 @@ import (
 
 	"tally/importer"
 	"tally/models/ledger"
-	"tally/views"
 )
 
 // ExportTransactionsCSV writes the transactions the list shows with the same filters (the
 // list's query string) as Tally's own CSV, the columns its import reads: importing the file
 // into the account it came from adds nothing. The file is the user's data: never cached.
 func (h *Handlers) ExportTransactionsCSV(c *fiber.Ctx) error {
-	var f views.TxFilter
-	if err := c.QueryParser(&f); err != nil {
-		return fiber.ErrBadRequest
+	f, err := readTxFilter(c)
+	if err != nil {
+		return err
 	}
-	f = views.TxFilter{AccountID: clean(f.AccountID), CategoryID: clean(f.CategoryID), From: clean(f.From),
-		To: clean(f.To), Q: clean(f.Q), Min: clean(f.Min), Max: clean(f.Max)}
 	v, err := h.ledgerView(c)
 	if err != nil {
 		return err

@@ -11,7 +11,8 @@ import (
 )
 
 // The four reports, in the order of their tabs. Every chart has a table of the same numbers
-// under it, and every mark whose rows one /transactions filter names exactly links there.
+// under it, and every mark of rows (all but a budget's planned amounts) links to /transactions
+// filtered to exactly them.
 var reportKinds = []struct{ kind, tab, title, intro string }{
 	{"spending", "Spending", "Spending by category", "What each category spent per month, net of refunds; transfers between your accounts are not spending."},
 	{"cashflow", "Income and expense", "Income and expense", "Money in through income categories against money out, per month, with the net as a line."},
@@ -291,55 +292,53 @@ func (v *reportView) categoryName(id uint) string {
 	return "Deleted category"
 }
 
-// txLink is /transactions filtered to exactly the report rows of a category from the start of
-// month from to the end of month to, in currency code; "" when no filter of the list names
-// exactly them: the rows without a category (the list has no such filter), or a currency whose
-// rows it cannot tell from another's (several accounts in it, beside accounts in others).
+// txLink is /transactions filtered to exactly the report rows of a category (0: the rows
+// without one) from the start of month from to the end of month to, in currency code. The flow
+// leaves out what the reports never count in a category: an opening balance given one.
 func (r *reportView) txLink(categoryID uint, from, to, code string) string {
-	if categoryID == 0 {
-		return ""
+	q := url.Values{"category_id": {idString(categoryID)}, "flow": {ledger.FlowExpense}}
+	switch c := r.categoryBy[categoryID]; {
+	case categoryID == 0:
+		q = url.Values{"uncategorized": {"1"}}
+	case c != nil && c.IsIncome:
+		q.Set("flow", ledger.FlowIncome)
 	}
-	q := url.Values{"category_id": {idString(categoryID)}, "from": {ledger.MonthStart(from)}, "to": {ledger.MonthEnd(to)}}
-	if !r.addAccount(q, code) {
-		return ""
-	}
-	return "/transactions?" + q.Encode()
+	return r.listLink(q, from, to, code)
+}
+
+// flowLink is /transactions filtered to the rows a side of the cash flow counts (income,
+// expense, or both for the net) from the start of month from to the end of month to, in code.
+func (r *reportView) flowLink(flow, from, to, code string) string {
+	return r.listLink(url.Values{"flow": {flow}}, from, to, code)
 }
 
 // balanceLink is /transactions filtered to every row of code's accounts up to the end of month:
 // the rows behind a month-end balance.
 func (r *reportView) balanceLink(month, code string) string {
-	q := url.Values{"to": {ledger.MonthEnd(month)}}
-	if !r.addAccount(q, code) {
-		return ""
+	return r.listLink(url.Values{}, "", month, code)
+}
+
+// listLink is /transactions with q, the months from (none: from the first row) to to, and the
+// report's account or else code's accounts.
+func (r *reportView) listLink(q url.Values, from, to, code string) string {
+	if from != "" {
+		q.Set("from", ledger.MonthStart(from))
 	}
+	q.Set("to", ledger.MonthEnd(to))
+	r.addAccount(q, code)
 	return "/transactions?" + q.Encode()
 }
 
-// addAccount narrows q to the report's account, or to code's only account when the user has
-// accounts in other currencies; false when code's rows cannot be told apart by account.
-func (r *reportView) addAccount(q url.Values, code string) bool {
+// addAccount narrows q to the report's account, or to code's accounts when the user has
+// accounts in other currencies.
+func (r *reportView) addAccount(q url.Values, code string) {
 	if r.q.accountID != 0 {
 		q.Set("account_id", idString(r.q.accountID))
-		return true
+		return
 	}
-	var mine []uint
-	others := false
-	for _, a := range r.accounts {
-		if a.Currency == code {
-			mine = append(mine, a.ID)
-		} else {
-			others = true
-		}
+	if slices.ContainsFunc(r.accounts, func(a ledger.Account) bool { return a.Currency != code }) {
+		q.Set("currency", code)
 	}
-	switch {
-	case !others:
-		return true
-	case len(mine) == 1:
-		q.Set("account_id", idString(mine[0]))
-		return true
-	}
-	return false
 }
 
 // appendCode adds code to codes unless it is there: currencies in order of first appearance.

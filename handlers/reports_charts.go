@@ -103,15 +103,20 @@ func (r *reportView) spendingCharts(rep *ledger.CategoryReport) []views.ReportCh
 			c.Table.Rows = append(c.Table.Rows, row)
 		}
 		closeGroup()
-		c.Table.Rows = append(c.Table.Rows, views.ReportRow{Head: "Total", Class: "total", Cells: r.cells(append(total, sum(total)), code)})
+		// Spending in all is the cash flow's expense.
+		totalRow := views.ReportRow{Head: "Total", Class: "total"}
+		for i, v := range total {
+			totalRow.Cells = append(totalRow.Cells, r.cell(v, code, r.flowLink(ledger.FlowExpense, rep.Months[i], rep.Months[i], code)))
+		}
+		totalRow.Cells = append(totalRow.Cells, r.cell(sum(total), code, r.flowLink(ledger.FlowExpense, rep.From, rep.To, code)))
+		c.Table.Rows = append(c.Table.Rows, totalRow)
 		out = append(out, c)
 	}
 	return out
 }
 
-// cashFlowCharts put income and expense side by side per month, the net as a line. Their marks
-// link nowhere: no filter of the transaction list names "every income category" or leaves out
-// transfers, so none names exactly the rows behind them.
+// cashFlowCharts put income and expense side by side per month, the net as a line; each mark
+// and cell links to the rows of its side of the flow (both for the net) in its month.
 func (r *reportView) cashFlowCharts(rep *ledger.CategoryReport) []views.ReportChart {
 	labels := monthLabels(rep.Months)
 	var out []views.ReportChart
@@ -125,15 +130,26 @@ func (r *reportView) cashFlowCharts(rep *ledger.CategoryReport) []views.ReportCh
 		income := charts.Series{Name: "Income", Class: "income"}
 		expense := charts.Series{Name: "Expense", Class: "expense"}
 		c.Line = charts.Series{Name: "Net", Class: "net"}
-		for i := range rep.Months {
-			income.Points = append(income.Points, charts.Point{Value: f.Income[i], Title: r.title("Income", labels[i], f.Income[i], code)})
-			expense.Points = append(expense.Points, charts.Point{Value: f.Expense[i], Title: r.title("Expense", labels[i], f.Expense[i], code)})
-			c.Line.Points = append(c.Line.Points, charts.Point{Value: f.Net[i], Title: r.title("Net", labels[i], f.Net[i], code)})
-			c.Table.Rows = append(c.Table.Rows, views.ReportRow{Head: labels[i], Cells: r.cells([]int64{f.Income[i], f.Expense[i], f.Net[i]}, code)})
+		flows := []struct {
+			flow   string
+			values []int64
+			series *charts.Series
+		}{{ledger.FlowIncome, f.Income, &income}, {ledger.FlowExpense, f.Expense, &expense}, {ledger.FlowNet, f.Net, &c.Line}}
+		for i, month := range rep.Months {
+			row := views.ReportRow{Head: labels[i]}
+			for _, fl := range flows {
+				v, href := fl.values[i], r.flowLink(fl.flow, month, month, code)
+				fl.series.Points = append(fl.series.Points, charts.Point{Value: v, Title: r.title(fl.series.Name, labels[i], v, code), Href: href})
+				row.Cells = append(row.Cells, r.cell(v, code, href))
+			}
+			c.Table.Rows = append(c.Table.Rows, row)
 		}
 		c.Chart.Series = []charts.Series{income, expense}
-		c.Table.Rows = append(c.Table.Rows, views.ReportRow{Head: "Total", Class: "total",
-			Cells: r.cells([]int64{sum(f.Income), sum(f.Expense), sum(f.Net)}, code)})
+		total := views.ReportRow{Head: "Total", Class: "total"}
+		for _, fl := range flows {
+			total.Cells = append(total.Cells, r.cell(sum(fl.values), code, r.flowLink(fl.flow, rep.From, rep.To, code)))
+		}
+		c.Table.Rows = append(c.Table.Rows, total)
 		out = append(out, c)
 	}
 	return out

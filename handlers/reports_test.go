@@ -16,13 +16,14 @@ import (
 	"tally/money"
 )
 
-// reportFixture is budgetFixture with more months and currencies: a EUR account with its own
-// spending and income, a transfer across currencies, a card, a wallet with an opening balance,
+// reportFixture is budgetFixture with more months and currencies: two EUR accounts with their
+// own spending, income, a split of income and spending, rows without a category and an opening
+// balance, transfers within and across currencies, a card, a wallet with an opening balance,
 // and rows before the range.
 type reportFixture struct {
 	*budgetFixture
-	euro, card, wallet uint
-	openings           map[uint]bool // the opening balances' row ids
+	euro, euroCash, card, wallet uint
+	openings                     map[uint]bool // the opening balances' row ids
 }
 
 func newReportFixture(t *testing.T, ta *testApp, name string) *reportFixture {
@@ -31,6 +32,7 @@ func newReportFixture(t *testing.T, ta *testApp, name string) *reportFixture {
 	f.euro = f.account("Euro", "EUR", "")
 	f.card = f.account("Card", "USD", "")
 	f.wallet = f.account("Wallet", "USD", "20.00")
+	f.euroCash = f.account("Euro cash", "EUR", "15.00")
 	c := f.cat
 	for _, in := range []ledger.TxInput{
 		{AccountID: f.checking, Date: "2025-11-30", Payee: "Old", Amount: -9_99, CategoryID: c["Groceries"]}, // before the range
@@ -45,10 +47,15 @@ func newReportFixture(t *testing.T, ta *testApp, name string) *reportFixture {
 		{AccountID: f.checking, Date: "2026-07-02", Amount: -110_00, TransferAccountID: f.euro, TransferAmount: 100_00},
 		{AccountID: f.wallet, Date: "2026-11-12", Payee: "Kiosk", Amount: -3_20},
 		{AccountID: f.wallet, Date: "2026-11-13", Payee: "Found", Amount: 1_00, CategoryID: c["Gifts"]},
+		{AccountID: f.euroCash, Date: "2026-08-03", Payee: "Flea market", Amount: -12_00},
+		{AccountID: f.euroCash, Date: "2026-08-04", Payee: "Tips", Amount: 40_00, CategoryID: c["Other income"]},
+		{AccountID: f.euroCash, Date: "2026-08-05", Payee: "Market", Amount: -25_00, Splits: []ledger.SplitInput{
+			{CategoryID: c["Groceries"], Amount: -30_00}, {CategoryID: c["Other income"], Amount: 5_00}}},
+		{AccountID: f.euro, Date: "2026-08-06", Amount: -50_00, TransferAccountID: f.euroCash},
 	} {
 		f.add(in)
 	}
-	for _, account := range []uint{f.checking, f.savings, f.euro, f.card, f.wallet} {
+	for _, account := range []uint{f.checking, f.savings, f.euro, f.euroCash, f.card, f.wallet} {
 		p, err := f.book().Register(account, "", ledger.MaxLimit)
 		if err != nil {
 			t.Fatal(err)
@@ -141,7 +148,7 @@ func TestReportsEqualTheRows(t *testing.T) {
 	const from, to = "2025-12", "2026-11"
 	months := ledger.Months(from, to)
 
-	for _, account := range []uint{0, f.checking, f.euro, f.card, f.wallet} {
+	for _, account := range []uint{0, f.checking, f.euro, f.euroCash, f.card, f.wallet} {
 		t.Run("account "+ids(account), func(t *testing.T) {
 			query, filter := url.Values{}, url.Values{"from": {from}, "to": {to}}
 			if account != 0 {
@@ -264,67 +271,132 @@ func tableRow(table *goquery.Selection, head string) []string {
 	return cells
 }
 
-var markTitle = regexp.MustCompile(`: (-?[0-9,.]+) ([A-Z]{3})$`)
+var (
+	markTitle = regexp.MustCompile(`: (-?[0-9,.]+) ([A-Z]{3})$`)
+	// planned marks are a budget's amounts: no transaction is behind them.
+	planned = regexp.MustCompile(`, (budgeted|expected): `)
+)
 
-// TestReportLinksNameExactlyTheirRows follows every chart mark's link the way the transaction
-// list reads it (through /api/transactions, which takes the same filter) and sums what it lists
-// as the report counts it: the result is the mark's value.
+// TestReportLinksNameExactlyTheirRows follows every chart mark's link (and every table cell's)
+// the way the transaction list reads it (through /api/transactions, which takes the same
+// filter) and sums what it lists as the report counts it: the result is the mark's value, and
+// every row listed counts toward it. Every mark but a budget's planned amounts has a link.
 func TestReportLinksNameExactlyTheirRows(t *testing.T) {
 	ta := newTestApp(t)
 	f := newReportFixture(t, ta, "ada")
-	for _, path := range []string{
-		"/reports/spending?range=12m&account_id=" + ids(f.checking),
-		"/reports/spending?range=12m&account_id=" + ids(f.card),
-		"/reports/spending?range=all", // the EUR account is its currency's only one
-		"/reports/networth?range=12m&account_id=" + ids(f.checking),
-		"/reports/networth?range=12m", // EUR, again
-		"/reports/budget?range=12m&account_id=" + ids(f.checking),
-	} {
-		page := f.get(path)
-		wantStatus(t, page, http.StatusOK)
-		marks := page.doc.Find("svg a[href]")
-		if marks.Length() == 0 {
-			t.Errorf("%s: no linked marks", path)
+	newReportFixture(t, ta, "bob")
+	cats, err := f.book().Categories()
+	if err != nil {
+		t.Fatal(err)
+	}
+	income := map[uint]bool{}
+	for _, c := range cats {
+		income[c.ID] = c.IsIncome
+	}
+	// sumOf is what the rows a link lists add up to as its mark counts them.
+	sumOf := func(t *testing.T, href string) int64 {
+		q, err := url.ParseQuery(strings.TrimPrefix(href, "/transactions?"))
+		if err != nil || !strings.HasPrefix(href, "/transactions?") {
+			t.Fatalf("link %q", href)
 		}
-		marks.Each(func(_ int, a *goquery.Selection) {
-			href, _ := a.Attr("href")
-			title := strings.TrimSpace(a.Find("title").Text())
-			m := markTitle.FindStringSubmatch(title)
-			if m == nil || !strings.HasPrefix(href, "/transactions?") {
-				t.Errorf("%s: mark %q links to %q", path, title, href)
-				return
+		rows := f.apiRows(q)
+		cat, flow, none := q.Get("category_id"), q.Get("flow"), q.Get("uncategorized") == "1"
+		var got int64
+		if cat == "" && flow == "" && !none { // a balance: every row
+			for _, r := range rows {
+				got += r.AmountMinor
 			}
-			want, err := money.ParseMachine(strings.ReplaceAll(m[1], ",", ""), currency(m[2]))
-			if err != nil {
-				t.Fatal(err)
+			return got
+		}
+		for _, r := range rows {
+			counted := false
+			for _, fl := range f.flows([]apiTransaction{r}) {
+				if (cat != "" && ids(fl.category) != cat) || (none && fl.category != 0) ||
+					(flow == ledger.FlowIncome && !income[fl.category]) || (flow == ledger.FlowExpense && income[fl.category]) {
+					continue
+				}
+				got += fl.amount
+				counted = true
 			}
-			q, _ := url.ParseQuery(strings.TrimPrefix(href, "/transactions?"))
-			rows := f.apiRows(q)
-			var got int64
-			if cat := q.Get("category_id"); cat != "" {
-				for _, fl := range f.flows(rows) {
-					if ids(fl.category) == cat {
-						got += fl.amount
+			if !counted {
+				t.Errorf("%s lists row %d (%s %s), which its mark does not count", href, r.ID, r.Date, r.Payee)
+			}
+		}
+		if flow == ledger.FlowExpense || none { // spending: money out counts positive
+			got = -got
+		}
+		return got
+	}
+	value := func(t *testing.T, text, code string) int64 {
+		v, err := money.ParseMachine(strings.ReplaceAll(text, ",", ""), currency(code))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	var paths []string
+	for _, kind := range []string{"spending", "cashflow", "networth", "budget"} {
+		for _, account := range []uint{0, f.checking, f.euroCash} {
+			p := "/reports/" + kind + "?range=12m"
+			if account != 0 {
+				p += "&account_id=" + ids(account)
+			}
+			paths = append(paths, p)
+		}
+	}
+	paths = append(paths, "/reports/budget?from=2026-08&to=2026-08", "/reports/cashflow?range=all")
+	for _, path := range paths {
+		t.Run(path, func(t *testing.T) {
+			page := f.get(path)
+			wantStatus(t, page, http.StatusOK)
+			marks := page.doc.Find("svg .chart-bar, svg .chart-dot")
+			if marks.Length() == 0 {
+				t.Fatal("no marks")
+			}
+			linked := 0
+			marks.Each(func(_ int, mark *goquery.Selection) {
+				title := strings.TrimSpace(mark.Find("title").Text())
+				m := markTitle.FindStringSubmatch(title)
+				if m == nil {
+					t.Errorf("mark %q", title)
+					return
+				}
+				href, ok := mark.Parent().Filter("a").Attr("href")
+				if planned.MatchString(title) {
+					if ok {
+						t.Errorf("planned mark %q links to %q", title, href)
 					}
+					return
 				}
-				// A category spends (money out counts positive); an income category receives.
-				if c, err := f.book().Category(mustID(t, cat)); err != nil || !c.IsIncome {
-					got = -got
+				if !ok {
+					t.Errorf("mark %q has no link", title)
+					return
 				}
-			} else {
-				for _, r := range rows {
-					got += r.AmountMinor
+				linked++
+				if got, want := sumOf(t, href), value(t, m[1], m[2]); got != want {
+					t.Errorf("mark %q links to %s, whose rows sum to %d", title, href, got)
 				}
+			})
+			if linked == 0 {
+				t.Error("no linked marks")
 			}
-			if got != want {
-				t.Errorf("%s: mark %q links to %s, whose rows sum to %d", path, title, href, got)
+			// The tables' linked cells too (totals over the range among them).
+			cells := 0
+			page.doc.Find("section.report-chart").Each(func(_ int, chart *goquery.Selection) {
+				id := chart.AttrOr("id", "")
+				code := id[len(id)-3:]
+				chart.Find("table td a[href]").Each(func(_ int, a *goquery.Selection) {
+					cells++
+					href, _ := a.Attr("href")
+					if got, want := sumOf(t, href), value(t, strings.TrimSpace(a.Text()), code); got != want {
+						t.Errorf("cell %q links to %s, whose rows sum to %d", a.Text(), href, got)
+					}
+				})
+			})
+			if cells == 0 {
+				t.Error("no linked cells")
 			}
 		})
-	}
-	// A currency with two accounts beside another currency: no filter names its rows alone.
-	page := f.get("/reports/networth?range=12m")
-	if n := page.doc.Find("#report-networth-USD svg a[href]").Length(); n != 0 {
-		t.Errorf("USD net worth, in four accounts beside EUR, has %d links", n)
 	}
 }
 

@@ -178,6 +178,11 @@ type TxFilter struct {
 	Q          string `query:"q"`
 	Min        string `query:"min"`
 	Max        string `query:"max"`
+	// Uncategorized ("1"), Flow and Currency name the rows behind a report's marks: the rows
+	// without a category, a side of the cash flow, the accounts in one currency.
+	Uncategorized string `query:"uncategorized"`
+	Flow          string `query:"flow"`
+	Currency      string `query:"currency"`
 }
 
 // TransactionsData is the list of every account's transactions.
@@ -186,6 +191,10 @@ type TransactionsData struct {
 	Rows    []TxRow
 	More    string
 	Choices TxChoices
+	// Currencies are the filter's currency choices, offered when there are several.
+	Currencies []Option
+	// Flows are the filter's cash-flow choices.
+	Flows []Option
 	// Filtered says a filter is set (the empty state words differ).
 	Filtered bool
 	// Export is the CSV download of the list as filtered.

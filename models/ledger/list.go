@@ -215,6 +215,9 @@ func (b *Book) Transactions(f Filter, cursor string, limit int) (*Page, error) {
 	if err := p.err(); err != nil {
 		return nil, err
 	}
+	if cur, ok := money.Lookup(f.Currency); ok {
+		f.Currency = cur.Code // accounts hold the code in capitals
+	}
 	if f.AccountID != 0 {
 		if err := b.first("accounts", f.AccountID, &Account{}); err != nil {
 			return nil, wrap("transactions", err)
