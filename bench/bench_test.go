@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -18,6 +19,9 @@ import (
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"tally/importer"
+	"tally/money"
 )
 
 // fakeRun is a run of n requests of latency lat each over one second, ok answering code.
@@ -503,7 +507,75 @@ func TestQuickRun(t *testing.T) {
 	if login := rep.Scenarios[2]; len(login.LoginCodes) != 1 || login.LoginCodes["303"] == 0 || login.RatioHTTPHash <= 0 {
 		t.Errorf("login answers %v, ratio to the HTTP hash limit %.2f; want only 303 and a ratio", login.LoginCodes, login.RatioHTTPHash)
 	}
+	if im := rep.Import; im == nil || im.Rows != importRowsQuick || im.UploadS <= 0 || im.CommitS <= 0 || im.UploadRSSMiB <= 0 || im.Written != im.Rows {
+		t.Errorf("import: %+v; want %d rows uploaded, committed and written, timed, with the server's RSS", im, importRowsQuick)
+	}
 	if rep.BinaryMiB <= 0 || rep.StartMs <= 0 || len(rep.Targets) == 0 {
 		t.Errorf("binary %.1f MiB, start %.1f ms, %d targets", rep.BinaryMiB, rep.StartMs, len(rep.Targets))
+	}
+}
+
+// TestImportCSV checks the import's CSV: the 50,000 rows in about 4 MB, under the
+// importer's limits, every row read with no mapping given, money both ways.
+func TestImportCSV(t *testing.T) {
+	csv := importCSV(importRows, time.Date(2026, 12, 6, 15, 0, 0, 0, time.Local))
+	if len(csv) < 3_500_000 || len(csv) > importer.MaxBytes {
+		t.Fatalf("%d bytes, want about 4 MB and at most %d", len(csv), importer.MaxBytes)
+	}
+	usd, _ := money.Lookup("USD")
+	res, err := importer.Parse(bytes.NewReader(csv), "bank-export.csv", usd, importer.Mapping{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Rows) != importRows || len(res.Ambiguous) > 0 {
+		t.Fatalf("%d rows, ambiguous %v; want %d rows", len(res.Rows), res.Ambiguous, importRows)
+	}
+	var in, out int
+	for _, r := range res.Rows {
+		if r.Err != "" {
+			t.Fatalf("line %d: %s", r.Line, r.Err)
+		}
+		if r.Amount > 0 {
+			in++
+		} else {
+			out++
+		}
+	}
+	if first, last := res.Rows[0].Date, res.Rows[len(res.Rows)-1].Date; first != "2023-12-05" || last != "2026-12-05" || in == 0 || out < in {
+		t.Errorf("dates %s to %s, %d in and %d out", first, last, in, out)
+	}
+}
+
+// TestReportImport: the import's two steps are held to 3 s each and the server's RSS to
+// 150 MiB over both; the table shows both steps, and a smaller CSV than the is said so.
+func TestReportImport(t *testing.T) {
+	r := fakeResults()
+	upload := fakeRun("import upload", 0, 1, 1200*time.Millisecond, 201, true)
+	upload.rssMiB = 91.5
+	commit := fakeRun("import commit", 0, 1, 3100*time.Millisecond, 200, true)
+	commit.rssMiB = 88
+	r.imports = &importRun{rows: importRowsQuick, bytes: 415_000, account: importAccount, upload: upload, commit: commit,
+		counts: map[string]int{"new": 5000, "duplicate": 0}, written: 5000}
+	rep := buildReport(r)
+	if im := rep.Import; im == nil || im.UploadS != 1.2 || im.CommitS != 3.1 || im.UploadRSSMiB != 91.5 || im.Written != 5000 {
+		t.Fatalf("import %+v", rep.Import)
+	}
+	verdicts := map[string]bool{}
+	for _, tg := range rep.Targets {
+		verdicts[tg.Name] = tg.Pass
+	}
+	for name, want := range map[string]bool{"import: upload to preview < 3 s": true, "import: confirm to committed < 3 s": false,
+		"import: server RSS < 150 MiB": true} {
+		if got, ok := verdicts[name]; !ok || got != want {
+			t.Errorf("target %q: present %t, pass %t; want pass %t", name, ok, got, want)
+		}
+	}
+	var out strings.Builder
+	rep.print(&out)
+	for _, want := range []string{"import: a 5,000-row CSV (0.4 MB; fewer than a full run's 50,000, as -quick or -import-rows asked)",
+		"upload to preview     1.20", "confirm to committed     3.10", "preview counts duplicate 0, new 5000"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, out.String())
+		}
 	}
 }

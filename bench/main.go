@@ -4,7 +4,9 @@
 // The limits come from the same run too: argon2id hashing in the bench process (limit A), a
 // bare Fiber process that only checks a posted password (the HTTP hash limit) or serves one
 // page (limit B). One user gets a household's ledger from tally demo (50,000 rows; 5,000 with
-// -quick) for the register and report scenarios and the server times of the ledger's pages.
+// -quick) for the register and report scenarios and the server times of the ledger's pages,
+// and imports a bank CSV the bench writes (50,000 rows; 5,000 with -quick) into a new account:
+// the upload to its preview and the commit are timed, with the server's RSS.
 //
 //	go run ./bench            # about 15 s a scenario
 //	go run ./bench -quick     # about 3 s a scenario (CI smoke)
@@ -33,6 +35,7 @@ type options struct {
 	keep     bool
 	views    float64 // page views during the flood, as a fraction of the dashboard's peak
 	rows     int     // tally demo --transactions for the register and report scenarios' user
+	imports  int     // rows of the import's CSV
 }
 
 func main() {
@@ -44,6 +47,7 @@ func main() {
 	flag.Float64Var(&o.views, "flood-views", 0.5, "page views offered during the flood, as a `fraction` of the dashboard's peak")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (binary, data dir, server logs)")
 	flag.IntVar(&o.rows, "ledger-rows", 0, fmt.Sprintf("transactions of the register and report scenarios' user, from tally demo (default %d, %d with -quick)", ledgerRows, ledgerRowsQuick))
+	flag.IntVar(&o.imports, "import-rows", 0, fmt.Sprintf("rows of the CSV the import measurement uploads and commits (default %d, %d with -quick)", importRows, importRowsQuick))
 	floor := flag.String("floor-server", "", "internal: serve the bare Fiber floor (page and password check) on `ADDR`")
 	flag.Usage = usage
 	flag.Parse()
@@ -63,6 +67,12 @@ func main() {
 		o.rows = ledgerRows
 		if *quick {
 			o.rows = ledgerRowsQuick
+		}
+	}
+	if o.imports <= 0 {
+		o.imports = importRows
+		if *quick {
+			o.imports = importRowsQuick
 		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -180,6 +190,17 @@ func run(ctx context.Context, o options) (err error) {
 		return err
 	}
 	if res.serverTimes, err = serverTimes(ctx, srv, o, cookie, res.ledger.sampledPages()); err != nil {
+		return err
+	}
+	if err := srv.stop(); err != nil {
+		return fmt.Errorf("stop tally: %w", err)
+	}
+
+	// The import gets a server of its own too, so its RSS is the upload's and the commit's.
+	if srv, _, err = startTally(bin, env, filepath.Join(tmp, "tally.log")); err != nil {
+		return err
+	}
+	if res.imports, err = importScenario(ctx, srv, res.ledger, o.imports); err != nil {
 		return err
 	}
 	if err := srv.stop(); err != nil {

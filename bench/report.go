@@ -43,6 +43,7 @@ type results struct {
 	report       *runStats // max rate, on the register's server
 	reportHalf   *runStats // half of report's rate
 	serverTimes  []pageTimes
+	imports      *importRun // on a server of its own, after the server times
 	starts       []time.Duration
 	workers      int
 }
@@ -109,8 +110,24 @@ type ledgerInfo struct {
 	Budgeted    int     `json:"budgeted"`     // its categories given an amount by the bench
 }
 
+// importInfo is the import measurement: a bank CSV uploaded to its preview, then committed.
+type importInfo struct {
+	Rows         int            `json:"rows"`
+	Bytes        int            `json:"bytes"`
+	Account      string         `json:"account"`
+	UploadS      float64        `json:"upload_to_preview_s"`
+	CommitS      float64        `json:"confirm_to_committed_s"`
+	UploadRSSMiB float64        `json:"upload_rss_mib"` // the server's peak during the upload
+	CommitRSSMiB float64        `json:"commit_rss_mib"` // and during the commit
+	Counts       map[string]int `json:"counts"`         // the preview's
+	Written      int            `json:"written"`
+	Skipped      int            `json:"skipped"`
+	Duplicates   int            `json:"duplicates"`
+}
+
 type report struct {
 	Scenarios   []scenario      `json:"scenarios"`
+	Import      *importInfo     `json:"import,omitempty"`
 	Ledger      ledgerInfo      `json:"ledger"`
 	ServerTimes []serverTimeRow `json:"server_times"`
 	BinaryMiB   float64         `json:"binary_mib"`
@@ -172,6 +189,23 @@ func fewerRows(asked int) string {
 		return ""
 	}
 	return fmt.Sprintf("; fewer than a full run's %s, as -quick or -ledger-rows asked", thousands(ledgerRows))
+}
+
+// fewerImportRows says when the import's CSV is smaller than the issue's (-quick, -import-rows).
+func fewerImportRows(rows int) string {
+	if rows >= importRows {
+		return ""
+	}
+	return fmt.Sprintf("; fewer than a full run's %s, as -quick or -import-rows asked", thousands(importRows))
+}
+
+// countText is counts in a stable order: "new 5000, duplicate 0".
+func countText(counts map[string]int) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(counts)) {
+		parts = append(parts, fmt.Sprintf("%s %d", k, counts[k]))
+	}
+	return strings.Join(parts, ", ")
 }
 
 func ratio(a, b float64) float64 {
@@ -246,6 +280,10 @@ func segmentsOver(r *results, share func(cpuUse) float64, limit float64) []strin
 	for _, p := range r.serverTimes {
 		add(p.st.name, p.st)
 	}
+	if r.imports != nil {
+		add(r.imports.upload.name, r.imports.upload)
+		add(r.imports.commit.name, r.imports.commit)
+	}
 	return out
 }
 
@@ -274,6 +312,13 @@ func buildReport(r *results) *report {
 			P50Ms: ms(p.st.serverPct(0.5)), P95Ms: ms(p.st.serverPct(0.95)), Errors: p.st.errs})
 	}
 
+	if im := r.imports; im != nil {
+		rep.Import = &importInfo{Rows: im.rows, Bytes: im.bytes, Account: im.account,
+			UploadS: round(im.upload.pct(1).Seconds()), CommitS: round(im.commit.pct(1).Seconds()),
+			UploadRSSMiB: round(im.upload.rssMiB), CommitRSSMiB: round(im.commit.rssMiB),
+			Counts: im.counts, Written: im.written, Skipped: im.skipped, Duplicates: im.duplicates}
+	}
+
 	add := func(name string, pass bool, format string, args ...any) {
 		rep.Targets = append(rep.Targets, target{Name: name, Pass: pass, Value: fmt.Sprintf(format, args...)})
 	}
@@ -292,6 +337,12 @@ func buildReport(r *results) *report {
 	add("flood: no errors on page views", flood.Errors == 0, "%d of %d", flood.Errors, flood.Errors+r.flood.ok)
 	add("flood: every login answered (303/422/429/503)", r.floodLogin.errs == 0, "%s", codeText(r.floodLogin))
 	add("flood: server RSS < 150 MiB", flood.RSSMiB < 150, "%.1f MiB", flood.RSSMiB)
+	if im := rep.Import; im != nil {
+		add("import: upload to preview < 3 s", im.UploadS < 3, "%.2f s (%s rows%s)", im.UploadS, thousands(im.Rows), fewerImportRows(im.Rows))
+		add("import: confirm to committed < 3 s", im.CommitS < 3, "%.2f s (%s rows written)", im.CommitS, thousands(im.Written))
+		peak := max(im.UploadRSSMiB, im.CommitRSSMiB)
+		add("import: server RSS < 150 MiB", peak < 150, "%.1f MiB", peak)
+	}
 	add("start to first /healthz 200 < 300 ms", rep.StartMs < 300, "%.1f ms", rep.StartMs)
 
 	note := func(format string, args ...any) { rep.Notes = append(rep.Notes, fmt.Sprintf(format, args...)) }
@@ -338,6 +389,11 @@ func buildReport(r *results) *report {
 		benchUser(l.index), l.asked, thousands(l.userRows), l.took.Seconds(), thousands(l.accountRows), fewerRows(l.asked))
 	note("server time: Server-Timing app;dur (first middleware to the end of rendering) of each answer, signed in as %s, each page read at %d req/s after a 0.2 s warm-up, on the register's server; /transactions filtered by the commonest payee %q, the commonest category %q, and %q from %s to %s; the budget of %s with %d amounts the bench set through POST /budget; the reports in their default range",
 		benchUser(l.index), sampleRate, l.payee, l.category, l.account, l.from, l.to, l.month, l.budgeted)
+	if im := r.imports; im != nil {
+		note("import: a CSV the bench writes (Date,Payee,Memo,Amount; %d payees, three years of dates, amounts with cents), %s rows, %.1f MB%s, through POST /api/imports (multipart file and account_id) into %q, a USD checking account the bench adds through POST /accounts, signed in as %s, on a server of its own; upload to preview is the send to the last byte of the answer (every row with its status), confirm to committed the same for POST /api/imports/{id}/commit; preview counts %s; committed: written %d, skipped %d, duplicates %d; RSS the server's peak during each",
+			len(importPayees), thousands(im.rows), float64(im.bytes)/1e6, fewerImportRows(im.rows), im.account, benchUser(l.index),
+			countText(im.counts), im.written, im.skipped, im.duplicates)
+	}
 	var starts []string
 	for _, d := range r.starts {
 		starts = append(starts, fmt.Sprintf("%.1f", ms(d)))
@@ -347,6 +403,9 @@ func buildReport(r *results) *report {
 	runs := []*runStats{r.hash, r.httpHash, r.login, r.floor, r.dashboard, r.dashHalf, r.flood, r.register, r.registerHalf, r.report, r.reportHalf}
 	for _, p := range r.serverTimes {
 		runs = append(runs, p.st)
+	}
+	if r.imports != nil {
+		runs = append(runs, r.imports.upload, r.imports.commit)
 	}
 	for _, s := range runs {
 		cpu = append(cpu, fmt.Sprintf("%s %.2f/%.2f/%.2f/%.2f", s.name, s.cpu.server, s.cpu.bench, s.cpu.other, s.cpu.steal))
@@ -398,6 +457,15 @@ func (rep *report) print(w io.Writer) {
 		for _, t := range rep.ServerTimes {
 			fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t< %g\t%d\t%d\t\n", t.Page, t.P50Ms, t.P95Ms, t.Target, t.Samples, t.Errors)
 		}
+		tw.Flush()
+	}
+	if im := rep.Import; im != nil {
+		fmt.Fprintf(w, "\nimport: a %s-row CSV (%.1f MB%s) into a new account, written %s:\n",
+			thousands(im.Rows), float64(im.Bytes)/1e6, fewerImportRows(im.Rows), thousands(im.Written))
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "step\tseconds\ttarget\tRSS MiB\ttarget\t")
+		fmt.Fprintf(tw, "upload to preview\t%.2f\t< 3\t%.1f\t< 150\t\n", im.UploadS, im.UploadRSSMiB)
+		fmt.Fprintf(tw, "confirm to committed\t%.2f\t< 3\t%.1f\t< 150\t\n", im.CommitS, im.CommitRSSMiB)
 		tw.Flush()
 	}
 	if login, ok := rep.scenario("login"); ok {
