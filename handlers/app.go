@@ -186,7 +186,7 @@ func build(cfg config.Config, db *gorm.DB, sessions, limits fiber.Storage, outbo
 		gate:         newHashGate(runtime.GOMAXPROCS(0), log),
 		sessionCache: models.NewSessionCache(db, 10000),
 		later:        newLaterQueue(log, laterQueueSize),
-		ledgerCache:  newLedgerCache(10000, ledgerPageBytes),
+		ledgerCache:  newLedgerCache(ledgerCacheUsers, ledgerPageBytes),
 	}
 	h.sessions = newSessionStore(cfg, h.sessionData)
 	app := fiber.New(fiber.Config{

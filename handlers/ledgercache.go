@@ -57,8 +57,12 @@ type pageKey struct {
 	name     string // the user's name, on pages that greet them
 }
 
-// ledgerPageBytes bounds the rendered pages kept: about 600 first pages of 50 rows.
-const ledgerPageBytes = 32 << 20
+// The cache's bounds: at most ledgerCacheUsers users' data (a few KB each), and ledgerPageBytes of
+// rendered pages (a register's first page of 50 rows is about 53 KB).
+const (
+	ledgerCacheUsers = 1000
+	ledgerPageBytes  = 16 << 20
+)
 
 func newLedgerCache(maxUsers, maxPageBytes int) *ledgerCache {
 	return &ledgerCache{users: map[uint]*ledgerEntry{}, maxUsers: maxUsers, maxPageBytes: maxPageBytes}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -50,8 +51,31 @@ func BenchmarkRegister(b *testing.B) {
 		b.ReportMetric(float64(size), "bytes/page")
 	}
 	b.Run("cached", func(b *testing.B) { view(b, func() {}) })
+	// Over loopback with keep-alive connections, as the load benchmark reads it: the server's
+	// goroutines live on between requests, as they do in production.
+	b.Run("http", func(b *testing.B) {
+		base := ta.listen()
+		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+		b.ReportAllocs()
+		cpu0 := processCPU()
+		b.SetParallelism(4)
+		b.RunParallel(func(pb *testing.PB) {
+			r := req.Clone(req.Context())
+			r.URL.Scheme, r.URL.Host = "http", strings.TrimPrefix(base, "http://")
+			r.Host = r.URL.Host
+			for pb.Next() {
+				res, err := client.Do(r)
+				if err != nil || res.StatusCode != http.StatusOK {
+					b.Fatal(err, res.StatusCode)
+				}
+				_, _ = io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+			}
+		})
+		b.ReportMetric(float64(processCPU()-cpu0)/float64(time.Microsecond)/float64(b.N), "cpu-µs/op")
+	})
 	// As the first view after a write: nothing of the ledger cached.
 	b.Run("uncached", func(b *testing.B) {
-		view(b, func() { ta.h.ledgerCache = newLedgerCache(10000, ledgerPageBytes) })
+		view(b, func() { ta.h.ledgerCache = newLedgerCache(ledgerCacheUsers, ledgerPageBytes) })
 	})
 }
