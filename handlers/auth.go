@@ -194,18 +194,20 @@ func (h *Handlers) renderLogin(c *fiber.Ctx, status int, f views.LoginForm) erro
 		Body: views.LoginPage(f), Fragment: views.LoginFormView(f)})
 }
 
-// errBadLogin is the one message for an unknown login and a wrong password.
-const errBadLogin = "That username or email and password do not match an account. Check them and try again."
-
-// Login signs a user in with a new session id and goes to next when it is a local path.
-func (h *Handlers) Login(c *fiber.Ctx) error {
-	f := views.LoginForm{
-		Login:           strings.TrimSpace(form(c, "login")),
-		Next:            safeNext(form(c, "next"), ""),
-		Remember:        h.cfg.RememberMe && c.FormValue("remember") != "",
-		RememberOffered: h.cfg.RememberMe,
+// loginForm reads and checks the fields of a sign-in (the login page and the sign-in dialog).
+// The password is returned apart: it never goes back into a page.
+func (h *Handlers) loginForm(c *fiber.Ctx) (views.LoginForm, string, error) {
+	var in struct {
+		views.LoginForm
+		Password string `form:"password,raw"`
 	}
-	password := form(c, "password")
+	if err := decodeForm(c, &in); err != nil {
+		return views.LoginForm{}, "", err
+	}
+	f, password := in.LoginForm, in.Password
+	f.Next = safeNext(f.Next, "")
+	f.Remember = h.cfg.RememberMe && f.Remember
+	f.RememberOffered = h.cfg.RememberMe
 	f.Check(f.Login != "", "login", "Enter your username or email.")
 	f.Check(password != "", "password", "Enter your password.")
 	if msg := models.CheckText(f.Login, 254); f.Login != "" && msg != "" {
@@ -213,6 +215,18 @@ func (h *Handlers) Login(c *fiber.Ctx) error {
 	}
 	if len(password) > 1024 {
 		f.AddError("password", "This password is too long.")
+	}
+	return f, password, nil
+}
+
+// errBadLogin is the one message for an unknown login and a wrong password.
+const errBadLogin = "That username or email and password do not match an account. Check them and try again."
+
+// Login signs a user in with a new session id and goes to next when it is a local path.
+func (h *Handlers) Login(c *fiber.Ctx) error {
+	f, password, err := h.loginForm(c)
+	if err != nil {
+		return err
 	}
 	if !f.Valid() {
 		return h.renderLogin(c, fiber.StatusUnprocessableEntity, f)

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"encoding/json"
-	"strings"
 
 	"github.com/gofiber/fiber/v2"
 	"gorm.io/gorm"
@@ -40,20 +39,9 @@ func (h *Handlers) LoginAgain(c *fiber.Ctx) error {
 	if c.FormValue("step") == "code" {
 		return h.loginAgainCode(c)
 	}
-	f := views.LoginForm{
-		Login:           strings.TrimSpace(form(c, "login")),
-		Next:            safeNext(form(c, "next"), ""),
-		Remember:        h.cfg.RememberMe && c.FormValue("remember") != "",
-		RememberOffered: h.cfg.RememberMe,
-	}
-	password := form(c, "password")
-	f.Check(f.Login != "", "login", "Enter your username or email.")
-	f.Check(password != "", "password", "Enter your password.")
-	if msg := models.CheckText(f.Login, 254); f.Login != "" && msg != "" {
-		f.AddError("login", msg)
-	}
-	if len(password) > 1024 {
-		f.AddError("password", "This password is too long.")
+	f, password, err := h.loginForm(c)
+	if err != nil {
+		return err
 	}
 	var user *models.User
 	if f.Valid() {

@@ -184,9 +184,9 @@ func RegisterDone(email string) templ.Component {
 // LoginForm is the login form; Login is the username or email as typed.
 type LoginForm struct {
 	Form
-	Login    string
-	Next     string
-	Remember bool
+	Login    string `form:"login"`
+	Next     string `form:"next"`
+	Remember bool   `form:"remember"`
 	// RememberOffered shows the "remember me" box (the operator can switch it off).
 	RememberOffered bool
 	Notice          string
