@@ -95,6 +95,16 @@ type exportLedger struct {
 	// Transactions holds every row, by id: split parts (with parent_id) and both legs of
 	// transfers (each with the other's id as transfer_id).
 	Transactions []exportTransaction `json:"transactions"`
+	// Budgets are the amounts set per month, category and currency.
+	Budgets []exportBudget `json:"budgets"`
+}
+
+type exportBudget struct {
+	Month       string `json:"month"`
+	CategoryID  uint   `json:"category_id"`
+	Currency    string `json:"currency"`
+	Amount      string `json:"amount"`
+	AmountMinor int64  `json:"amount_minor"`
 }
 
 type exportAccount struct {
@@ -246,6 +256,11 @@ func ledgerExportOf(l *ledger.Export) exportLedger {
 		CategoryGroups: make([]exportCategoryGroup, 0, len(l.CategoryGroups)),
 		Categories:     make([]exportCategory, 0, len(l.Categories)),
 		Transactions:   make([]exportTransaction, 0, len(l.Transactions)),
+		Budgets:        make([]exportBudget, 0, len(l.Budgets)),
+	}
+	for _, bu := range l.Budgets {
+		x.Budgets = append(x.Budgets, exportBudget{Month: bu.Month, CategoryID: bu.CategoryID, Currency: bu.Currency,
+			Amount: money.FormatMachine(bu.Amount, currency(bu.Currency)), AmountMinor: bu.Amount})
 	}
 	currencies := make(map[uint]money.Currency, len(l.Accounts))
 	for _, a := range l.Accounts {

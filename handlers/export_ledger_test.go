@@ -26,6 +26,9 @@ func TestExportLedger(t *testing.T) {
 	seedTx(t, bb, ledger.TxInput{AccountID: seedAccount(t, bb, "Zyxwv", "USD", 0).ID, Date: "2024-03-06", Payee: "Qjxkz", Amount: -1,
 		CategoryID: seedCategory(t, bb, "Vbnmq", "Wqpzx").ID})
 
+	if err := b.SetBudget("2024-03", l.food.ID, "USD", 25050); err != nil {
+		t.Fatal(err)
+	}
 	c.get("/account/export")
 	res := c.post("/account/export", url.Values{"password": {goodPassword}})
 	wantStatus(t, res, http.StatusOK)
@@ -70,6 +73,13 @@ func TestExportLedger(t *testing.T) {
 					Group string `json:"group"`
 				} `json:"categories"`
 				Transactions []transaction `json:"transactions"`
+				Budgets      []struct {
+					Month       string `json:"month"`
+					CategoryID  uint   `json:"category_id"`
+					Currency    string `json:"currency"`
+					Amount      string `json:"amount"`
+					AmountMinor int64  `json:"amount_minor"`
+				} `json:"budgets"`
 			} `json:"ledger"`
 		} `json:"finance"`
 	}
@@ -86,6 +96,10 @@ func TestExportLedger(t *testing.T) {
 	}
 	if !reflect.DeepEqual(lx.Accounts, wantAccounts) {
 		t.Errorf("accounts = %+v, want %+v", lx.Accounts, wantAccounts)
+	}
+	if len(lx.Budgets) != 1 || lx.Budgets[0].Month != "2024-03" || lx.Budgets[0].CategoryID != l.food.ID ||
+		lx.Budgets[0].Amount != "250.50" || lx.Budgets[0].AmountMinor != 25050 {
+		t.Errorf("budgets = %+v", lx.Budgets)
 	}
 	if len(lx.CategoryGroups) != 3 || len(lx.Categories) != 3 || lx.Categories[0].Name != "Groceries" || lx.Categories[0].Group != "Food" {
 		t.Errorf("categories = %+v, groups = %+v", lx.Categories, lx.CategoryGroups)
@@ -140,7 +154,8 @@ func TestExportEmptyLedger(t *testing.T) {
 	wantStatus(t, res, http.StatusOK)
 	v := decodeIntegerJSON(t, res.body).(map[string]any)
 	got := v["finance"].(map[string]any)["ledger"]
-	want := map[string]any{"accounts": []any{}, "category_groups": []any{}, "categories": []any{}, "transactions": []any{}}
+	want := map[string]any{"accounts": []any{}, "category_groups": []any{}, "categories": []any{}, "transactions": []any{},
+		"budgets": []any{}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("ledger = %v, want %v", got, want)
 	}

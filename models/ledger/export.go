@@ -8,6 +8,16 @@ type Export struct {
 	Categories     []Category      `json:"categories"`
 	// Transactions holds every row: split parts (with parent_id) and both legs of transfers.
 	Transactions []Transaction `json:"transactions"`
+	// Budgets are the amounts set per month, category and currency.
+	Budgets []BudgetAmount `json:"budgets"`
+}
+
+// BudgetAmount is one budget amount as it is stored: minor units of Currency.
+type BudgetAmount struct {
+	Month      string `json:"month"`
+	CategoryID uint   `json:"category_id"`
+	Currency   string `json:"currency"`
+	Amount     int64  `json:"amount"`
 }
 
 // ExportAll reads the whole ledger in one transaction, so its parts agree with each other.
@@ -24,7 +34,11 @@ func (b *Book) ExportAll() (*Export, error) {
 		if e.Categories, err = tx.Categories(); err != nil {
 			return err
 		}
-		return tx.scoped("transactions").Order("id").Find(&e.Transactions).Error
+		if err := tx.scoped("transactions").Order("id").Find(&e.Transactions).Error; err != nil {
+			return err
+		}
+		return tx.scoped("budgets").Select("month, category_id, currency, amount").
+			Order("month, category_id, currency").Find(&e.Budgets).Error
 	})
 	if err != nil {
 		return nil, wrap("export", err)
