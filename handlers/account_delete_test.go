@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
-	"mime/multipart"
 	"net/http"
 	"net/url"
 	"os"
@@ -235,7 +234,7 @@ func TestDeleteAccount(t *testing.T) {
 	ta.db.Raw(`SELECT MIN(id) FROM categories WHERE user_id = ?`, u.ID).Scan(&category)
 	wantStatus(t, c.post("/budget", url.Values{"month": {"2026-11"}, "category_id": {strconv.FormatUint(uint64(category), 10)},
 		"amount": {"10.00"}}), http.StatusSeeOther)
-	c.importCSV(t, accountID, "Date,Payee,Amount\n2026-11-25,Market,-4.20\n")
+	(&ledgerClient{client: c, t: t, ta: ta, user: u}).importCSV(accountID, "bank.csv", []byte("Date,Payee,Amount\n2026-11-25,Market,-4.20\n"))
 	// Two-factor sign-in: its secret and recovery codes go too (and deleting asks for a code).
 	secret, _ := c.enrolTwoFactor()
 	for table, n := range userRows(t, ta, u.ID) {
@@ -442,21 +441,4 @@ func filesHolding(t *testing.T, dir string, secrets []string) []string {
 		t.Fatal(err)
 	}
 	return found
-}
-
-// importCSV uploads a bank file through the import API (it stays staged, not committed).
-func (c *client) importCSV(t *testing.T, accountID uint, csv string) {
-	t.Helper()
-	var buf bytes.Buffer
-	w := multipart.NewWriter(&buf)
-	_ = w.WriteField("account_id", strconv.FormatUint(uint64(accountID), 10))
-	part, _ := w.CreateFormFile("file", "bank.csv")
-	_, _ = part.Write([]byte(csv))
-	_ = w.Close()
-	req, _ := http.NewRequest(http.MethodPost, testBase.String()+"api/imports", &buf)
-	req.Header.Set("Content-Type", w.FormDataContentType())
-	req.Header.Set("X-CSRF-Token", c.csrf)
-	if res := c.do(req); res.StatusCode >= 300 {
-		t.Fatalf("import: %d %s", res.StatusCode, trim(res.body))
-	}
 }

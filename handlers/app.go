@@ -88,8 +88,7 @@ func Open(cfg config.Config, log *slog.Logger, o Options) (_ *Server, err error)
 		return nil, err
 	}
 	s.close = append(s.close, func() error { return models.Close(s.DB) })
-	// Failures a day old count against nobody any more.
-	if err := models.PruneLoginFailures(s.DB, o.Now().Add(-24*time.Hour)); err != nil {
+	if err := prune(s.DB, o.Now()); err != nil {
 		return nil, err
 	}
 	sessionsPath := filepath.Join(cfg.DataDir, "sessions.db")
@@ -206,3 +205,14 @@ func build(cfg config.Config, db *gorm.DB, sessions, limits fiber.Storage, outbo
 
 // stop ends the hash gate and the after-answer queue.
 func (h *Handlers) stop() { h.gate.stop(); h.later.stop() }
+
+// prune drops at start what has outlived its use: login failures a day old count against
+// nobody; deleted transactions past their undo window and imports staged but never confirmed
+// are otherwise dropped only at their owner's next delete or upload, which may never come.
+func prune(db *gorm.DB, now time.Time) error {
+	return errors.Join(
+		models.PruneLoginFailures(db, now.Add(-24*time.Hour)),
+		ledger.PurgeDeleted(db, now.Add(-ledger.UndoWindow)),
+		ledger.PurgeStagedImports(db, now.Add(-ledger.StagedTTL)),
+	)
+}

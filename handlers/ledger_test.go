@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/PuerkitoBio/goquery"
 
@@ -455,5 +456,33 @@ func TestLedgerCategories(t *testing.T) {
 	rows, _ := lc.book().Register(checking, "", 50)
 	if rows.Rows[0].CategoryID == nil || *rows.Rows[0].CategoryID != other {
 		t.Errorf("the row did not move to the target: %+v", rows.Rows[0].CategoryID)
+	}
+}
+
+// At start, deleted rows past their undo window and imports staged but never confirmed are
+// dropped, even for a user who never deletes or uploads again.
+func TestStartPrunesDeletedRowsAndStagedImports(t *testing.T) {
+	ta := newTestApp(t)
+	lc := ta.ledgerUser(t, "ada")
+	checking := lc.account("Checking", "USD", "10.00")
+	wantStatus(t, lc.tx(checking, "2026-11-20", "Mistake", "-5.00"), http.StatusSeeOther)
+	page, _ := lc.book().Register(checking, "", 50)
+	wantStatus(t, lc.post("/transactions/"+ids(page.Rows[0].ID)+"/delete", nil), http.StatusSeeOther)
+	lc.importCSV(checking, "bank.csv", []byte("Date,Payee,Amount\n2026-11-25,Market,-4.20\n"))
+	count := func(table string) (n int64) {
+		ta.db.Table(table).Where("user_id = ?", lc.user.ID).Count(&n)
+		return n
+	}
+	if count("deleted_transactions") == 0 || count("imports") == 0 {
+		t.Fatal("nothing to prune: the test would prove nothing")
+	}
+	ta.start() // within the undo window and the staging time: both kept
+	if count("deleted_transactions") == 0 || count("imports") == 0 {
+		t.Fatal("a restart dropped what could still be undone or confirmed")
+	}
+	ta.clock.Advance(ledger.StagedTTL + time.Minute)
+	ta.start()
+	if d, i := count("deleted_transactions"), count("imports"); d != 0 || i != 0 {
+		t.Errorf("after the windows, a start kept %d deleted rows and %d staged imports", d, i)
 	}
 }

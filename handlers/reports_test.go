@@ -400,14 +400,6 @@ func TestReportLinksNameExactlyTheirRows(t *testing.T) {
 	}
 }
 
-func mustID(t *testing.T, s string) uint {
-	id, ok := formID(s)
-	if !ok {
-		t.Fatalf("id %q", s)
-	}
-	return id
-}
-
 func TestReportRangesAndFilters(t *testing.T) {
 	ta := newTestApp(t)
 	f := newReportFixture(t, ta, "ada")
