@@ -60,12 +60,8 @@ func (h *Handlers) CreateCategory(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	m, err := h.money(c)
-	if err != nil {
-		return err
-	}
 	_, err = b.CreateCategory(ledger.CategoryInput{Name: f.Name, Group: f.Group, IsIncome: f.IsIncome})
-	if err := m.applyLedgerErrors(err, &f.Form, ""); err != nil {
+	if err := fieldErrors(err, &f.Form, nil); err != nil {
 		return err
 	}
 	if !f.Valid() {
@@ -109,12 +105,8 @@ func (h *Handlers) UpdateCategory(c *fiber.Ctx) error {
 	if err := decodeForm(c, &f); err != nil {
 		return err
 	}
-	m, err := h.money(c)
-	if err != nil {
-		return err
-	}
 	_, err = b.UpdateCategory(cat.ID, ledger.CategoryInput{Name: f.Name, Group: f.Group, IsIncome: f.IsIncome, Hidden: f.Hidden})
-	if err := m.applyLedgerErrors(err, &f.Form, ""); err != nil {
+	if err := fieldErrors(err, &f.Form, nil); err != nil {
 		return err
 	}
 	if !f.Valid() {
@@ -198,11 +190,7 @@ func (h *Handlers) DeleteCategory(c *fiber.Ctx) error {
 	if !ok {
 		d.AddError("target_category_id", "Choose a category from the list.")
 	} else {
-		m, err := h.money(c)
-		if err != nil {
-			return err
-		}
-		if err := m.applyLedgerErrors(b.DeleteCategory(cat.ID, target), &d.Form, ""); err != nil {
+		if err := fieldErrors(b.DeleteCategory(cat.ID, target), &d.Form, nil); err != nil {
 			return err
 		}
 	}

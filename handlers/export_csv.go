@@ -23,7 +23,7 @@ func (h *Handlers) ExportTransactionsCSV(c *fiber.Ctx) error {
 	}
 	filter := v.parseFilter(&f)
 	first, err := v.b.Transactions(filter, "", ledger.MaxLimit)
-	if err := v.m.applyLedgerErrors(err, &f.Form, ""); err != nil {
+	if err := fieldErrors(err, &f.Form, nil); err != nil {
 		return err
 	}
 	if !f.Valid() {

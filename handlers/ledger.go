@@ -135,12 +135,18 @@ func pathRecord[T any](h *Handlers, c *fiber.Ctx, load func(*ledger.Book, uint) 
 // applyLedgerErrors puts a ledger.ValidationError's messages on f, completing amounts in code's
 // currency; other errors are returned.
 func (m moneyFmt) applyLedgerErrors(err error, f *views.Form, code string) error {
+	return fieldErrors(err, f, func(minor int64) string { return m.Amount(minor, code).Text })
+}
+
+// fieldErrors puts a ledger.ValidationError's messages on f (format completes any amount in
+// them; nil for forms whose messages name none); other errors are returned.
+func fieldErrors(err error, f *views.Form, format func(minor int64) string) error {
 	var ve *ledger.ValidationError
 	if !errors.As(err, &ve) {
 		return err
 	}
 	for field := range ve.Fields {
-		f.AddError(field, ve.Message(field, func(minor int64) string { return m.Amount(minor, code).Text }))
+		f.AddError(field, ve.Message(field, format))
 	}
 	return nil
 }

@@ -129,7 +129,7 @@ func (h *Handlers) reportQuery(v *reportView, f *views.ReportFilter, kind string
 		}
 	}
 	if f.Valid() {
-		if err := v.m.applyLedgerErrors(ledger.CheckRange(q.from, q.to), &f.Form, ""); err != nil {
+		if err := fieldErrors(ledger.CheckRange(q.from, q.to), &f.Form, nil); err != nil {
 			return q, err
 		}
 	}

@@ -43,7 +43,7 @@ func (h *Handlers) TransactionsPage(c *fiber.Ctx) error {
 			if errors.Is(err, ledger.ErrBadCursor) {
 				return nil, 0, fiber.NewError(fiber.StatusBadRequest, "This page of the list does not exist. Go back to its first page.")
 			}
-			if err := v.m.applyLedgerErrors(err, &d.Filter.Form, ""); err != nil {
+			if err := fieldErrors(err, &d.Filter.Form, nil); err != nil {
 				return nil, 0, err
 			}
 			if p != nil {
