@@ -35,7 +35,16 @@ var (
 // CPU sat idle beside queued password hashes (an execution trace showed 104 ms of busy-handler
 // sleep in 1.5 s). Queued in database/sql instead, a waiting writer only parks a goroutine.
 // The busy timeout still covers other processes (the command line).
-func Open(path string, log *slog.Logger) (*gorm.DB, error) {
+//
+// A target that is a postgres:// or postgresql:// URL opens Postgres instead (see openPostgres).
+func Open(target string, log *slog.Logger) (*gorm.DB, error) {
+	if isPostgresURL(target) {
+		return openPostgres(target, log)
+	}
+	return openSQLite(target, log)
+}
+
+func openSQLite(path string, log *slog.Logger) (*gorm.DB, error) {
 	q := url.Values{}
 	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(5000)", "foreign_keys(1)", "secure_delete(ON)", "synchronous(" + durableSync + ")"} {
 		q.Add("_pragma", p)
@@ -43,18 +52,7 @@ func Open(path string, log *slog.Logger) (*gorm.DB, error) {
 	q.Set("_txlock", "immediate")
 	dsn := "file:" + path + "?" + q.Encode()
 
-	db, err := gorm.Open(sqlite.Open(dsn), &gorm.Config{
-		TranslateError: true,
-		// The default logger prints bound values on errors, password hashes included. (GORM's
-		// slog logger formats every statement even when it logs nothing: this one does not.)
-		Logger: logger.New(slogWriter{log}, logger.Config{
-			SlowThreshold:             500 * time.Millisecond,
-			LogLevel:                  logger.Warn,
-			IgnoreRecordNotFoundError: true,
-			ParameterizedQueries:      true,
-		}),
-		NowFunc: func() time.Time { return time.Now().UTC() },
-	})
+	db, err := gorm.Open(sqlite.Open(dsn), gormConfig(log, func() time.Time { return time.Now().UTC() }))
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -81,6 +79,23 @@ func Open(path string, log *slog.Logger) (*gorm.DB, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	return db, nil
+}
+
+// gormConfig is what both databases share: duplicate keys as gorm.ErrDuplicatedKey and a
+// logger that never prints bound values.
+func gormConfig(log *slog.Logger, now func() time.Time) *gorm.Config {
+	return &gorm.Config{
+		TranslateError: true,
+		// The default logger prints bound values on errors, password hashes included. (GORM's
+		// slog logger formats every statement even when it logs nothing: this one does not.)
+		Logger: logger.New(slogWriter{log}, logger.Config{
+			SlowThreshold:             500 * time.Millisecond,
+			LogLevel:                  logger.Warn,
+			IgnoreRecordNotFoundError: true,
+			ParameterizedQueries:      true,
+		}),
+		NowFunc: now,
+	}
 }
 
 // insertWithoutReturning makes GORM read a new row's id from SQLite's last insert rowid
@@ -122,7 +137,19 @@ func Transaction(db *gorm.DB, fn func(tx *gorm.DB) error) error {
 //
 // It holds the one writer connection for its duration, so the setting cannot leak into another
 // transaction; a connection whose FULL setting cannot be restored is discarded.
+//
+// On Postgres the same promise is synchronous_commit = off for that one transaction (SET LOCAL):
+// the commit returns before its WAL is flushed, and the server keeps commits in order.
 func TransactionWithoutSync(db *gorm.DB, fn func(tx *gorm.DB) error) (err error) {
+	if IsPostgres(db) {
+		return Transaction(db, func(tx *gorm.DB) error {
+			// Not a write to users or sessions: the session cache need not hear of it.
+			if err := tx.Set(skipInvalidation, true).Exec("SET LOCAL synchronous_commit = off").Error; err != nil {
+				return err
+			}
+			return fn(tx)
+		})
+	}
 	sqlDB, err := db.DB()
 	if err != nil {
 		return err

@@ -1,0 +1,115 @@
+package models
+
+import (
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// This file is where SQLite and Postgres differ: how a database is opened and pooled, and the
+// few pieces of SQL that are spelt differently. Packages above models never ask which database
+// they run on.
+
+// IsPostgres reports whether db is a Postgres database (otherwise it is SQLite).
+func IsPostgres(db *gorm.DB) bool {
+	return db.Dialector.Name() == "postgres"
+}
+
+func isPostgresURL(target string) bool {
+	return strings.HasPrefix(target, "postgres://") || strings.HasPrefix(target, "postgresql://")
+}
+
+// Postgres pool: enough connections for parallel page views and sign-ins in one instance, few
+// enough that several instances stay under the server's default max_connections (100).
+const (
+	postgresMaxOpen = 20
+	postgresMaxIdle = 10
+)
+
+// openPostgres opens a Postgres database through pgx. Times are written in UTC and cut to
+// microseconds, the precision Postgres keeps, so a time read back equals the one written.
+func openPostgres(target string, log *slog.Logger) (*gorm.DB, error) {
+	name := redactURL(target)
+	db, err := gorm.Open(postgres.Open(target), gormConfig(log, func() time.Time {
+		return time.Now().UTC().Truncate(time.Microsecond)
+	}))
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", name, err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, err
+	}
+	sqlDB.SetMaxOpenConns(postgresMaxOpen)
+	sqlDB.SetMaxIdleConns(postgresMaxIdle)
+	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	sqlDB.SetConnMaxLifetime(time.Hour)
+	if err := sqlDB.Ping(); err != nil {
+		_ = sqlDB.Close()
+		return nil, fmt.Errorf("open %s: %w", name, err)
+	}
+	return db, nil
+}
+
+// redactURL is target without its password, for error messages and logs.
+func redactURL(target string) string {
+	u, err := url.Parse(target)
+	if err != nil {
+		return "the database URL"
+	}
+	return u.Redacted()
+}
+
+// ILike is the operator of a case-insensitive pattern match: SQLite's LIKE ignores the case of
+// ASCII letters, Postgres's LIKE does not.
+func ILike(db *gorm.DB) string {
+	if IsPostgres(db) {
+		return "ILIKE"
+	}
+	return "LIKE"
+}
+
+// NoCase is column compared and sorted without regard to case: COLLATE NOCASE on SQLite,
+// lower(column) on Postgres (its expression indexes are built on lower(column) too).
+func NoCase(db *gorm.DB, column string) string {
+	if IsPostgres(db) {
+		return "lower(" + column + ")"
+	}
+	return column + " COLLATE NOCASE"
+}
+
+// SQLBool is a boolean literal for raw SQL: SQLite stores booleans as 0 and 1, Postgres has a
+// boolean type that refuses comparison with an integer. Prefer a bound parameter where there
+// is one.
+func SQLBool(db *gorm.DB, b bool) string {
+	switch {
+	case IsPostgres(db) && b:
+		return "TRUE"
+	case IsPostgres(db):
+		return "FALSE"
+	case b:
+		return "1"
+	default:
+		return "0"
+	}
+}
+
+// Upsert is an insert's clause that updates the named columns of the row that already holds
+// the conflicting key (INSERT … ON CONFLICT (key) DO UPDATE, the same on both databases).
+// With no columns it keeps the existing row (DO NOTHING).
+func Upsert(key []string, update ...string) clause.OnConflict {
+	cols := make([]clause.Column, len(key))
+	for i, k := range key {
+		cols[i] = clause.Column{Name: k}
+	}
+	if len(update) == 0 {
+		return clause.OnConflict{Columns: cols, DoNothing: true}
+	}
+	return clause.OnConflict{Columns: cols, DoUpdates: clause.AssignmentColumns(update)}
+}
