@@ -18,8 +18,11 @@ import (
 
 // Config is everything Tally reads from its environment (TALLY_*), parsed and checked.
 type Config struct {
-	Addr           string
-	DataDir        string
+	Addr    string
+	DataDir string
+	// DatabaseURL, when set, is the Postgres database (postgres://…) that holds everything the
+	// SQLite files in DataDir hold otherwise. Several instances may share it.
+	DatabaseURL    string
 	BaseURL        *url.URL
 	Prod           bool
 	Secret         []byte
@@ -155,7 +158,29 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 		cfg.Secret = []byte(s)
 	}
+	if err := loadDatabaseURL(&cfg, env("TALLY_DATABASE_URL", "")); err != nil {
+		return cfg, err
+	}
 	return cfg, nil
+}
+
+// loadDatabaseURL checks TALLY_DATABASE_URL. With a shared database the secret cannot be
+// generated into one instance's data dir: every instance must sign cookies and links with the
+// same one, so it must come from the environment. Messages never repeat the URL (it may carry
+// a password).
+func loadDatabaseURL(cfg *Config, raw string) error {
+	if raw == "" {
+		return nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
+		return errors.New("TALLY_DATABASE_URL must be a URL such as postgres://user:pass@host:5432/tally?sslmode=require")
+	}
+	if cfg.Secret == nil {
+		return errors.New("TALLY_DATABASE_URL is set, so TALLY_SECRET must be set too: every instance on the database signs cookies and links with the same secret (at least 32 characters)")
+	}
+	cfg.DatabaseURL = raw
+	return nil
 }
 
 // Values of TALLY_REQUIRE_2FA.
