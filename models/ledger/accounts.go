@@ -23,14 +23,14 @@ type AccountEdit struct {
 }
 
 const accountSelect = `SELECT a.id, a.user_id, a.name, a.name_key, a.kind, a.currency, a.closed, a.created_at, a.updated_at,
-	(SELECT COALESCE(SUM(m.total), 0) FROM account_months m WHERE m.user_id = a.user_id AND m.account_id = a.id) AS balance
+	CAST((SELECT COALESCE(SUM(m.total), 0) FROM account_months m WHERE m.user_id = a.user_id AND m.account_id = a.id) AS BIGINT) AS balance
 FROM accounts a`
 
 // accountsQuery lists the user's accounts with their balances, open ones first, by name.
 func (b *Book) accountsQuery(includeClosed bool) (string, []any) {
-	q := accountSelect + ` INDEXED BY accounts_list WHERE a.user_id = ?`
+	q := accountSelect + b.indexedBy("accounts_list") + ` WHERE a.user_id = ?`
 	if !includeClosed {
-		q += ` AND a.closed = 0`
+		q += ` AND a.closed = FALSE`
 	}
 	return q + ` ORDER BY a.closed, a.name_key`, []any{b.userID}
 }

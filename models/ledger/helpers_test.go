@@ -4,18 +4,18 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"gorm.io/gorm"
 
 	"tally/models"
+	"tally/testkit/testdb"
 )
 
 func openTestDB(tb testing.TB) *gorm.DB {
 	tb.Helper()
-	db, err := models.Open(filepath.Join(tb.TempDir(), "tally.db"), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	db, err := models.Open(testdb.Target(tb, tb.TempDir()), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		tb.Fatal(err)
 	}

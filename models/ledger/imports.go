@@ -189,17 +189,14 @@ func (b *Book) StageImport(file StagedFile) (*Import, error) {
 		if err := tx.first("accounts", file.AccountID, &Account{}); err != nil {
 			return err
 		}
-		if err := tx.db.Exec(`DELETE FROM imports WHERE user_id = ? AND status = ? AND (created_at < ? OR id IN (
-				SELECT id FROM imports WHERE user_id = ? AND status = ? ORDER BY id DESC LIMIT -1 OFFSET ?))`,
+		if err := tx.db.Exec(`DELETE FROM imports WHERE user_id = ? AND status = ? AND (created_at < ? OR id NOT IN (
+				SELECT id FROM imports WHERE user_id = ? AND status = ? ORDER BY id DESC LIMIT ?))`,
 			b.userID, ImportStaged, now.Add(-StagedTTL), b.userID, ImportStaged, MaxStaged-1).Error; err != nil {
 			return err
 		}
-		res := tx.db.Exec(`INSERT INTO imports (user_id, account_id, file_name, sha256, format, status, data, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, b.userID, im.AccountID, im.FileName, im.SHA256, im.Format, im.Status, file.Data, now)
-		if res.Error != nil {
-			return res.Error
-		}
-		return tx.db.Raw(`SELECT last_insert_rowid()`).Scan(&im.ID).Error
+		return tx.db.Raw(`INSERT INTO imports (user_id, account_id, file_name, sha256, format, status, data, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, b.userID, im.AccountID, im.FileName, im.SHA256, im.Format, im.Status,
+			file.Data, now).Scan(&im.ID).Error
 	})
 	if err != nil {
 		return nil, wrap("stage import", err)
@@ -270,14 +267,17 @@ func (b *Book) completeImport(im *Import) error {
 		date = "9999-12-31"
 	}
 	var balance int64
-	q := `SELECT COALESCE(SUM(amount), 0) FROM transactions INDEXED BY transactions_register
+	q := `SELECT COALESCE(SUM(amount), 0) FROM transactions` + b.indexedBy("transactions_register") + `
 		WHERE user_id = ? AND account_id = ? AND date <= ? AND parent_id IS NULL`
 	args := []any{b.userID, im.AccountID, date}
 	if im.Status == ImportStaged {
-		q = `SELECT (` + q + `) + (SELECT COALESCE(SUM(amount), 0) FROM import_rows
+		q = `(` + q + `) + (SELECT COALESCE(SUM(amount), 0) FROM import_rows
 			WHERE user_id = ? AND import_id = ? AND date <= ? AND status IN (?, ?) AND NOT skip)`
 		args = append(args, b.userID, im.ID, date, RowNew, RowPossibleMatch)
+	} else {
+		q = `(` + q + `)`
 	}
+	q = `SELECT CAST(` + q + ` AS BIGINT)`
 	if err := b.db.Raw(q, args...).Scan(&balance).Error; err != nil {
 		return err
 	}

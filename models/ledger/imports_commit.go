@@ -74,14 +74,14 @@ func (b *Book) SetImportSkips(id uint, shown, skip []int) error {
 func (b *Book) setSkips(id uint, shown, skip []int) error {
 	for start := 0; start < len(shown); start += stageBatch {
 		part := shown[start:min(start+stageBatch, len(shown))]
-		if err := b.db.Exec(`UPDATE import_rows SET skip = 0 WHERE user_id = ? AND import_id = ? AND line IN ?`,
+		if err := b.db.Exec(`UPDATE import_rows SET skip = FALSE WHERE user_id = ? AND import_id = ? AND line IN ?`,
 			b.userID, id, part).Error; err != nil {
 			return err
 		}
 	}
 	for start := 0; start < len(skip); start += stageBatch {
 		part := skip[start:min(start+stageBatch, len(skip))]
-		if err := b.db.Exec(`UPDATE import_rows SET skip = 1 WHERE user_id = ? AND import_id = ? AND line IN ?`,
+		if err := b.db.Exec(`UPDATE import_rows SET skip = TRUE WHERE user_id = ? AND import_id = ? AND line IN ?`,
 			b.userID, id, part).Error; err != nil {
 			return err
 		}
@@ -146,7 +146,7 @@ func (b *Book) CommitImport(id uint, skipLines []int) (*CommitResult, error) {
 			return err
 		}
 		var counts struct{ Skipped, Duplicates int }
-		if err := tx.db.Raw(`SELECT COALESCE(SUM(status IN (?, ?) AND skip), 0) AS skipped, COALESCE(SUM(status = ?), 0) AS duplicates
+		if err := tx.db.Raw(`SELECT COUNT(CASE WHEN status IN (?, ?) AND skip THEN 1 END) AS skipped, COUNT(CASE WHEN status = ? THEN 1 END) AS duplicates
 			FROM import_rows WHERE user_id = ? AND import_id = ?`, RowNew, RowPossibleMatch, RowDuplicate, b.userID, id).
 			Scan(&counts).Error; err != nil {
 			return err
@@ -253,12 +253,12 @@ func (b *Book) ImportEdits(id uint, limit int) ([]Row, int, error) {
 		return nil, 0, nil
 	}
 	var n int
-	if err := b.db.Raw(`SELECT COUNT(*) FROM transactions t INDEXED BY transactions_import
+	if err := b.db.Raw(`SELECT COUNT(*) FROM transactions t`+b.indexedBy("transactions_import")+`
 		WHERE t.user_id = ? AND t.import_id = ? AND `+editedRow, b.userID, id).Scan(&n).Error; err != nil {
 		return nil, 0, wrap("import edits", err)
 	}
 	limit = clampLimit(limit)
-	page, _, err := b.page(query{`SELECT t.id, ` + rowColumns + ` FROM transactions t INDEXED BY transactions_import` + transferJoin +
+	page, _, err := b.page(query{`SELECT t.id, ` + b.rowColumns() + ` FROM transactions t` + b.indexedBy("transactions_import") + transferJoin +
 		` WHERE t.user_id = ? AND t.import_id = ? AND ` + editedRow + ` ORDER BY t.date, t.id LIMIT ?`,
 		[]any{b.userID, id, limit + 1}}, limit, false)
 	if err != nil {
@@ -281,7 +281,7 @@ func (b *Book) ImportedRows(id uint, cursor string, limit int) (*Page, error) {
 		return nil, wrap("imported rows", err)
 	}
 	limit = clampLimit(limit)
-	q := query{`SELECT t.id, ` + rowColumns + ` FROM transactions t INDEXED BY transactions_import` + transferJoin +
+	q := query{`SELECT t.id, ` + b.rowColumns() + ` FROM transactions t` + b.indexedBy("transactions_import") + transferJoin +
 		` WHERE t.user_id = ? AND t.import_id = ? AND t.parent_id IS NULL`, []any{b.userID, id}}
 	if c != nil {
 		q.sql += ` AND (t.date, t.id) < (?, ?)`
@@ -322,7 +322,7 @@ func (b *Book) UndoImport(id uint, removeEdited bool) (*Import, error) {
 			return del.Error
 		}
 		im.Removed = int(del.RowsAffected)
-		if err := tx.db.Raw(`SELECT COUNT(*) FROM transactions INDEXED BY transactions_import WHERE user_id = ? AND import_id = ?`,
+		if err := tx.db.Raw(`SELECT COUNT(*) FROM transactions`+tx.indexedBy("transactions_import")+` WHERE user_id = ? AND import_id = ?`,
 			b.userID, id).Scan(&im.Kept).Error; err != nil {
 			return err
 		}

@@ -185,8 +185,8 @@ func (b *Book) classify(im *Import, rows []stagedRow) error {
 	im.SameFileID = nil
 	var same []uint
 	// The same file committed before, whose rows are still in the account.
-	if err := b.db.Raw(`SELECT i.id FROM imports i INDEXED BY imports_file WHERE i.user_id = ? AND i.account_id = ? AND i.sha256 = ?
-			AND i.status = ? AND i.id <> ? AND EXISTS (SELECT 1 FROM transactions t INDEXED BY transactions_import
+	if err := b.db.Raw(`SELECT i.id FROM imports i`+b.indexedBy("imports_file")+` WHERE i.user_id = ? AND i.account_id = ? AND i.sha256 = ?
+			AND i.status = ? AND i.id <> ? AND EXISTS (SELECT 1 FROM transactions t`+b.indexedBy("transactions_import")+`
 				WHERE t.user_id = i.user_id AND t.import_id = i.id)
 		ORDER BY i.id LIMIT 1`, b.userID, im.AccountID, im.SHA256, ImportCommitted, im.ID).Scan(&same).Error; err != nil {
 		return err
@@ -217,7 +217,7 @@ func (b *Book) classify(im *Import, rows []stagedRow) error {
 	}
 	ids := map[string]bool{}
 	var stored []string
-	if err := b.db.Raw(`SELECT external_id FROM transactions INDEXED BY transactions_external
+	if err := b.db.Raw(`SELECT external_id FROM transactions`+b.indexedBy("transactions_external")+`
 		WHERE user_id = ? AND account_id = ? AND external_id IS NOT NULL`, b.userID, im.AccountID).Scan(&stored).Error; err != nil {
 		return err
 	}
@@ -226,7 +226,7 @@ func (b *Book) classify(im *Import, rows []stagedRow) error {
 	}
 	var existing []existingRow
 	if err := b.db.Raw(`SELECT id, date, amount, payee, import_id IS NULL AND NOT is_opening AS by_hand, external_id
-		FROM transactions INDEXED BY transactions_register
+		FROM transactions`+b.indexedBy("transactions_register")+`
 		WHERE user_id = ? AND account_id = ? AND date >= ? AND date <= ? AND parent_id IS NULL ORDER BY id`,
 		b.userID, im.AccountID, addDays(from, -MatchDays), addDays(to, MatchDays)).Scan(&existing).Error; err != nil {
 		return err
@@ -345,11 +345,19 @@ func (b *Book) categorize(rows []stagedRow) error {
 		CategoryID uint
 		Pos        string
 	}
-	// SQLite's bare columns: payee and category_id come from the row with the latest position.
-	if err := b.db.Raw(`SELECT payee, category_id, MAX(date || printf('%012d', id)) AS pos
+	// SQLite's bare columns: payee and category_id come from the row with the latest position;
+	// Postgres says the same with DISTINCT ON.
+	q := `SELECT payee, category_id, MAX(date || printf('%012d', id)) AS pos
 		FROM transactions INDEXED BY transactions_payee
 		WHERE user_id = ? AND parent_id IS NULL AND category_id IS NOT NULL AND payee <> ''
-		GROUP BY payee COLLATE NOCASE`, b.userID).Scan(&last).Error; err != nil {
+		GROUP BY payee COLLATE NOCASE`
+	if b.pg {
+		q = `SELECT DISTINCT ON (lower(payee)) payee, category_id, date || lpad(id::text, 12, '0') AS pos
+		FROM transactions
+		WHERE user_id = ? AND parent_id IS NULL AND category_id IS NOT NULL AND payee <> ''
+		ORDER BY lower(payee), date DESC, id DESC`
+	}
+	if err := b.db.Raw(q, b.userID).Scan(&last).Error; err != nil {
 		return err
 	}
 	type choice struct {
@@ -399,9 +407,10 @@ func (b *Book) insertStaged(importID uint, rows []stagedRow) error {
 		buf = append(buf, ']')
 		err := b.db.Exec(`INSERT INTO import_rows (user_id, import_id, line, date, payee, memo, amount, external_id,
 				status, message, match_id, category_id, skip)
-			SELECT ?, ?, r.value ->> 0, r.value ->> 1, r.value ->> 2, r.value ->> 3, r.value ->> 4, r.value ->> 5,
-				r.value ->> 6, r.value ->> 7, r.value ->> 8, r.value ->> 9, 0
-			FROM json_each(?) r`, b.userID, importID, string(buf)).Error
+			SELECT ?, ?, CAST(r.value ->> 0 AS INTEGER), r.value ->> 1, r.value ->> 2, r.value ->> 3,
+				CAST(r.value ->> 4 AS BIGINT), r.value ->> 5, r.value ->> 6, r.value ->> 7,
+				CAST(r.value ->> 8 AS BIGINT), CAST(r.value ->> 9 AS BIGINT), FALSE
+			FROM `+b.jsonRows()+` r`, b.userID, importID, string(buf)).Error
 		if errors.Is(err, gorm.ErrDuplicatedKey) {
 			return invalid("file", "Two rows of the file have the same line number.")
 		} else if err != nil {

@@ -45,6 +45,7 @@ type Book struct {
 	db     *gorm.DB
 	userID uint
 	now    func() time.Time
+	pg     bool // the database is Postgres (see dialect.go)
 }
 
 // For returns userID's book. db may be a transaction: the book's writes then nest in it.
@@ -65,13 +66,13 @@ func ForClock(db *gorm.DB, userID uint, now func() time.Time) (*Book, error) {
 		now = func() time.Time { return time.Now().UTC() }
 	}
 	// A fresh session: conditions already chained on db must not reach the book's queries.
-	return &Book{db: db.Session(&gorm.Session{NewDB: true}), userID: userID, now: now}, nil
+	return &Book{db: db.Session(&gorm.Session{NewDB: true}), userID: userID, now: now, pg: models.IsPostgres(db)}, nil
 }
 
 // write runs fn in a transaction, with a book on it so lookups see the transaction's own writes.
 func (b *Book) write(fn func(tx *Book) error) error {
 	return models.Transaction(b.db, func(tx *gorm.DB) error {
-		return fn(&Book{db: tx, userID: b.userID, now: b.now})
+		return fn(&Book{db: tx, userID: b.userID, now: b.now, pg: b.pg})
 	})
 }
 

@@ -45,7 +45,7 @@ func reportRows(f Filter) string {
 		return ""
 	}
 	cond := "NOT $.is_split AND $.transfer_id IS NULL AND NOT $.is_opening"
-	income := "COALESCE((SELECT k.is_income FROM categories k WHERE k.user_id = $.user_id AND k.id = $.category_id), 0)"
+	income := "COALESCE((SELECT k.is_income FROM categories k WHERE k.user_id = $.user_id AND k.id = $.category_id), FALSE)"
 	switch f.Flow {
 	case FlowIncome:
 		return cond + " AND " + income
@@ -62,6 +62,10 @@ func (b *Book) listQuery(f Filter, c *cursor, limit int, byText bool) query {
 	var q query
 	m := "t" // the row the filters and the keyset apply to
 	switch {
+	case byText && !f.byCategory() && b.pg:
+		// The text's ILIKE below reads the trigram index.
+		q.sql = `SELECT t.id FROM transactions t WHERE t.user_id = ? AND t.parent_id IS NULL`
+		q.args = []any{b.userID}
 	case byText && !f.byCategory():
 		// Only the ids are sorted; the page's rows are read after.
 		q.sql = `SELECT t.id FROM transactions t NOT INDEXED
@@ -77,17 +81,18 @@ func (b *Book) listQuery(f Filter, c *cursor, limit int, byText bool) query {
 		if f.CategoryID == 0 {
 			category, args = "m.category_id IS NULL", []any{b.userID}
 		}
-		q.sql = `SELECT m.id, ` + rowColumns + ` FROM transactions m INDEXED BY transactions_category
+		q.sql = `SELECT m.id, ` + b.rowColumns() + ` FROM transactions m` + b.indexedBy("transactions_category") + `
 			JOIN transactions t ON t.user_id = m.user_id AND t.id = COALESCE(m.parent_id, m.id)` + transferJoin + `
 			WHERE m.user_id = ? AND ` + category + ` AND (m.parent_id IS NULL OR NOT EXISTS (SELECT 1 FROM transactions s
-				WHERE s.user_id = m.user_id AND s.parent_id = m.parent_id AND s.category_id IS m.category_id AND s.id > m.id))`
+				WHERE s.user_id = m.user_id AND s.parent_id = m.parent_id AND s.category_id IS NOT DISTINCT FROM m.category_id
+					AND s.id > m.id))`
 		q.args = args
 	default:
 		index := "transactions_date"
 		if f.AccountID != 0 {
 			index = "transactions_register"
 		}
-		q.sql = `SELECT t.id, ` + rowColumns + ` FROM transactions t INDEXED BY ` + index + transferJoin + `
+		q.sql = `SELECT t.id, ` + b.rowColumns() + ` FROM transactions t` + b.indexedBy(index) + transferJoin + `
 			WHERE t.user_id = ? AND t.parent_id IS NULL`
 		q.args = []any{b.userID}
 	}
@@ -132,11 +137,11 @@ func (b *Book) listQuery(f Filter, c *cursor, limit int, byText bool) query {
 		c = nil
 	}
 	if f.Text != "" {
-		like := "%" + escapeLike(f.Text) + "%"
+		like, op := "%"+escapeLike(f.Text)+"%", b.like()
 		if m == "t" {
-			and(`($.payee LIKE ? ESCAPE '\' OR $.memo LIKE ? ESCAPE '\')`, like, like)
+			and(`($.payee `+op+` ? ESCAPE '\' OR $.memo `+op+` ? ESCAPE '\')`, like, like)
 		} else {
-			and(`($.payee LIKE ? ESCAPE '\' OR $.memo LIKE ? ESCAPE '\' OR t.memo LIKE ? ESCAPE '\')`, like, like, like)
+			and(`($.payee `+op+` ? ESCAPE '\' OR $.memo `+op+` ? ESCAPE '\' OR t.memo `+op+` ? ESCAPE '\')`, like, like, like)
 		}
 	}
 	if amounts != "" {
@@ -147,7 +152,7 @@ func (b *Book) listQuery(f Filter, c *cursor, limit int, byText bool) query {
 	}
 	q.sql += " ORDER BY " + m + ".date DESC, " + m + ".id DESC" + limitRows(limit+1)
 	if byText && !f.byCategory() {
-		q.sql = `SELECT t.id, ` + rowColumns + ` FROM transactions t NOT INDEXED` + transferJoin + `
+		q.sql = `SELECT t.id, ` + b.rowColumns() + ` FROM transactions t` + b.notIndexed() + transferJoin + `
 			WHERE t.user_id = ? AND t.id IN (` + q.sql + `) ORDER BY t.date DESC, t.id DESC`
 		q.args = append([]any{b.userID}, q.args...)
 	}
@@ -171,9 +176,16 @@ func (b *Book) searchByText(f Filter) (bool, error) {
 	if f.byCategory() || utf8.RuneCountInString(f.Text) < 3 {
 		return false, nil
 	}
+	q := query{`SELECT COUNT(*) FROM (SELECT rowid FROM transactions_text WHERE transactions_text MATCH ? LIMIT ?)`,
+		[]any{textMatch(f.Text), textCandidates + 1}}
+	if b.pg {
+		like := "%" + escapeLike(f.Text) + "%"
+		q = query{`SELECT COUNT(*) FROM (SELECT 1 FROM transactions
+			WHERE parent_id IS NULL AND (payee ILIKE ? ESCAPE '\' OR memo ILIKE ? ESCAPE '\') LIMIT ?) x`,
+			[]any{like, like, textCandidates + 1}}
+	}
 	var n int
-	err := b.db.Raw(`SELECT COUNT(*) FROM (SELECT rowid FROM transactions_text WHERE transactions_text MATCH ? LIMIT ?)`,
-		textMatch(f.Text), textCandidates+1).Scan(&n).Error
+	err := b.db.Raw(q.sql, q.args...).Scan(&n).Error
 	return n <= textCandidates, err
 }
 

@@ -77,11 +77,12 @@ func parseCursor(s string) (*cursor, error) {
 }
 
 // rowColumns are the columns of a Row, from t (the row) and o (the other leg of a transfer).
-const rowColumns = `t.id, t.account_id, t.date, t.payee, t.memo, t.amount, t.category_id, t.transfer_id, t.parent_id,
+func (b *Book) rowColumns() string {
+	return `t.id, t.account_id, t.date, t.payee, t.memo, t.amount, t.category_id, t.transfer_id, t.parent_id,
 	t.is_split, t.is_opening, t.import_id, t.external_id, t.created_at, t.updated_at,
 	o.account_id, o.amount,
-	CASE WHEN t.is_split THEN (SELECT json_group_array(json_object('id', c.id, 'category_id', c.category_id,
-		'amount', c.amount, 'memo', c.memo)) FROM transactions c WHERE c.user_id = t.user_id AND c.parent_id = t.id) END`
+	CASE WHEN t.is_split THEN ` + b.splitsJSON() + ` END`
+}
 
 const transferJoin = ` LEFT JOIN transactions o ON o.user_id = t.user_id AND o.id = t.transfer_id`
 
@@ -103,16 +104,16 @@ type query struct {
 func (b *Book) registerQuery(accountID uint, c *cursor, limit int) query {
 	var q query
 	if c == nil {
-		q.sql = `SELECT (SELECT COALESCE(SUM(total), 0) FROM account_months WHERE user_id = ? AND account_id = ?)`
+		q.sql = `SELECT CAST((SELECT COALESCE(SUM(total), 0) FROM account_months WHERE user_id = ? AND account_id = ?) AS BIGINT)`
 		q.args = []any{b.userID, accountID}
 	} else {
 		month := c.date[:7]
-		q.sql = `SELECT (SELECT COALESCE(SUM(total), 0) FROM account_months WHERE user_id = ? AND account_id = ? AND month < ?)
-			+ (SELECT COALESCE(SUM(amount), 0) FROM transactions INDEXED BY transactions_register
-				WHERE user_id = ? AND account_id = ? AND date >= ? AND (date, id) < (?, ?) AND parent_id IS NULL)`
+		q.sql = `SELECT CAST((SELECT COALESCE(SUM(total), 0) FROM account_months WHERE user_id = ? AND account_id = ? AND month < ?)
+			+ (SELECT COALESCE(SUM(amount), 0) FROM transactions` + b.indexedBy("transactions_register") + `
+				WHERE user_id = ? AND account_id = ? AND date >= ? AND (date, id) < (?, ?) AND parent_id IS NULL) AS BIGINT)`
 		q.args = []any{b.userID, accountID, month, b.userID, accountID, month + "-01", c.date, c.id}
 	}
-	q.sql += `, t.id, ` + rowColumns + ` FROM transactions t INDEXED BY transactions_register` + transferJoin +
+	q.sql += `, t.id, ` + b.rowColumns() + ` FROM transactions t` + b.indexedBy("transactions_register") + transferJoin +
 		` WHERE t.user_id = ? AND t.account_id = ? AND t.parent_id IS NULL`
 	q.args = append(q.args, b.userID, accountID)
 	if c != nil {
@@ -155,7 +156,7 @@ func (b *Book) Transaction(id uint) (*Row, error) {
 	if id == 0 {
 		return nil, ErrNotFound
 	}
-	q := query{`SELECT t.id, ` + rowColumns + ` FROM transactions t` + transferJoin +
+	q := query{`SELECT t.id, ` + b.rowColumns() + ` FROM transactions t` + transferJoin +
 		` WHERE t.user_id = ? AND t.id = ? AND t.parent_id IS NULL`, []any{b.userID, id}}
 	page, _, err := b.page(q, 1, false)
 	if err != nil {

@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+
+	"tally/models"
 )
 
 // The tables are written as SQL because GORM's tags cannot declare what keeps users apart: a
@@ -252,11 +254,7 @@ var schema = []string{
 		WHERE NOT NEW.is_split AND NEW.transfer_id IS NULL AND NOT NEW.is_opening
 		ON CONFLICT (user_id, month, account_id, category_id) DO UPDATE SET total = total + excluded.total;
 	END`,
-	// A database from before the table gets its totals once, at the first start that makes it.
-	`INSERT INTO category_months (user_id, month, account_id, category_id, total)
-	SELECT t.user_id, substr(t.date, 1, 7), t.account_id, COALESCE(t.category_id, 0), SUM(t.amount) FROM transactions t
-	WHERE NOT t.is_split AND t.transfer_id IS NULL AND NOT t.is_opening AND NOT EXISTS (SELECT 1 FROM category_months)
-	GROUP BY 1, 2, 3, 4`,
+	categoryMonthsBackfill,
 	// A tracking budget: what the user plans to spend (or expects to earn, for an income
 	// category) in a month, per category and currency. Amounts are minor units, zero or more.
 	`CREATE TABLE IF NOT EXISTS budgets (
@@ -297,6 +295,13 @@ var schema = []string{
 	versionTrigger("profiles", "DELETE", "OLD"),
 }
 
+// categoryMonthsBackfill gives a database from before category_months its totals once, at the
+// first start that makes the table.
+const categoryMonthsBackfill = `INSERT INTO category_months (user_id, month, account_id, category_id, total)
+	SELECT t.user_id, substr(t.date, 1, 7), t.account_id, COALESCE(t.category_id, 0), SUM(t.amount) FROM transactions t
+	WHERE NOT t.is_split AND t.transfer_id IS NULL AND NOT t.is_opening AND NOT EXISTS (SELECT 1 FROM category_months)
+	GROUP BY 1, 2, 3, 4`
+
 // txColumns are the columns a transaction keeps when it moves to deleted_transactions and back.
 const txColumns = `id, user_id, account_id, date, payee, memo, amount, category_id, transfer_id, parent_id,
 	is_split, is_opening, import_id, external_id, created_at, updated_at`
@@ -308,11 +313,12 @@ const BalanceRows = "t.parent_id IS NULL"
 // category counts: never a split's parent, always its parts.
 const ReportRows = "NOT t.is_split"
 
-// Migrate creates the ledger's tables, indexes and triggers; it runs at every start, after
-// models.Migrate (the users table must exist).
+// Migrate creates the ledger's tables, indexes and triggers, in SQLite's or Postgres's words
+// (schema_postgres.go); it runs at every start, after models.Migrate (the users table must
+// exist). Every statement is idempotent.
 func Migrate(db *gorm.DB) error {
 	return db.Transaction(func(tx *gorm.DB) error {
-		for _, stmt := range schema {
+		for _, stmt := range migrationSchema(models.IsPostgres(db)) {
 			if err := tx.Exec(stmt).Error; err != nil {
 				return err
 			}
