@@ -1,5 +1,7 @@
 package ledger
 
+import "strings"
+
 // The few places the ledger's SQL is spelt differently on Postgres: one query text wherever a
 // portable form exists, and these where none does. The book knows its database from the handle
 // it was made with (models.IsPostgres).
@@ -54,4 +56,13 @@ func (b *Book) jsonRows() string {
 		return `jsonb_array_elements(CAST(? AS jsonb)) AS`
 	}
 	return `json_each(?)`
+}
+
+// storable is s as the database can keep it: Postgres's text cannot hold a NUL, which only a
+// row staged as an error (a NUL is a control character) can carry, to be shown in the preview.
+func (b *Book) storable(s string) string {
+	if b.pg {
+		return strings.ReplaceAll(s, "\x00", "\uFFFD")
+	}
+	return s
 }

@@ -15,7 +15,16 @@ import (
 
 func openTestDB(tb testing.TB) *gorm.DB {
 	tb.Helper()
-	db, err := models.Open(testdb.Target(tb, tb.TempDir()), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	db, _ := openTestTarget(tb)
+	return db
+}
+
+// openTestTarget opens a migrated database for the pass that runs (see testdb.Target), and
+// answers what models.Open was given, so a test can open a second handle on it.
+func openTestTarget(tb testing.TB) (*gorm.DB, string) {
+	tb.Helper()
+	target := testdb.Target(tb, tb.TempDir())
+	db, err := models.Open(target, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -26,7 +35,7 @@ func openTestDB(tb testing.TB) *gorm.DB {
 	if err := Migrate(db); err != nil {
 		tb.Fatal(err)
 	}
-	return db
+	return db, target
 }
 
 func newUser(tb testing.TB, db *gorm.DB, name string) uint {
@@ -113,10 +122,10 @@ func checkTotals(tb testing.TB, db *gorm.DB) {
 		Uses, Rows int64
 	}
 	err = db.Raw(`WITH rows AS (
-			SELECT user_id, payee COLLATE NOCASE AS name, COUNT(*) AS n FROM transactions t
+			SELECT user_id, ` + models.NoCase(db, "payee") + ` AS name, COUNT(*) AS n FROM transactions t
 			WHERE ` + BalanceRows + ` AND payee <> '' GROUP BY 1, 2)
 		SELECT COALESCE(p.name, r.name) AS name, COALESCE(p.uses, 0) AS uses, COALESCE(r.n, 0) AS rows
-		FROM rows r FULL JOIN payees p ON p.user_id = r.user_id AND p.name = r.name
+		FROM rows r FULL JOIN payees p ON p.user_id = r.user_id AND ` + models.NoCase(db, "p.name") + ` = r.name
 		WHERE COALESCE(p.uses, 0) <> COALESCE(r.n, 0)`).Scan(&badPayees).Error
 	if err != nil {
 		tb.Fatal(err)

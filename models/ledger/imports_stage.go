@@ -399,7 +399,8 @@ func (b *Book) insertStaged(importID uint, rows []stagedRow) error {
 				buf = append(buf, ',')
 			}
 			var err error
-			if buf, err = appendJSON(buf, []any{r.Line, r.Date, r.Payee, r.Memo, r.Amount, optionalText(r.ExternalID),
+			if buf, err = appendJSON(buf, []any{r.Line, b.storable(r.Date), b.storable(r.Payee), b.storable(r.Memo), r.Amount,
+				optionalText(b.storable(r.ExternalID)),
 				r.status, r.message, optionalID(r.matchID), optionalID(r.categoryID)}); err != nil {
 				return err
 			}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"tally/models"
 )
 
 func TestSuggestions(t *testing.T) {
@@ -154,7 +156,7 @@ func TestTextSearch(t *testing.T) {
 		}
 		var want int
 		noErr(t, db.Raw(`SELECT COUNT(*) FROM transactions WHERE user_id = ? AND parent_id IS NULL
-			AND (payee LIKE ? ESCAPE '\' OR memo LIKE ? ESCAPE '\')`, b.userID, "%"+escapeLike(f.Text)+"%", "%"+escapeLike(f.Text)+"%").Scan(&want).Error)
+			AND (payee `+models.ILike(db)+` ? ESCAPE '\' OR memo `+models.ILike(db)+` ? ESCAPE '\')`, b.userID, "%"+escapeLike(f.Text)+"%", "%"+escapeLike(f.Text)+"%").Scan(&want).Error)
 		if f.AccountID == 0 && len(scan) != want {
 			t.Errorf("%q: %d rows, want %d", f.Text, len(scan), want)
 		}

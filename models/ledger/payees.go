@@ -1,6 +1,9 @@
 package ledger
 
-import "strings"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // payeesQuery suggests payees starting with prefix, the most used first, from the payees table
 // the triggers keep (a GROUP BY over the rows took 18 ms at 50,000 rows for a short prefix).
@@ -20,6 +23,9 @@ func (b *Book) Payees(prefix string, limit int) ([]string, error) {
 	if limit <= 0 || limit > 50 {
 		limit = 10
 	}
+	if !storedText(prefix) {
+		return nil, nil
+	}
 	q := b.payeesQuery(strings.TrimSpace(prefix), limit)
 	var payees []string
 	err := b.db.Raw(q.sql, q.args...).Scan(&payees).Error
@@ -29,7 +35,7 @@ func (b *Book) Payees(prefix string, limit int) ([]string, error) {
 // CategoryForPayee is the category last used with payee (ignoring case), or 0.
 func (b *Book) CategoryForPayee(payee string) (uint, error) {
 	payee = strings.TrimSpace(payee)
-	if payee == "" {
+	if payee == "" || !storedText(payee) {
 		return 0, nil
 	}
 	var ids []uint
@@ -44,4 +50,10 @@ func (b *Book) CategoryForPayee(payee string) (uint, error) {
 		return 0, wrap("category for payee", err)
 	}
 	return ids[0], nil
+}
+
+// storedText says whether s could be a stored payee's text: valid UTF-8 without a NUL (which
+// Postgres refuses as a parameter; a payee cannot hold control characters anyway).
+func storedText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }

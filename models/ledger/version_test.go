@@ -29,13 +29,11 @@ func init() {
 // TestVersionMovesWithEveryWrite: every kind of write to what a ledger page shows moves the
 // writer's version, and only theirs; reads move nothing.
 func TestVersionMovesWithEveryWrite(t *testing.T) {
-	db := openTestDB(t)
+	db, target := openTestTarget(t)
 	a := newFixture(t, db, "ada")
 	bob := newFixture(t, db, "bob")
-	// Another process: a handle of its own on the same file, as the command line has.
-	var path string
-	noErr(t, db.Raw(`SELECT file FROM pragma_database_list WHERE name = 'main'`).Scan(&path).Error)
-	other, err := models.Open(path, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	// Another process: a handle of its own on the same database, as the command line has.
+	other, err := models.Open(target, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	noErr(t, err)
 	t.Cleanup(func() { models.Close(other) })
 
