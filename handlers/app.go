@@ -5,7 +5,6 @@ package handlers
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -20,6 +19,7 @@ import (
 	"tally/mail"
 	"tally/models"
 	"tally/models/ledger"
+	"tally/models/schema"
 )
 
 // Options are what tests and the benchmark change; the zero value is production.
@@ -52,13 +52,9 @@ func OpenDatabase(cfg config.Config, log *slog.Logger) (*gorm.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := errors.Join(models.Migrate(db), ledger.Migrate(db)); err != nil {
+	if _, err := schema.Up(context.Background(), db, cfg.DataDir, log); err != nil {
 		_ = models.Close(db)
-		return nil, fmt.Errorf("migrate: %w", err)
-	}
-	if _, err := models.MigrateUsers(db, log); err != nil {
-		_ = models.Close(db)
-		return nil, fmt.Errorf("migrate users: %w", err)
+		return nil, err
 	}
 	return db, nil
 }
