@@ -12,6 +12,8 @@ import (
 // with the NOCASE collation, so the search columns get their own NOCASE indexes (the unique
 // indexes on username_key and email stay BINARY). The others let a sorted page be read in
 // index order instead of sorting every row.
+// Postgres's LIKE is case-sensitive: the search matches lower(column) there, and the indexes are
+// on lower(column) with text_pattern_ops, which serves LIKE 'abc%' in any collation.
 var userListIndexes = []string{
 	"CREATE INDEX IF NOT EXISTS idx_users_search_username ON users(username_key COLLATE NOCASE)",
 	"CREATE INDEX IF NOT EXISTS idx_users_search_email ON users(email COLLATE NOCASE)",
@@ -23,8 +25,23 @@ var userListIndexes = []string{
 	"CREATE INDEX IF NOT EXISTS idx_users_flags ON users(is_staff, is_active, email_verified_at)",
 }
 
+var userListIndexesPostgres = []string{
+	"CREATE INDEX IF NOT EXISTS idx_users_search_username ON users(lower(username_key) text_pattern_ops)",
+	"CREATE INDEX IF NOT EXISTS idx_users_search_email ON users(lower(email) text_pattern_ops)",
+	"CREATE INDEX IF NOT EXISTS idx_users_search_first_name ON users(lower(first_name) text_pattern_ops)",
+	"CREATE INDEX IF NOT EXISTS idx_users_search_last_name ON users(lower(last_name) text_pattern_ops)",
+	"CREATE INDEX IF NOT EXISTS idx_users_name ON users(lower(last_name), lower(first_name))",
+	"CREATE INDEX IF NOT EXISTS idx_users_date_joined ON users(date_joined)",
+	"CREATE INDEX IF NOT EXISTS idx_users_last_login ON users(last_login)",
+	"CREATE INDEX IF NOT EXISTS idx_users_flags ON users(is_staff, is_active, email_verified_at)",
+}
+
 func migrateUserListIndexes(db *gorm.DB) error {
-	for _, stmt := range userListIndexes {
+	stmts := userListIndexes
+	if IsPostgres(db) {
+		stmts = userListIndexesPostgres
+	}
+	for _, stmt := range stmts {
 		if err := db.Exec(stmt).Error; err != nil {
 			return err
 		}
@@ -33,14 +50,16 @@ func migrateUserListIndexes(db *gorm.DB) error {
 }
 
 // UserSorts are the columns the admin list sorts by, by the name used in URLs. Every order
-// ends with the id, so pages never overlap.
+// ends with the id, so pages never overlap. Names sort without regard to case (noCaseSorts).
 var UserSorts = map[string][]string{
 	"username":   {"username_key"},
 	"email":      {"email"},
-	"name":       {"last_name COLLATE NOCASE", "first_name COLLATE NOCASE"},
+	"name":       {"last_name", "first_name"},
 	"joined":     {"date_joined"},
 	"last_login": {"last_login"},
 }
+
+var noCaseSorts = map[string]bool{"name": true}
 
 // DefaultUserSort shows the newest accounts first.
 const DefaultUserSort = "-joined"
@@ -106,7 +125,7 @@ func (q UserQuery) normalize() UserQuery {
 // filterUsers is the WHERE of the list: every search word must start one of the four columns.
 func filterUsers(db *gorm.DB, q UserQuery) *gorm.DB {
 	where := db.Model(&User{})
-	if cond, args := searchUsers(q.Search); cond != "" {
+	if cond, args := searchUsers(db, q.Search); cond != "" {
 		where = where.Where(cond, args...)
 	}
 	// Literal conditions, not parameters, so the planner sees which index entries they select.
@@ -114,8 +133,8 @@ func filterUsers(db *gorm.DB, q UserQuery) *gorm.DB {
 		v        *bool
 		yes, not string
 	}{
-		{q.Staff, "is_staff = 1", "is_staff = 0"},
-		{q.Active, "is_active = 1", "is_active = 0"},
+		{q.Staff, "is_staff = " + SQLBool(db, true), "is_staff = " + SQLBool(db, false)},
+		{q.Active, "is_active = " + SQLBool(db, true), "is_active = " + SQLBool(db, false)},
 		{q.Verified, "email_verified_at IS NOT NULL", "email_verified_at IS NULL"},
 	} {
 		if f.v != nil && *f.v {
@@ -132,7 +151,7 @@ func filterUsers(db *gorm.DB, q UserQuery) *gorm.DB {
 // collect its rows from the four indexes (or check it against few rows selected by a filter);
 // the other words become one set of ids, read from the indexes alone and intersected, so a
 // broad first word does not mean reading every row it matches to test the next.
-func searchUsers(search string) (string, []any) {
+func searchUsers(db *gorm.DB, search string) (string, []any) {
 	words := strings.Fields(search)
 	if len(words) > maxSearchWords {
 		words = words[:maxSearchWords]
@@ -142,7 +161,11 @@ func searchUsers(search string) (string, []any) {
 	var args []any
 	for i, w := range words {
 		p := escapeLike(w) + "%"
-		match := `username_key LIKE ? ESCAPE '\' OR email LIKE ? ESCAPE '\' OR first_name LIKE ? ESCAPE '\' OR last_name LIKE ? ESCAPE '\'`
+		var cols []string
+		for _, col := range []string{"username_key", "email", "first_name", "last_name"} {
+			cols = append(cols, startsNoCase(db, col))
+		}
+		match := strings.Join(cols, " OR ")
 		if i == 0 {
 			cond = "(" + match + ")"
 		} else {
@@ -157,7 +180,7 @@ func searchUsers(search string) (string, []any) {
 }
 
 func pageOfUsers(where *gorm.DB, q UserQuery) *gorm.DB {
-	return where.Order(userOrder(q.Sort)).Limit(q.PerPage).Offset((q.Page - 1) * q.PerPage)
+	return where.Order(userOrder(where, q.Sort)).Limit(q.PerPage).Offset((q.Page - 1) * q.PerPage)
 }
 
 // NormalizeUserSort returns s when it names a sort column, else the default.
@@ -169,13 +192,17 @@ func NormalizeUserSort(s string) string {
 }
 
 // userOrder builds ORDER BY from whitelisted columns only, never from the request.
-func userOrder(sort string) string {
+func userOrder(db *gorm.DB, sort string) string {
 	dir := " ASC"
 	if strings.HasPrefix(sort, "-") {
 		dir = " DESC"
 	}
 	var terms []string
-	for _, col := range UserSorts[strings.TrimPrefix(sort, "-")] {
+	key := strings.TrimPrefix(sort, "-")
+	for _, col := range UserSorts[key] {
+		if noCaseSorts[key] {
+			col = NoCase(db, col)
+		}
 		terms = append(terms, col+dir)
 	}
 	return strings.Join(append(terms, "id"+dir), ", ")

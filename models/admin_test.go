@@ -4,11 +4,12 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"tally/testkit/testdb"
 
 	"gorm.io/gorm"
 )
@@ -16,7 +17,7 @@ import (
 // openListDB is a migrated database in a temp dir, for tests and benchmarks.
 func openListDB(tb testing.TB) *gorm.DB {
 	tb.Helper()
-	db, err := Open(filepath.Join(tb.TempDir(), "tally.db"), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	db, err := Open(testdb.Target(tb, tb.TempDir()), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -105,6 +106,7 @@ func TestListUsers(t *testing.T) {
 // page reads its sort index, a filter reads the flags index, and nothing reads every row of
 // the table. Only a search or a filter, which select few rows, may sort them.
 func TestListUsersUsesIndexes(t *testing.T) {
+	testdb.SkipOnPostgres(t, "the plans checked are SQLite's EXPLAIN QUERY PLAN")
 	db := openListDB(t)
 	yes, no := true, false
 	for _, tc := range []struct {

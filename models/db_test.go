@@ -12,11 +12,14 @@ import (
 	"testing"
 	"time"
 
+	"tally/testkit/testdb"
+
 	"gorm.io/gorm"
 )
 
 // Writes queue for the one writer connection in database/sql; reads do not wait for it.
 func TestWritesQueueAndReadsRunBesideThem(t *testing.T) {
+	testdb.SkipOnPostgres(t, "one writer connection and a pool of readers is how SQLite is opened")
 	db := openListDB(t)
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 
@@ -118,6 +121,7 @@ func TestCloseClosesEveryPool(t *testing.T) {
 // A sign-in's bookkeeping commits with synchronous=NORMAL; every other transaction, before,
 // after and interleaved with it, still commits with FULL, and a failed one rolls back.
 func TestTransactionWithoutSyncKeepsOthersDurable(t *testing.T) {
+	testdb.SkipOnPostgres(t, "PRAGMA synchronous (TestTransactionWithoutSyncOnPostgres is Postgres's)")
 	db := openListDB(t)
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	// Called from the goroutines below too: t.Error, not t.Fatal.
@@ -194,6 +198,7 @@ func TestTransactionWithoutSyncKeepsOthersDurable(t *testing.T) {
 // temporary table made the allocator map and unmap memory on every insert), and every created
 // row still gets its id, one at a time or in a batch.
 func TestInsertsWithoutReturning(t *testing.T) {
+	testdb.SkipOnPostgres(t, "Postgres reads a new id with RETURNING; SQLite's last insert rowid does not exist there")
 	db := openTestDB(t)
 	u := mustCreate(t, db, "ada", "ada@example.com", "a long password 1", cheap)
 	n := 0
@@ -223,5 +228,55 @@ func TestInsertsWithoutReturning(t *testing.T) {
 	}
 	if u.ID == 0 {
 		t.Error("user created without an id")
+	}
+}
+
+// On Postgres a sign-in's bookkeeping commits with synchronous_commit off, for that
+// transaction only: the setting is back on in the next transaction of the same connection and
+// in transactions beside it, and a failed one rolls back.
+func TestTransactionWithoutSyncOnPostgres(t *testing.T) {
+	if !testdb.Postgres() {
+		t.Skip("Postgres only: synchronous_commit")
+	}
+	db := openListDB(t)
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	sqlDB, err := db.DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqlDB.SetMaxOpenConns(1) // so the next transaction runs on the same connection
+	setting := func(tx *gorm.DB) string {
+		var v string
+		if err := tx.Raw("SHOW synchronous_commit").Scan(&v).Error; err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	failed := errors.New("rolled back")
+	err = TransactionWithoutSync(db, func(tx *gorm.DB) error {
+		if got := setting(tx); got != "off" {
+			t.Errorf("inside TransactionWithoutSync: synchronous_commit=%s, want off", got)
+		}
+		if err := RecordLoginFailure(tx, now, "key:lazy"); err != nil {
+			return err
+		}
+		return failed
+	})
+	if !errors.Is(err, failed) {
+		t.Fatalf("failing transaction: %v, want its own error", err)
+	}
+	if err := TransactionWithoutSync(db, func(tx *gorm.DB) error { return RecordLoginFailure(tx, now, "key:lazy") }); err != nil {
+		t.Fatal(err)
+	}
+	if err := Transaction(db, func(tx *gorm.DB) error {
+		if got := setting(tx); got != "on" {
+			t.Errorf("a transaction after it: synchronous_commit=%s, want on", got)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := CountLoginFailures(db, "key:lazy", now.Add(-time.Hour)); err != nil || n != 1 {
+		t.Errorf("key:lazy: %d rows (err %v), want 1 (the failed transaction's rolled back)", n, err)
 	}
 }

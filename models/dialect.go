@@ -75,6 +75,17 @@ func ILike(db *gorm.DB) string {
 	return "LIKE"
 }
 
+// startsNoCase is the condition that column matches a LIKE pattern (one parameter, escaped
+// with backslashes) without regard to case, in the form its index serves: SQLite's LIKE ignores
+// ASCII case and uses the COLLATE NOCASE index; Postgres matches lower(column), indexed with
+// text_pattern_ops.
+func startsNoCase(db *gorm.DB, column string) string {
+	if IsPostgres(db) {
+		return `lower(` + column + `) LIKE lower(?) ESCAPE '\'`
+	}
+	return column + ` LIKE ? ESCAPE '\'`
+}
+
 // NoCase is column compared and sorted without regard to case: COLLATE NOCASE on SQLite,
 // lower(column) on Postgres (its expression indexes are built on lower(column) too).
 func NoCase(db *gorm.DB, column string) string {
@@ -112,4 +123,28 @@ func Upsert(key []string, update ...string) clause.OnConflict {
 		return clause.OnConflict{Columns: cols, DoNothing: true}
 	}
 	return clause.OnConflict{Columns: cols, DoUpdates: clause.AssignmentColumns(update)}
+}
+
+// storageTablesLock is the advisory lock key under which CreateStorageTable runs (any fixed
+// number of our own; "tally" in ASCII).
+const storageTablesLock = 0x74616c6c79
+
+// CreateStorageTable creates table, a key-value table of Fiber's Postgres storage (sessions,
+// rate counters), unless it exists. Instances starting together would otherwise race: the
+// storage checks for the table and then creates it, and the loser fails. Postgres only.
+func CreateStorageTable(db *gorm.DB, table string) error {
+	name := clause.Table{Name: table}
+	return db.Transaction(func(tx *gorm.DB) error {
+		if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", storageTablesLock).Error; err != nil {
+			return err
+		}
+		// The columns the storage checks for (k text, v bytea, e bigint) and its index on e.
+		if err := tx.Exec(`CREATE TABLE IF NOT EXISTS ? (
+			k TEXT PRIMARY KEY NOT NULL DEFAULT '',
+			v BYTEA NOT NULL,
+			e BIGINT NOT NULL DEFAULT '0')`, name).Error; err != nil {
+			return err
+		}
+		return tx.Exec("CREATE INDEX IF NOT EXISTS ? ON ? (e)", clause.Table{Name: table + "_e"}, name).Error
+	})
 }

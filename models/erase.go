@@ -62,7 +62,7 @@ func accountAddresses(tx *gorm.DB, u *User) ([]string, error) {
 func unnameInEvents(tx *gorm.DB, u *User) error {
 	name := u.Username
 	var acted []SecurityEvent
-	err := tx.Select("id", "detail").Where(`actor_id = ? AND user_id <> ? AND detail LIKE ? ESCAPE '\'`,
+	err := tx.Select("id", "detail").Where(`actor_id = ? AND user_id <> ? AND detail `+ILike(tx)+` ? ESCAPE '\'`,
 		u.ID, u.ID, "% by "+escapeLike(name)).Find(&acted).Error
 	if err != nil {
 		return err
@@ -78,7 +78,7 @@ func unnameInEvents(tx *gorm.DB, u *User) error {
 	}
 	const viewing = "Viewing as "
 	var viewed []SecurityEvent
-	err = tx.Select("id", "detail").Where(`user_id <> ? AND kind = ? AND detail LIKE ? ESCAPE '\'`,
+	err = tx.Select("id", "detail").Where(`user_id <> ? AND kind = ? AND detail `+ILike(tx)+` ? ESCAPE '\'`,
 		u.ID, EventImpersonation, escapeLike(viewing+name)+" %").Find(&viewed).Error
 	if err != nil {
 		return err
@@ -104,7 +104,13 @@ var ErrCheckpointBusy = errors.New("WAL checkpoint could not finish: the databas
 // still holds the earlier images of those pages until a checkpoint, and an automatic one never
 // shrinks the file: this is what leaves no copy of a deleted row in any file once it returns.
 // It waits (the busy timeout) for readers of older snapshots; run it outside a transaction.
+//
+// On Postgres it does nothing: dead rows are the server's to vacuum, and its WAL segments are
+// recycled by checkpoints; no file of Tally's holds them.
 func ForgetDeletedPages(db *gorm.DB) error {
+	if IsPostgres(db) {
+		return nil
+	}
 	// Raw, not Exec, to read the result; a PRAGMA goes to the writer's connection.
 	return checkpointResult(db.Raw("PRAGMA wal_checkpoint(TRUNCATE)").Row())
 }
