@@ -110,6 +110,13 @@ func Open(cfg config.Config, log *slog.Logger, o Options) (_ *Server, err error)
 		s.Outbox.Run(ctx)
 	}()
 	s.App, s.h = build(cfg, s.DB, sessions, limits, s.Outbox, log, o)
+	// Other instances on the same Postgres database: their changes reach this one's caches.
+	peers, err := models.ListenPeers(s.DB, log)
+	if err != nil {
+		return nil, err
+	}
+	s.close = append(s.close, peers.Close)
+	s.h.followPeers(peers)
 	if err := s.startOperations(cfg, log); err != nil {
 		return nil, err
 	}

@@ -3,11 +3,14 @@ package handlers
 import (
 	"bytes"
 	"encoding/gob"
+	"errors"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+
+	"tally/models"
 )
 
 // cachedStorage is a write-through cache in front of the session store: reading a session is
@@ -21,6 +24,9 @@ import (
 // Writes are serialized (SQLite serializes them anyway), so the cache ends as the store does;
 // a read that missed the cache keeps what it read only if no write came in the meantime, so a
 // session deleted while it was being read is not cached again.
+//
+// Several instances on one Postgres database share the store: each tells the others which key
+// it wrote, and they drop it (see models.Peers, which also says when entries may be trusted).
 type cachedStorage struct {
 	fiber.Storage
 	wmu     sync.Mutex // held across a write to the store and to the cache
@@ -29,6 +35,7 @@ type cachedStorage struct {
 	writes  uint64 // count of writes, under mu: a read that raced one keeps nothing
 	max     int
 	now     func() time.Time
+	peers   *models.Peers
 	// decoded, when set (tests), runs in values between decoding and keeping the result.
 	decoded func()
 }
@@ -65,36 +72,57 @@ func (s *cachedStorage) Set(key string, val []byte, exp time.Duration) error {
 	defer s.wmu.Unlock()
 	err := s.Storage.Set(key, val, exp)
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.writes++
 	if err != nil {
 		delete(s.entries, key)
+		s.mu.Unlock()
 		return err
 	}
 	s.putLocked(key, append([]byte(nil), val...), exp)
-	return nil
+	s.mu.Unlock()
+	return s.peers.Publish(models.TopicStore, key)
 }
 
 func (s *cachedStorage) Delete(key string) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	err := s.Storage.Delete(key)
-	s.mu.Lock()
-	s.writes++
-	delete(s.entries, key)
-	s.mu.Unlock()
-	return err
+	s.forget(key)
+	return errors.Join(err, s.peers.Publish(models.TopicStore, key))
 }
 
 func (s *cachedStorage) Reset() error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	err := s.Storage.Reset()
+	s.forget("")
+	return errors.Join(err, s.peers.Publish(models.TopicStore, ""))
+}
+
+// followPeers makes both session caches hear the other instances (see models.Peers).
+func (h *Handlers) followPeers(p *models.Peers) {
+	h.sessionCache.Follow(p)
+	h.sessionData.follow(p)
+}
+
+// follow makes the cache drop what other instances write and trust its entries only while
+// peers does; nil peers (SQLite: one process) changes nothing. Call it before serving.
+func (s *cachedStorage) follow(peers *models.Peers) {
+	s.peers = peers
+	peers.Follow(models.TopicStore, s.forget)
+}
+
+// forget drops key's entry, or every entry for "". Counted as a write, so a read that raced it
+// does not keep what it read.
+func (s *cachedStorage) forget(key string) {
 	s.mu.Lock()
 	s.writes++
-	clear(s.entries)
+	if key == "" {
+		clear(s.entries)
+	} else {
+		delete(s.entries, key)
+	}
 	s.mu.Unlock()
-	return err
 }
 
 // lookup returns the unexpired entry under key, and the write count it was read at.
@@ -103,7 +131,7 @@ func (s *cachedStorage) lookup(key string) (e cachedValue, writes uint64, ok boo
 	e, ok = s.entries[key]
 	writes = s.writes
 	s.mu.RUnlock()
-	return e, writes, ok && s.now().Before(e.exp)
+	return e, writes, ok && s.now().Before(e.exp) && s.peers.Trusted()
 }
 
 // putLocked copies key: callers may pass one that points into a request buffer.

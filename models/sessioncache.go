@@ -14,12 +14,14 @@ import (
 // invalidate: any write through this *gorm.DB to users or auth_sessions (or any raw statement,
 // whose table is unknown) moves a generation counter, and entries from an older generation are
 // reloaded. A revoked session or a deactivated user is therefore seen at the next request
-// (within sessionCacheMaxAge when another process made the change).
+// (within sessionCacheMaxAge when another process made the change, and within a second when
+// another instance on the same Postgres database did: see Follow).
 type SessionCache struct {
 	gen     atomic.Uint64
 	mu      sync.RWMutex
 	entries map[string]cachedSession
 	max     int
+	peers   *Peers
 }
 
 type cachedSession struct {
@@ -102,6 +104,14 @@ func (w *txWrites) done(db *gorm.DB) {
 	}
 }
 
+// Follow makes the cache hear the other instances' writes to users and sessions through
+// peers, and serve entries only while peers says the listener hears them (see Peers). Call it
+// before the cache is used; with nil peers (SQLite) nothing changes.
+func (c *SessionCache) Follow(peers *Peers) {
+	c.peers = peers
+	peers.Follow(TopicSessions, func(string) { c.Invalidate() })
+}
+
 // Invalidate drops every cached session; call it after a transaction that changed users or
 // sessions has committed.
 func (c *SessionCache) Invalidate() { c.gen.Add(1) }
@@ -112,7 +122,7 @@ func (c *SessionCache) Find(db *gorm.DB, id string, now time.Time) (*AuthSession
 	c.mu.RLock()
 	e, ok := c.entries[id]
 	c.mu.RUnlock()
-	if age := now.Sub(e.at); ok && e.gen == gen && age >= 0 && age < sessionCacheMaxAge {
+	if age := now.Sub(e.at); ok && e.gen == gen && age >= 0 && age < sessionCacheMaxAge && c.peers.Trusted() {
 		s := e.s
 		return &s, nil
 	}
