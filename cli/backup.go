@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,10 +17,11 @@ import (
 )
 
 // Standalone says whether cmd opens what it needs itself, so that main opens no database for
-// it: a backup must not migrate the data it copies, and a restore needs the data dir closed.
+// it: a backup must not migrate the data it copies, a restore needs the data dir closed, and
+// migrate says what it applies.
 func Standalone(cmd string) bool {
 	switch cmd {
-	case "backup", "restore", "version":
+	case "backup", "restore", "version", "migrate":
 		return true
 	}
 	return false
@@ -38,17 +40,14 @@ func (cli *CLI) backup(ctx context.Context, args []string) error {
 	if fs.NArg() > 1 {
 		return errors.New("give at most one file or dir")
 	}
+	if cli.Config.DatabaseURL != "" {
+		return cli.pgDumpAdvice(fs.Arg(0))
+	}
 	path := filepath.Join(cli.Config.DataDir, backup.DatabaseFile)
 	if _, err := os.Stat(path); err != nil {
 		return fmt.Errorf("nothing to back up: %w", err)
 	}
-	dest := fs.Arg(0)
-	if dest == "" {
-		dest = cli.Config.BackupDir
-	}
-	if fi, err := os.Stat(dest); dest == "" || (err == nil && fi.IsDir()) {
-		dest = filepath.Join(dest, backup.FileName(cli.Now()))
-	}
+	dest := cli.backupDest(fs.Arg(0), backup.FileName(cli.Now()))
 	db, err := models.Open(path, slog.New(slog.NewTextHandler(cli.Err, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err != nil {
 		return err
@@ -70,6 +69,75 @@ func (cli *CLI) backup(ctx context.Context, args []string) error {
 		fmt.Fprintln(cli.Out, "The secret is not in it: it comes from TALLY_SECRET, which you must keep with the backup.")
 	}
 	return nil
+}
+
+// backupDest is where a backup goes: arg, or a file named name inside arg when it is a dir,
+// inside TALLY_BACKUP_DIR without arg, or the current dir.
+func (cli *CLI) backupDest(arg, name string) string {
+	dest := arg
+	if dest == "" {
+		dest = cli.Config.BackupDir
+	}
+	if fi, err := os.Stat(dest); dest == "" || (err == nil && fi.IsDir()) {
+		dest = filepath.Join(dest, name)
+	}
+	return dest
+}
+
+// pgDumpAdvice is the backup command on Postgres: the database server's own tool makes the
+// backup (it reads one consistent snapshot while Tally runs), so Tally prints its command, with
+// the password left out, and writes nothing.
+func (cli *CLI) pgDumpAdvice(arg string) error {
+	u, err := url.Parse(cli.Config.DatabaseURL)
+	if err != nil {
+		return errors.New("TALLY_DATABASE_URL is not a URL")
+	}
+	_, hasPassword := u.User.Password()
+	if u.User != nil {
+		u.User = url.User(u.User.Username())
+	}
+	q := u.Query()
+	for k := range q {
+		// The password may hide in the query too, and pgx's own settings are unknown to libpq,
+		// which refuses them.
+		if !libpqParams[k] {
+			hasPassword = hasPassword || k == "password"
+			q.Del(k)
+		}
+	}
+	u.RawQuery = q.Encode()
+	dest := cli.backupDest(arg, "tally-"+cli.Now().UTC().Format("20060102T150405Z")+".dump")
+	cmd := "pg_dump --format=custom --file=" + shellQuote(dest) + " --dbname=" + shellQuote(u.String())
+	if hasPassword {
+		cmd = "PGPASSWORD=… " + cmd
+	}
+	fmt.Fprintln(cli.Out, "Tally's data is in Postgres (TALLY_DATABASE_URL): back it up with pg_dump, which copies one consistent snapshot while Tally runs. Nothing was written.")
+	fmt.Fprintln(cli.Out, "")
+	fmt.Fprintln(cli.Out, "    "+cmd)
+	fmt.Fprintln(cli.Out, "")
+	if hasPassword {
+		fmt.Fprintln(cli.Out, "Put the database password in place of … (it is left out here), or leave PGPASSWORD out and let pg_dump ask for it.")
+	}
+	fmt.Fprintln(cli.Out, "The dump holds the sessions too. The secret is not in it: keep TALLY_SECRET with the dump.")
+	fmt.Fprintln(cli.Out, "Restore into an empty database with: pg_restore --no-owner --dbname=URL FILE")
+	return nil
+}
+
+// libpqParams are the connection URL's query parameters that pg_dump understands and that
+// hold no secret.
+var libpqParams = map[string]bool{
+	"sslmode": true, "sslrootcert": true, "sslcert": true, "sslkey": true, "sslcrl": true, "sslcrldir": true,
+	"sslsni": true, "sslcertmode": true, "ssl_min_protocol_version": true, "ssl_max_protocol_version": true,
+	"channel_binding": true, "gssencmode": true, "requirepeer": true, "krbsrvname": true,
+	"connect_timeout": true, "application_name": true, "options": true, "target_session_attrs": true,
+	"host": true, "hostaddr": true, "port": true, "dbname": true, "user": true, "passfile": true, "service": true,
+	"keepalives": true, "keepalives_idle": true, "keepalives_interval": true, "keepalives_count": true,
+	"tcp_user_timeout": true, "load_balance_hosts": true, "client_encoding": true,
+}
+
+// shellQuote quotes s for a POSIX shell.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // holds lists the rest of a backup.

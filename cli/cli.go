@@ -50,7 +50,7 @@ Without a command, tally runs the server. Commands:
   users                       list every account
   reset-link USERNAME         print a one-time password reset link (for installs without mail)
   unlock USERNAME             clear the sign-in lockout of a user (or an email address)
-  reset-2fa USERNAME          turn off a user's two-factor sign-in (lost phone and recovery codes)
+  reset-2fa USERNAME          turn off a user's two-factor sign-in and remove their passkeys (lost phone, codes or keys)
   demo USERNAME [--months 24] [--transactions N] [--seed 1] [--currency USD] [--force]
                               fill a user's ledger with realistic demo data; refuses when
                               they have accounts, unless --force

@@ -15,14 +15,22 @@ import (
 // recorded as done from the command line and mailed to the user.
 func (cli *CLI) resetTwoFactor(ctx context.Context, u *models.User) error {
 	var was bool
+	var passkeys int64
 	err := models.Transaction(cli.DB, func(tx *gorm.DB) error {
 		var err error
-		was, err = account.DisableTwoFactor(ctx, tx, cli.Config, u, models.SecurityEvent{
-			Detail: "From the command line", CreatedAt: cli.Now(), Device: "Command line"}, true)
+		ev := models.SecurityEvent{Detail: "From the command line", CreatedAt: cli.Now(), Device: "Command line"}
+		if was, err = account.DisableTwoFactor(ctx, tx, cli.Config, u, ev, true); err != nil {
+			return err
+		}
+		// Passkeys are a second factor too: a lost key goes with the phone.
+		passkeys, err = account.RemovePasskeys(ctx, tx, cli.Config, u, ev)
 		return err
 	})
 	if err != nil {
 		return err
+	}
+	if passkeys > 0 {
+		fmt.Fprintf(cli.Out, "The %d passkeys of %s are removed; they were told by mail.\n", passkeys, u.Username)
 	}
 	if !was {
 		fmt.Fprintf(cli.Out, "Two-factor sign-in of %s is off already.\n", u.Username)

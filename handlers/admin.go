@@ -128,6 +128,10 @@ func (h *Handlers) AdminUser(c *fiber.Ctx) error {
 			return err
 		}
 	}
+	passkeys, err := models.CountUserPasskeys(h.db, u.ID)
+	if err != nil {
+		return err
+	}
 	self := admin.ID == u.ID
 	return h.render(c, page{Title: u.Username, Body: views.AdminUserPage(views.AdminUserDetail{
 		User: u, Events: events, Sessions: sessions, Self: self,
@@ -136,6 +140,8 @@ func (h *Handlers) AdminUser(c *fiber.Ctx) error {
 		Impersonate:    canImpersonate(admin, u),
 		TwoFactor:      twoFactor,
 		ResetTwoFactor: admin.IsSuperuser && !self && twoFactor.Enabled,
+		Passkeys:       passkeys,
+		RemovePasskeys: admin.IsSuperuser && !self && passkeys > 0,
 	})})
 }
 
@@ -252,4 +258,15 @@ func (h *Handlers) resetTwoFactor(c *fiber.Ctx, tx *gorm.DB, admin, u *models.Us
 		return "", "Two-factor sign-in is off already.", err
 	}
 	return "", "Two-factor sign-in is off for this account, and they were told by mail.", nil
+}
+
+// removePasskeys removes every passkey of someone who lost theirs, or whose key may be in other
+// hands; superusers only (the route's guard). account.RemovePasskeys records the event with the
+// superuser as its actor, and mails the user, so no admin_change is added (detail "").
+func (h *Handlers) removePasskeys(c *fiber.Ctx, tx *gorm.DB, admin, u *models.User) (string, string, error) {
+	n, err := account.RemovePasskeys(c.UserContext(), tx, h.cfg, u, h.event(c, u.ID, "", "By an administrator", admin))
+	if err != nil || n == 0 {
+		return "", "This account has no passkey.", err
+	}
+	return "", "The account's passkeys are removed, and they were told by mail.", nil
 }

@@ -169,6 +169,8 @@ type Handlers struct {
 	ops *operations
 	// ledgerCache spares ledger pages the reads and rendering that no write has changed.
 	ledgerCache *ledgerCache
+	// passkeys is the WebAuthn relying party of TALLY_BASE_URL (passkeys.go).
+	passkeys *passkeyRP
 }
 
 // laterQueueSize bounds the work waiting to run after its answer: mail requests, each limited
@@ -189,6 +191,7 @@ func build(cfg config.Config, db *gorm.DB, sessions, limits fiber.Storage, outbo
 		sessionCache: models.NewSessionCache(db, 10000),
 		later:        newLaterQueue(log, laterQueueSize),
 		ledgerCache:  newLedgerCache(ledgerCacheUsers, ledgerPageBytes),
+		passkeys:     newPasskeyRP(cfg, log),
 	}
 	h.sessions = newSessionStore(cfg, h.sessionData)
 	app := fiber.New(fiber.Config{

@@ -56,6 +56,14 @@ func (h *Handlers) Export(c *fiber.Ctx) error {
 		}
 		x.TwoFactor = exportTwoFactor{Enabled: true, EnabledAt: st.EnabledAt, LastUsedAt: st.LastUsedAt, RecoveryCodesLeft: st.CodesLeft}
 	}
+	ps, err := models.UserPasskeys(h.db, u.ID)
+	if err != nil {
+		return err
+	}
+	x.Passkeys = []exportPasskey{}
+	for _, p := range ps {
+		x.Passkeys = append(x.Passkeys, exportPasskey{Name: p.Name, CreatedAt: p.CreatedAt, LastUsedAt: p.LastUsedAt})
+	}
 	body, err := json.MarshalIndent(x, "", "  ")
 	if err != nil {
 		return err
@@ -74,7 +82,9 @@ type accountExport struct {
 	User       exportUser    `json:"user"`
 	Profile    exportProfile `json:"profile"`
 	// TwoFactor says whether two-factor sign-in is on; never its secret or recovery codes.
-	TwoFactor      exportTwoFactor `json:"two_factor"`
+	TwoFactor exportTwoFactor `json:"two_factor"`
+	// Passkeys are named and dated; their keys and ids are not in the file.
+	Passkeys       []exportPasskey `json:"passkeys"`
 	Sessions       []exportSession `json:"sessions"`
 	SecurityEvents []exportEvent   `json:"security_events"`
 	Emails         []exportEmail   `json:"emails"`
@@ -168,6 +178,12 @@ type exportUser struct {
 	IsSuperuser     bool       `json:"is_superuser"`
 	DateJoined      time.Time  `json:"date_joined"`
 	LastLogin       *time.Time `json:"last_login"`
+}
+
+type exportPasskey struct {
+	Name       string     `json:"name"`
+	CreatedAt  time.Time  `json:"created_at"`
+	LastUsedAt *time.Time `json:"last_used_at"`
 }
 
 type exportTwoFactor struct {

@@ -32,7 +32,7 @@ func (h *Handlers) addRoutes(app *fiber.App) {
 	// Loopback clients or TALLY_METRICS_TOKEN, and only with TALLY_METRICS=1 (everyone else gets 404).
 	app.Get("/metrics", h.Metrics)
 
-	app.Use(h.loadSession, h.applyImpersonation, h.checkCSRF)
+	app.Use(h.loadSession, h.applyImpersonation, h.checkCSRF, h.offerPasskeys)
 
 	// Public.
 	app.Get("/", h.Home)
@@ -47,6 +47,9 @@ func (h *Handlers) addRoutes(app *fiber.App) {
 	app.Get("/login/2fa", h.LoginCodePage)
 	app.Post("/login/2fa", limitForm, h.LoginCode)
 	app.Post("/logout", limitForm, h.Logout)
+	// Signing in with a passkey, alone or as the second step (passkeys_login.go); JSON.
+	app.Post("/passkeys/login/begin", limitForm, h.BeginPasskeyLogin)
+	app.Post("/passkeys/login/finish", limitForm, h.FinishPasskeyLogin)
 	app.Get("/verify", h.Verify)
 	app.Post("/verify", limitForm, h.limitIP(), h.ConfirmAddress)
 	resendGet, resendPost := h.emailForm(views.ResendPage, "an account waiting for activation", h.sendVerification)
@@ -79,6 +82,11 @@ func (h *Handlers) addRoutes(app *fiber.App) {
 	app.Post("/account/2fa", h.requireUserToEnrol, h.refuseImpersonation, limitForm, h.EnableTwoFactor)
 	app.Post("/account/2fa/recovery", h.requireUser, h.refuseImpersonation, limitForm, h.RegenerateRecoveryCodes)
 	app.Post("/account/2fa/disable", h.requireUser, h.refuseImpersonation, limitForm, h.DisableTwoFactor)
+	// Passkeys (passkeys.go): the registration ceremony answers JSON; rename and delete are forms.
+	app.Post("/passkeys/register/begin", h.requireUser, h.refuseImpersonation, limitForm, h.BeginPasskeyRegistration)
+	app.Post("/passkeys/register/finish", h.requireUser, h.refuseImpersonation, limitForm, h.FinishPasskeyRegistration)
+	app.Post("/passkeys/:id<int>", h.requireUser, h.refuseImpersonation, limitForm, h.RenamePasskey)
+	app.Post("/passkeys/:id<int>/delete", h.requireUser, h.refuseImpersonation, limitForm, h.DeletePasskey)
 
 	app.Get("/profile", h.requireUser, h.ProfilePage)
 	app.Get("/profile/edit", h.requireUser, h.ProfileEditPage)
@@ -173,6 +181,7 @@ func (h *Handlers) addRoutes(app *fiber.App) {
 	app.Post("/admin/backups", h.requireStaff, backupsOnly, limitForm, h.StartBackup)
 	app.Post("/admin/users/:id<int>/staff", h.requireSuperuser, limitForm, h.adminAction(h.setStaff))
 	app.Post("/admin/users/:id<int>/2fa/disable", h.requireSuperuser, limitForm, h.adminAction(h.resetTwoFactor))
+	app.Post("/admin/users/:id<int>/passkeys/delete", h.requireSuperuser, limitForm, h.adminAction(h.removePasskeys))
 	// A staff member viewing as another user (everyone else gets 404).
 	app.Post("/admin/impersonate/stop", limitForm, h.StopImpersonation)
 }

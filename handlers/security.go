@@ -62,5 +62,9 @@ func (h *Handlers) Security(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return h.render(c, page{Title: "Security activity", Body: views.SecurityPage(es)})
+	pk, err := h.passkeysView(c)
+	if err != nil {
+		return err
+	}
+	return h.render(c, page{Title: "Security activity", Body: views.SecurityPage(es, pk)})
 }

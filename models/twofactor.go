@@ -49,7 +49,7 @@ func describeTwoFactorEvent(kind string) string {
 	case EventRecoveryCodesNew:
 		return "New recovery codes made"
 	}
-	return kind
+	return describePasskeyEvent(kind)
 }
 
 // TwoFactorSecret is the authenticator secret of a user with two-factor on.

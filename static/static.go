@@ -11,7 +11,7 @@ import (
 	"sync"
 )
 
-//go:embed app.css app.js img vendor
+//go:embed app.css app.js passkeys.js img vendor
 var FS embed.FS
 
 var (
