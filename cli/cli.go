@@ -55,9 +55,13 @@ Without a command, tally runs the server. Commands:
                               fill a user's ledger with realistic demo data; refuses when
                               they have accounts, unless --force
   backup [--sessions] [FILE]  write a verified backup (.tar.gz) of the data while the server
-                              runs: to FILE, or into TALLY_BACKUP_DIR or the current dir
+                              runs: to FILE, or into TALLY_BACKUP_DIR or the current dir;
+                              with TALLY_DATABASE_URL it prints the pg_dump command instead
   restore FILE                replace the data with a backup (the server must be stopped);
                               the current files are kept aside in the data dir
+  migrate                     apply the schema versions the database lacks, as a start of
+                              the server does (after a backup of a SQLite data dir), and
+                              print them; refuses a database a newer Tally migrated
   version                     print the version of this binary
 `
 
@@ -93,6 +97,8 @@ func (cli *CLI) Run(ctx context.Context, args []string) error {
 		return cli.backup(ctx, rest)
 	case "restore":
 		return cli.restore(ctx, rest)
+	case "migrate":
+		return cli.migrate(ctx, rest)
 	case "version":
 		return cli.version(rest)
 	case "help", "-h", "-help", "--help":
