@@ -117,6 +117,9 @@ func Open(cfg config.Config, log *slog.Logger, o Options) (_ *Server, err error)
 	}
 	s.close = append(s.close, peers.Close)
 	s.h.followPeers(peers)
+	if s.h.rates, err = models.OpenRateLimits(s.DB, o.Now()); err != nil {
+		return nil, err
+	}
 	if err := s.startOperations(cfg, log); err != nil {
 		return nil, err
 	}
@@ -158,6 +161,7 @@ type Handlers struct {
 	tokens   models.Tokens
 	outbox   *mail.Outbox
 	limits   fiber.Storage
+	rates    *models.RateLimits // per-IP counts of limitIP
 	gate     *hashGate
 	// sessionData is the session store's storage, with a cache of decoded sessions.
 	sessionData *cachedStorage

@@ -4,12 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/middleware/limiter"
 	"github.com/gofiber/fiber/v2/middleware/session"
 	"github.com/valyala/fasthttp"
 
@@ -328,18 +329,25 @@ func safeNext(next, def string) string {
 }
 
 // limitIP allows each client IP (an IPv6 client's /64) cfg.IPPerHour requests an hour to one
-// route, counted in SQLite so a restart does not reset them.
+// route, counted in the database so a restart does not reset them and instances sharing it
+// count together, exactly (see models.RateLimits). The headers are those of Fiber's limiter.
 func (h *Handlers) limitIP() fiber.Handler {
-	return limiter.New(limiter.Config{
-		Max:        h.cfg.IPPerHour,
-		Expiration: time.Hour,
-		Storage:    h.limits,
-		KeyGenerator: func(c *fiber.Ctx) string {
-			return c.Route().Path + "|" + h.clientNetwork(c)
-		},
-		LimitReached: func(c *fiber.Ctx) error {
+	return func(c *fiber.Ctx) error {
+		now := h.now()
+		hits, reset, err := h.rates.Hit(c.Route().Path+"|"+h.clientNetwork(c), time.Hour, now)
+		if err != nil {
+			return err
+		}
+		limit := h.cfg.IPPerHour
+		wait := strconv.Itoa(int(math.Ceil(reset.Sub(now).Seconds())))
+		c.Set("X-RateLimit-Limit", strconv.Itoa(limit))
+		c.Set("X-RateLimit-Remaining", strconv.Itoa(max(limit-hits, 0)))
+		c.Set("X-RateLimit-Reset", wait)
+		if hits > limit {
+			c.Set(fiber.HeaderRetryAfter, wait)
 			return fiber.NewError(fiber.StatusTooManyRequests,
 				"Too many requests from your network to this form. Please try again in an hour.")
-		},
-	})
+		}
+		return c.Next()
+	}
 }
