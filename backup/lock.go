@@ -26,6 +26,10 @@ func HoldDataDir(dir string) (*Lock, error) {
 	return l, err
 }
 
+// HoldAlone takes dir for a command that must have it to itself (a restore, a move to
+// Postgres), or fails with ErrInUse while a server holds it.
+func HoldAlone(dir string) (*Lock, error) { return holdAlone(dir) }
+
 // holdAlone takes dir for a restore, or fails with ErrInUse while a server holds it.
 func holdAlone(dir string) (*Lock, error) {
 	l, err := lockDataDir(dir, true)

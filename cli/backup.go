@@ -17,11 +17,11 @@ import (
 )
 
 // Standalone says whether cmd opens what it needs itself, so that main opens no database for
-// it: a backup must not migrate the data it copies, a restore needs the data dir closed, and
-// migrate says what it applies.
+// it: a backup must not migrate the data it copies, a restore needs the data dir closed, and a
+// move opens the data dir's SQLite whatever TALLY_DATABASE_URL says; migrate says what it applies.
 func Standalone(cmd string) bool {
 	switch cmd {
-	case "backup", "restore", "version", "migrate":
+	case "backup", "restore", "version", "move-to", "migrate":
 		return true
 	}
 	return false

@@ -62,6 +62,8 @@ Without a command, tally runs the server. Commands:
   migrate                     apply the schema versions the database lacks, as a start of
                               the server does (after a backup of a SQLite data dir), and
                               print them; refuses a database a newer Tally migrated
+  move-to URL                 copy this data dir's install into an empty Postgres database
+                              (the server must be stopped), then check counts and balances
   version                     print the version of this binary
 `
 
@@ -99,6 +101,8 @@ func (cli *CLI) Run(ctx context.Context, args []string) error {
 		return cli.restore(ctx, rest)
 	case "migrate":
 		return cli.migrate(ctx, rest)
+	case "move-to":
+		return cli.moveTo(ctx, rest)
 	case "version":
 		return cli.version(rest)
 	case "help", "-h", "-help", "--help":
