@@ -38,11 +38,11 @@ func TestMigrateCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "Applied version 1: baseline.\nThe database is at schema version 1.\n"; out != want {
+	if want := "Applied version 1: baseline.\nApplied version 2: passkeys.\nThe database is at schema version 2.\n"; out != want {
 		t.Errorf("fresh: %q, want %q", out, want)
 	}
 	out, err = command(t, cfg, "migrate")
-	if err != nil || out != "The database is up to date (schema version 1).\n" {
+	if err != nil || out != "The database is up to date (schema version 2).\n" {
 		t.Errorf("again: %q, %v", out, err)
 	}
 	if _, err := command(t, cfg, "migrate", "now"); err == nil {
@@ -73,16 +73,16 @@ func TestMigrateCommand(t *testing.T) {
 func wantNewer(t *testing.T, who string, err error) {
 	t.Helper()
 	var newer *models.NewerSchemaError
-	if !errors.As(err, &newer) || newer.Database != 999 || newer.Binary != 1 {
-		t.Errorf("%s: %v, want the database's version 999 refused by a binary at 1", who, err)
+	if !errors.As(err, &newer) || newer.Database != 999 || newer.Binary != 2 {
+		t.Errorf("%s: %v, want the database's version 999 refused by a binary at 2", who, err)
 		return
 	}
-	if msg := err.Error(); !strings.Contains(msg, "999") || !strings.Contains(msg, "up to 1") || !strings.Contains(msg, "restore a backup") {
+	if msg := err.Error(); !strings.Contains(msg, "999") || !strings.Contains(msg, "up to 2") || !strings.Contains(msg, "restore a backup") {
 		t.Errorf("%s: %q does not name both versions and what to do", who, msg)
 	}
 }
 
-// A data dir from before versions is backed up, then recorded at version 1.
+// A data dir from before versions is backed up, then recorded at version 1 and upgraded.
 func TestMigrateCommandBacksUpAnExistingDataDir(t *testing.T) {
 	testdb.SkipOnPostgres(t, "a data dir's file is backed up")
 	cfg, target := migrateConfig(t)
@@ -102,8 +102,8 @@ func TestMigrateCommandBacksUpAnExistingDataDir(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	backups, _ := filepath.Glob(filepath.Join(cfg.DataDir, "backups", "pre-migrate-v0-to-v1-*.tar.gz"))
-	if len(backups) != 1 || !strings.HasPrefix(out, "Backed up the data into "+backups[0]+" before upgrading.\nApplied version 1: baseline.\n") {
+	backups, _ := filepath.Glob(filepath.Join(cfg.DataDir, "backups", "pre-migrate-v0-to-v2-*.tar.gz"))
+	if len(backups) != 1 || !strings.HasPrefix(out, "Backed up the data into "+backups[0]+" before upgrading.\nApplied version 1: baseline.\nApplied version 2: passkeys.\n") {
 		t.Errorf("out %q, backups %v: want one backup named first", out, backups)
 	}
 }

@@ -24,7 +24,7 @@ func SetEmail(tx *gorm.DB, u *User, email string, now time.Time) error {
 
 // accountTables are the tables holding rows that belong to a user, by user_id. Finance tables
 // join this list when they arrive; they must also declare OnDelete:CASCADE on their user.
-var accountTables = []any{&Avatar{}, &Profile{}, &AuthSession{}, &Email{}, &SecurityEvent{}, &Passkey{}}
+var accountTables = []any{&Avatar{}, &Profile{}, &AuthSession{}, &Email{}, &SecurityEvent{}}
 
 // DeleteAccount deletes a user and everything that is theirs inside tx. The foreign keys
 // cascade as well; deleting explicitly keeps it complete on a database whose tables predate a

@@ -180,7 +180,7 @@ func TransactionWithoutSync(db *gorm.DB, fn func(tx *gorm.DB) error) (err error)
 // Migrate brings the schema up to date; it runs at every start.
 func Migrate(db *gorm.DB) error {
 	if err := db.AutoMigrate(&User{}, &AuthSession{}, &Email{}, &SecurityEvent{}, &LoginFailure{}, &LoginLock{},
-		&Profile{}, &Avatar{}, &TwoFactorSecret{}, &RecoveryCode{}, &Passkey{}); err != nil {
+		&Profile{}, &Avatar{}, &TwoFactorSecret{}, &RecoveryCode{}); err != nil {
 		return err
 	}
 	return migrateUserListIndexes(db)

@@ -63,6 +63,10 @@ type Passkey struct {
 	LastUsedAt        *time.Time
 }
 
+// MigratePasskeys creates the passkeys table: schema version 2 (models/schema). Account
+// deletion relies on its foreign key's cascade, which the table has had from its start.
+func MigratePasskeys(tx *gorm.DB) error { return tx.AutoMigrate(&Passkey{}) }
+
 // PasskeyNameMax is the longest name a passkey may have, in characters.
 const PasskeyNameMax = 100
 

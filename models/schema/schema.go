@@ -38,7 +38,7 @@ func Migrations(log *slog.Logger) []models.Migration {
 			_, err := models.MigrateUsers(tx, log)
 			return err
 		}},
-		// Version 2, "passkeys", is the passkeys table: {Version: 2, Name: "passkeys", Up: …}.
+		{Version: 2, Name: "passkeys", Up: models.MigratePasskeys},
 	}
 }
 

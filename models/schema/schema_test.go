@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -34,9 +35,12 @@ func open(t *testing.T, target string) *gorm.DB {
 	return db
 }
 
-// newer is the schema history of a binary one version ahead: version 2 adds a table.
+// current is the number of versions this binary knows.
+var current = len(Migrations(quiet))
+
+// newer is the schema history of a binary one version ahead: its last version adds a table.
 func newer() []models.Migration {
-	return append(Migrations(quiet), models.Migration{Version: 2, Name: "test: a newer table", Up: func(tx *gorm.DB) error {
+	return append(Migrations(quiet), models.Migration{Version: current + 1, Name: "test: a newer table", Up: func(tx *gorm.DB) error {
 		return tx.Exec("CREATE TABLE newer_things (id INTEGER PRIMARY KEY)").Error
 	}})
 }
@@ -91,7 +95,7 @@ func TestUpRecordsAnUnversionedDataDir(t *testing.T) {
 	}
 	addUser(t, db, "alice")
 	before := schemaText(t, db)
-	r, err := Up(context.Background(), db, dir, quiet)
+	r, err := up(context.Background(), db, dir, quiet, Migrations(quiet)[:1])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,11 +141,12 @@ func TestUpgradeBacksUpFirst(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.From != 1 || r.To != 2 || !r.Upgrade {
-		t.Fatalf("%+v: want an upgrade from 1 to 2", r)
+	if r.From != current || r.To != current+1 || !r.Upgrade {
+		t.Fatalf("%+v: want an upgrade from %d to %d", r, current, current+1)
 	}
-	if got := backups(t, dir); len(got) != 1 || got[0] != r.Backup || !strings.HasPrefix(filepath.Base(r.Backup), "pre-migrate-v1-to-v2-") {
-		t.Fatalf("backups %v, Backup %q: want one pre-migrate-v1-to-v2 file", got, r.Backup)
+	prefix := fmt.Sprintf("pre-migrate-v%d-to-v%d-", current, current+1)
+	if got := backups(t, dir); len(got) != 1 || got[0] != r.Backup || !strings.HasPrefix(filepath.Base(r.Backup), prefix) {
+		t.Fatalf("backups %v, Backup %q: want one %s file", got, r.Backup, prefix)
 	}
 	if !strings.Contains(logs.String(), r.Backup) {
 		t.Errorf("the log does not say where the backup is: %s", logs.String())
@@ -153,8 +158,8 @@ func TestUpgradeBacksUpFirst(t *testing.T) {
 		t.Fatal(err)
 	}
 	old := open(t, filepath.Join(restored, backup.DatabaseFile))
-	if v, err := models.SchemaVersion(old); err != nil || v != 1 {
-		t.Errorf("restored version %d, %v; want 1", v, err)
+	if v, err := models.SchemaVersion(old); err != nil || v != current {
+		t.Errorf("restored version %d, %v; want %d", v, err, current)
 	}
 	if old.Migrator().HasTable("newer_things") {
 		t.Error("the backup has version 2's table")
@@ -179,8 +184,8 @@ func TestUpgradeOnPostgresLeavesTheBackupToPgDump(t *testing.T) {
 	addUser(t, db, "alice")
 	var logs bytes.Buffer
 	r, err := up(ctx, db, dir, slog.New(slog.NewTextHandler(&logs, nil)), newer())
-	if err != nil || r.To != 2 || r.Backup != "" {
-		t.Fatalf("%+v, %v: want 2 without a backup", r, err)
+	if err != nil || r.To != current+1 || r.Backup != "" {
+		t.Fatalf("%+v, %v: want %d without a backup", r, err, current+1)
 	}
 	if !strings.Contains(logs.String(), "pg_dump") {
 		t.Errorf("the log does not name pg_dump: %s", logs.String())
@@ -199,8 +204,8 @@ func TestUpRefusesANewerDatabase(t *testing.T) {
 	}
 	_, err := Up(ctx, db, dir, quiet)
 	var e *models.NewerSchemaError
-	if !errors.As(err, &e) || e.Database != 2 || e.Binary != 1 {
-		t.Fatalf("err = %v, want a NewerSchemaError from 2 to 1", err)
+	if !errors.As(err, &e) || e.Database != current+1 || e.Binary != current {
+		t.Fatalf("err = %v, want a NewerSchemaError from %d to %d", err, current+1, current)
 	}
 	if got := backups(t, dir); len(got) != 0 {
 		t.Errorf("backups %v made of a database that is not migrated", got)
