@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"tally/models"
+
 	"gorm.io/gorm"
 )
 
@@ -33,10 +35,10 @@ func seed(tb testing.TB, db *gorm.DB, b *Book, n int) seedAccounts {
 		}{
 			{`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
 			INSERT INTO transactions (user_id, account_id, date, payee, memo, amount, category_id, created_at, updated_at)
-			SELECT ?, ?, date('2016-01-01', '+' || (i * 3650 / ?) || ' days'), 'Payee ' || (i * 37 % 300),
+			SELECT ?, ?, ` + seedDate(db, "i * 3650 / ?") + `, 'Payee ' || (i * 37 % 300),
 				CASE WHEN i % 7 = 0 THEN 'memo ' || i ELSE '' END,
 				CASE WHEN i % 45 = 0 THEN 350000 ELSE -(i * 7919 % 20000) - 1 END,
-				? + i % (? - ? + 1), ?, ? FROM n`,
+				CAST(? AS BIGINT) + i % (CAST(? AS BIGINT) - CAST(? AS BIGINT) + 1), ?, ? FROM n`,
 				[]any{n, u, s.checking, n, cats.Lo, cats.Hi, cats.Lo, now, now}},
 			// Splits: two parts, then the parent gives up its category.
 			{`INSERT INTO transactions (user_id, account_id, date, payee, memo, amount, category_id, parent_id, created_at, updated_at)
@@ -46,7 +48,7 @@ func seed(tb testing.TB, db *gorm.DB, b *Book, n int) seedAccounts {
 			SELECT user_id, account_id, date, payee, '', amount / 2, ?, id, created_at, updated_at
 			FROM transactions WHERE user_id = ? AND account_id = ? AND id % 50 = 0 AND parent_id IS NULL`,
 				[]any{u, s.checking, cats.Lo, u, s.checking}},
-			{`UPDATE transactions SET is_split = 1, category_id = NULL WHERE user_id = ? AND id IN
+			{`UPDATE transactions SET is_split = TRUE, category_id = NULL WHERE user_id = ? AND id IN
 				(SELECT parent_id FROM transactions WHERE user_id = ? AND parent_id IS NOT NULL)`, []any{u, u}},
 			// Transfers: the other leg in savings, then the link back.
 			{`INSERT INTO transactions (user_id, account_id, date, payee, memo, amount, transfer_id, created_at, updated_at)
@@ -70,6 +72,14 @@ func seed(tb testing.TB, db *gorm.DB, b *Book, n int) seedAccounts {
 		return nil
 	}))
 	return s
+}
+
+// seedDate is the day days (an SQL expression) after 2016-01-01, as YYYY-MM-DD.
+func seedDate(db *gorm.DB, days string) string {
+	if models.IsPostgres(db) {
+		return `to_char(DATE '2016-01-01' + (` + days + `), 'YYYY-MM-DD')`
+	}
+	return `date('2016-01-01', '+' || (` + days + `) || ' days')`
 }
 
 // timings reports the median and 95th percentile of the calls of fn.
@@ -98,12 +108,14 @@ func BenchmarkRegister50k(b *testing.B) {
 	other := newBook(b, db, newUser(b, db, "bob"))
 	seed(b, db, other, 5_000)
 	var counts struct{ All, Checking int64 }
-	noErr(b, db.Raw(`SELECT COUNT(*) AS "all", SUM(account_id = ?) AS checking FROM transactions WHERE user_id = ?`, s.checking, book.userID).Scan(&counts).Error)
+	noErr(b, db.Raw(`SELECT COUNT(*) AS "all", COUNT(CASE WHEN account_id = ? THEN 1 END) AS checking FROM transactions WHERE user_id = ?`,
+		s.checking, book.userID).Scan(&counts).Error)
 	b.Logf("%d rows for the user, %d in the register's account", counts.All, counts.Checking)
 	cats := must[[]Category](b)(book.Categories())
 	for _, text := range []string{"payee 1", "memo 1", "memo 2", "memo 4249"} {
 		var n int
-		noErr(b, db.Raw(`SELECT COUNT(*) FROM transactions WHERE user_id = ? AND parent_id IS NULL AND (payee LIKE ? OR memo LIKE ?)`,
+		like := models.ILike(db)
+		noErr(b, db.Raw(`SELECT COUNT(*) FROM transactions WHERE user_id = ? AND parent_id IS NULL AND (payee `+like+` ? OR memo `+like+` ? )`,
 			book.userID, "%"+text+"%", "%"+text+"%").Scan(&n).Error)
 		b.Logf("%q is in %d rows", text, n)
 	}

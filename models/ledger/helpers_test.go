@@ -126,7 +126,7 @@ func checkTotals(tb testing.TB, db *gorm.DB) {
 			WHERE ` + BalanceRows + ` AND payee <> '' GROUP BY 1, 2)
 		SELECT COALESCE(p.name, r.name) AS name, COALESCE(p.uses, 0) AS uses, COALESCE(r.n, 0) AS rows
 		FROM rows r FULL JOIN payees p ON p.user_id = r.user_id AND ` + models.NoCase(db, "p.name") + ` = r.name
-		WHERE COALESCE(p.uses, 0) <> COALESCE(r.n, 0)`).Scan(&badPayees).Error
+		WHERE COALESCE(p.uses, 0) <> COALESCE(r.n, 0) OR p.uses <= 0`).Scan(&badPayees).Error
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -121,10 +121,12 @@ func (b *Book) listQuery(f Filter, c *cursor, limit int, byText bool) query {
 	if flow := reportRows(f); flow != "" && m == "m" {
 		and(flow)
 	} else if flow != "" {
-		// t is what the list shows: a plain row counts itself, a split its parts.
+		// t is what the list shows: a plain row counts itself, a split its parts. OFFSET 0 keeps
+		// Postgres from answering the EXISTS from a hash of every user's parts (a full scan of
+		// transactions) instead of looking up the few parts of the splits the page meets.
 		part := strings.ReplaceAll(flow+amounts, "$", "p")
 		and(`CASE WHEN $.is_split THEN EXISTS (SELECT 1 FROM transactions p WHERE p.user_id = $.user_id AND p.parent_id = $.id AND `+
-			part+`) ELSE `+flow+amounts+` END`, append(slices.Clone(amountArgs), amountArgs...)...)
+			part+` LIMIT 1 OFFSET 0) ELSE `+flow+amounts+` END`, append(slices.Clone(amountArgs), amountArgs...)...)
 		amounts, amountArgs = "", nil
 	}
 	if f.From != "" {

@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"tally/testkit/testdb"
 )
 
 // reportPlanQueries are the reports' and the budget's queries, built by the functions the book
@@ -33,6 +35,22 @@ var (
 func TestReportQueryPlans(t *testing.T) {
 	db := openTestDB(t)
 	b := newBook(t, db, newUser(t, db, "ada"))
+	if testdb.Postgres() {
+		s := seedRealistic(t, db, b, 10_000)
+		for name, q := range reportPlanQueries(b, s.checking) {
+			plan := explainPostgres(t, db, q)
+			text := strings.Join(plan, "\n")
+			// Every rollup is read from the user's keys: an index condition on user_id.
+			if seqScanOf(plan, "transactions", "category_months", "account_months", "budgets") ||
+				!strings.Contains(text, "(user_id = ") {
+				t.Errorf("%s:\n%s\n\n%s", name, q.sql, text)
+			}
+			if testing.Verbose() {
+				t.Logf("%s: %s", name, text)
+			}
+		}
+		return
+	}
 	a := mustAccount(t, b, "Checking", "USD", 0)
 	check := func(t *testing.T) {
 		for name, q := range reportPlanQueries(b, a.ID) {
