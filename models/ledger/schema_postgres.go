@@ -242,4 +242,3 @@ var postgresImportSchema = []string{
 	)`,
 	`CREATE INDEX IF NOT EXISTS transactions_import ON transactions(user_id, import_id) WHERE import_id IS NOT NULL`,
 }
-
