@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"tally/models"
+	"tally/testkit/testdb"
 )
 
 // signedInSuperuser creates the superuser root and signs a client in as them.
@@ -27,6 +28,7 @@ func (ta *testApp) signedInSuperuser() *client {
 }
 
 func TestAdminBackupsPageListsAndMakesBackups(t *testing.T) {
+	testdb.SkipOnPostgres(t, "scheduled backups copy SQLite files; on Postgres they are off")
 	dir := filepath.Join(t.TempDir(), "backups")
 	ta := newTestApp(t, "TALLY_BACKUP_DIR", dir, "TALLY_BACKUP_AT", "04:15", "TALLY_BACKUP_KEEP", "7")
 	root := ta.signedInSuperuser()
@@ -63,6 +65,7 @@ func TestAdminBackupsPageListsAndMakesBackups(t *testing.T) {
 }
 
 func TestAdminBackupsPageShowsAFailedScheduledBackup(t *testing.T) {
+	testdb.SkipOnPostgres(t, "scheduled backups copy SQLite files; on Postgres they are off")
 	// The backup dir is a file: every backup fails.
 	notADir := filepath.Join(t.TempDir(), "backups")
 	if err := os.WriteFile(notADir, []byte("x"), 0o600); err != nil {
@@ -85,6 +88,7 @@ func TestAdminBackupsPageShowsAFailedScheduledBackup(t *testing.T) {
 }
 
 func TestAdminBackupsPageForSuperusersOnly(t *testing.T) {
+	testdb.SkipOnPostgres(t, "scheduled backups copy SQLite files; on Postgres they are off")
 	ta := newTestApp(t, "TALLY_BACKUP_DIR", t.TempDir())
 	_, user := ta.signedInAda()
 	staff := ta.createUser("grace", "grace@example.com", goodPassword)

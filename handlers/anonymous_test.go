@@ -1,23 +1,30 @@
 package handlers
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 
+	"github.com/gofiber/storage/postgres/v3"
 	"github.com/gofiber/storage/sqlite3/v2"
 )
 
-// sessionRows counts the rows of the session store's table in sessions.db.
+// sessionRows counts the rows of the session store's table.
 func (ta *testApp) sessionRows() int {
 	ta.t.Helper()
-	st, ok := ta.h.sessionData.Storage.(*sqlite3.Storage)
-	if !ok {
+	var n int
+	var err error
+	switch st := ta.h.sessionData.Storage.(type) {
+	case *sqlite3.Storage:
+		err = st.Conn().QueryRow(`SELECT COUNT(*) FROM sessions`).Scan(&n)
+	case *postgres.Storage:
+		err = st.Conn().QueryRow(context.Background(), `SELECT COUNT(*) FROM `+sessionsTable).Scan(&n)
+	default:
 		ta.t.Fatalf("session storage is %T", ta.h.sessionData.Storage)
 	}
-	var n int
-	if err := st.Conn().QueryRow(`SELECT COUNT(*) FROM sessions`).Scan(&n); err != nil {
+	if err != nil {
 		ta.t.Fatal(err)
 	}
 	return n

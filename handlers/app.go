@@ -45,10 +45,10 @@ type Server struct {
 	workDone chan struct{}
 }
 
-// OpenDatabase opens the data dir's tally.db and brings its schema up to date. The command line
-// uses it without the rest of the server.
+// OpenDatabase opens the database (cfg.DatabaseURL, or else the data dir's tally.db) and brings
+// its schema up to date. The command line uses it without the rest of the server.
 func OpenDatabase(cfg config.Config, log *slog.Logger) (*gorm.DB, error) {
-	db, err := models.Open(filepath.Join(cfg.DataDir, "tally.db"), log)
+	db, err := models.Open(DatabaseTarget(cfg), log)
 	if err != nil {
 		return nil, err
 	}
@@ -57,6 +57,15 @@ func OpenDatabase(cfg config.Config, log *slog.Logger) (*gorm.DB, error) {
 		return nil, err
 	}
 	return db, nil
+}
+
+// DatabaseTarget is what models.Open opens for cfg: the Postgres URL when there is one, the data
+// dir's tally.db otherwise.
+func DatabaseTarget(cfg config.Config) string {
+	if cfg.DatabaseURL != "" {
+		return cfg.DatabaseURL
+	}
+	return filepath.Join(cfg.DataDir, "tally.db")
 }
 
 // Open opens the databases in cfg.DataDir (which must exist, with cfg.Secret loaded), starts
@@ -87,17 +96,11 @@ func Open(cfg config.Config, log *slog.Logger, o Options) (_ *Server, err error)
 	if err := prune(s.DB, o.Now()); err != nil {
 		return nil, err
 	}
-	sessionsPath := filepath.Join(cfg.DataDir, "sessions.db")
-	sessions, err := OpenSessionStorage(sessionsPath)
+	sessions, limits, err := openStores(cfg, s.DB)
 	if err != nil {
 		return nil, err
 	}
-	s.close = append(s.close, sessions.Close)
-	limits, err := OpenLimitStorage(sessionsPath)
-	if err != nil {
-		return nil, err
-	}
-	s.close = append(s.close, limits.Close)
+	s.close = append(s.close, sessions.Close, limits.Close)
 	sender, err := mail.New(cfg, log, o.Stdout)
 	if err != nil {
 		return nil, err

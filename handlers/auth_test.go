@@ -13,6 +13,7 @@ import (
 	"gorm.io/gorm"
 
 	"tally/models"
+	"tally/testkit/testdb"
 )
 
 func registerValues(overrides ...string) url.Values {
@@ -403,6 +404,14 @@ func TestLoginCommitsWithoutSync(t *testing.T) {
 	levels := map[string][]int{} // what was written -> PRAGMA synchronous inside its transaction
 	level := func(tx *gorm.DB) int {
 		var n int
+		if testdb.Postgres() {
+			// synchronous_commit off and on stand for SQLite's NORMAL (1) and FULL (2).
+			var v string
+			if err := tx.Session(&gorm.Session{NewDB: true}).Raw("SHOW synchronous_commit").Scan(&v).Error; err != nil {
+				t.Error(err)
+			}
+			return map[string]int{"off": 1, "on": 2}[v]
+		}
 		if err := tx.Session(&gorm.Session{NewDB: true}).Raw("PRAGMA synchronous").Scan(&n).Error; err != nil {
 			t.Error(err)
 		}

@@ -23,6 +23,7 @@ import (
 	"tally/mail/mailtest"
 	"tally/models"
 	"tally/testkit"
+	"tally/testkit/testdb"
 )
 
 const goodPassword = testkit.Password
@@ -47,7 +48,8 @@ func (c *testClock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// testApp is the real app on a real SQLite data dir in t.TempDir().
+// testApp is the real app on a real data dir in t.TempDir(), with its database there (SQLite)
+// or in a database of its own (the Postgres pass, see testdb).
 type testApp struct {
 	t      testing.TB
 	app    *fiber.App
@@ -73,6 +75,9 @@ func newTestApp(t testing.TB, env ...string) *testApp {
 	smtpSrv := mailtest.Start(t)
 	if _, ok := vars["TALLY_SMTP_URL"]; !ok {
 		vars["TALLY_SMTP_URL"] = smtpSrv.URL()
+	}
+	if _, ok := vars["TALLY_DATABASE_URL"]; !ok && testdb.Postgres() {
+		vars["TALLY_DATABASE_URL"] = testdb.Target(t, dir)
 	}
 	cfg, err := config.Load(func(k string) string { return vars[k] })
 	if err != nil {

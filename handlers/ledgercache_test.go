@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -49,7 +48,7 @@ func TestRegisterIsNeverStale(t *testing.T) {
 			}
 		}},
 		{"a row changed by another process", func() {
-			db, err := models.Open(filepath.Join(ta.dir, "tally.db"), slog.New(slog.NewTextHandler(io.Discard, nil)))
+			db, err := models.Open(DatabaseTarget(ta.cfg), slog.New(slog.NewTextHandler(io.Discard, nil)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -250,7 +249,7 @@ func TestKeptPagesFollowWrites(t *testing.T) {
 	for _, p := range pages {
 		lc.get(p.path)
 	}
-	db, err := models.Open(filepath.Join(ta.dir, "tally.db"), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	db, err := models.Open(DatabaseTarget(ta.cfg), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

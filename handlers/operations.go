@@ -48,7 +48,10 @@ func (s *Server) startOperations(cfg config.Config, log *slog.Logger) error {
 	if !hasSuperuser {
 		ops.setup = newSetupLink()
 	}
-	if cfg.BackupDir != "" {
+	if cfg.BackupDir != "" && cfg.DatabaseURL != "" {
+		// The scheduled backup copies SQLite files; a Postgres database is backed up by its own tools.
+		log.Warn("scheduled backups are off on Postgres: TALLY_BACKUP_DIR is ignored; back the database up with pg_dump")
+	} else if cfg.BackupDir != "" {
 		ops.backups = backup.NewScheduler(backup.Schedule{Dir: cfg.BackupDir, At: cfg.BackupAt, Keep: cfg.BackupKeep},
 			backup.Source{DataDir: cfg.DataDir, DB: s.DB, Version: ops.version.Version, Now: h.now}, log)
 		ctx, stop := context.WithCancel(context.Background())

@@ -6,14 +6,73 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/session"
+	"github.com/gofiber/storage/postgres/v3"
 	"github.com/gofiber/storage/sqlite3/v2"
+	"gorm.io/gorm"
 
 	"tally/config"
+	"tally/models"
 )
+
+// Tables of the Postgres database that hold the sessions and the per-IP rate counters.
+const (
+	sessionsTable     = "tally_sessions"
+	rateCountersTable = "tally_rate_counters"
+)
+
+// openStores opens the session store and the rate counters: on Postgres, two tables of the
+// shared database (so every instance sees every session); otherwise sessions.db in the data
+// dir. db is the money database, which creates the Postgres tables.
+func openStores(cfg config.Config, db *gorm.DB) (sessions, limits fiber.Storage, err error) {
+	if cfg.DatabaseURL == "" {
+		path := filepath.Join(cfg.DataDir, "sessions.db")
+		s, err := OpenSessionStorage(path)
+		if err != nil {
+			return nil, nil, err
+		}
+		l, err := OpenLimitStorage(path)
+		if err != nil {
+			_ = s.Close()
+			return nil, nil, err
+		}
+		return s, l, nil
+	}
+	s, err := openPostgresStorage(db, cfg.DatabaseURL, sessionsTable)
+	if err != nil {
+		return nil, nil, err
+	}
+	l, err := openPostgresStorage(db, cfg.DatabaseURL, rateCountersTable)
+	if err != nil {
+		_ = s.Close()
+		return nil, nil, err
+	}
+	return s, l, nil
+}
+
+// openPostgresStorage opens table as a Fiber storage. The table is created beforehand under
+// a lock (models.CreateStorageTable): the storage's own check-then-create fails when two
+// instances start at once.
+func openPostgresStorage(db *gorm.DB, url, table string) (st *postgres.Storage, err error) {
+	if err := models.CreateStorageTable(db, table); err != nil {
+		return nil, fmt.Errorf("create %s: %w", table, err)
+	}
+	defer func() {
+		// postgres.New panics instead of returning errors.
+		if r := recover(); r != nil {
+			err = fmt.Errorf("open %s: %v", table, r)
+		}
+	}()
+	return postgres.New(postgres.Config{
+		ConnectionURI: url,
+		Table:         table,
+		GCInterval:    10 * time.Minute,
+	}), nil
+}
 
 // OpenSessionStorage opens the session file. It is a different file from the money database on
 // purpose: this driver links its own SQLite, and two SQLite libraries must never share a file.

@@ -109,7 +109,9 @@ func CreateUser(tx *gorm.DB, n NewUser, now time.Time) (*User, error) {
 	if n.Active {
 		u.EmailVerifiedAt = &now
 	}
-	err := tx.Create(u).Error
+	// Under a savepoint: on Postgres a failed statement aborts the transaction around it, and
+	// duplicateField still has to read in it.
+	err := tx.Transaction(func(tx *gorm.DB) error { return tx.Create(u).Error })
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
 		return nil, duplicateField(tx, u)
 	}

@@ -25,6 +25,10 @@ import (
 // the tests may create and drop databases in.
 const EnvURL = "TALLY_TEST_POSTGRES_URL"
 
+// OnePass is the environment entry (NAME=1) for a test binary started as a helper process by
+// a test: its Main runs the tests once, on whatever database the helper is told to use.
+const OnePass = "TALLY_TESTDB_ONE_PASS=1"
+
 var (
 	postgres atomic.Bool
 	admin    *sql.DB  // the cluster's postgres database, for CREATE and DROP DATABASE
@@ -38,7 +42,15 @@ var (
 )
 
 // Postgres reports whether the Postgres pass is running.
-func Postgres() bool { return postgres.Load() }
+func Postgres() bool {
+	noteEnv()
+	return postgres.Load()
+}
+
+// noteEnv reads the variables Main depends on while a test runs, so go test's cache keys the
+// package's result on them (it records only what tests read, not what TestMain reads around
+// them).
+func noteEnv() { _, _ = os.Getenv(EnvURL), os.Getenv("CI") }
 
 // Main runs m on SQLite, then on Postgres when TALLY_TEST_POSTGRES_URL is set, and returns the
 // exit code for os.Exit. prepare (may be nil) runs once on the Postgres pass, on the database
@@ -47,6 +59,9 @@ func Postgres() bool { return postgres.Load() }
 // the variable the Postgres pass is skipped with one line on stdout, and under CI=true that
 // skip fails the package.
 func Main(m *testing.M, prepare func(url string) error) int {
+	if name, value, _ := strings.Cut(OnePass, "="); os.Getenv(name) == value {
+		return m.Run()
+	}
 	if code := m.Run(); code != 0 {
 		return code
 	}
@@ -116,9 +131,6 @@ func stop() {
 // template, dropped when the test ends.
 func Target(tb testing.TB, dir string) string {
 	tb.Helper()
-	// Read while a test runs, so go test's cache keys the package's result on these variables
-	// (it records only what tests read, not what TestMain reads around them).
-	_, _ = os.Getenv(EnvURL), os.Getenv("CI")
 	if !Postgres() {
 		return filepath.Join(dir, "tally.db")
 	}
