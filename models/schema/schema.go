@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -72,6 +71,10 @@ func up(ctx context.Context, db *gorm.DB, dataDir string, log *slog.Logger, list
 			if err != nil {
 				return fmt.Errorf("the backup before upgrading the schema failed, nothing was changed: %w", err)
 			}
+			if r.Backup == "" {
+				log.Info("another process upgraded the schema meanwhile and made the backup", "from", from, "to", to)
+				return nil
+			}
 			log.Info("backed up the data before upgrading the schema", "from", from, "to", to, "file", r.Backup)
 			return nil
 		},
@@ -80,26 +83,24 @@ func up(ctx context.Context, db *gorm.DB, dataDir string, log *slog.Logger, list
 }
 
 // backupBefore writes a backup of dataDir into its backups dir and returns the file's path.
-// Two processes upgrading one data dir in the same second each keep their own file.
+// Another process may upgrade the same data dir meanwhile: each writes its own file (the name
+// has nanoseconds), and a backup made after another process applied a version holds that
+// version's data, so it is deleted: the other process's backup, made first, is the one.
 func backupBefore(ctx context.Context, db *gorm.DB, dataDir string, from, to int) (string, error) {
 	now := time.Now().UTC()
+	dest := filepath.Join(dataDir, "backups", BackupName(from, to, now))
 	src := backup.Source{DataDir: dataDir, DB: db, Version: buildinfo.Read().Version, Now: func() time.Time { return now }}
-	for n := 1; ; n++ {
-		dest := filepath.Join(dataDir, "backups", BackupName(from, to, now, n))
-		_, err := backup.Create(ctx, src, dest)
-		if _, statErr := os.Lstat(dest); err != nil && n < 10 && (statErr == nil || errors.Is(err, fs.ErrExist)) {
-			continue
-		}
-		return dest, err
+	if _, err := backup.Create(ctx, src, dest); err != nil {
+		return "", err
 	}
+	if v, err := models.SchemaVersion(db); err != nil || v != from {
+		return "", errors.Join(err, os.Remove(dest))
+	}
+	return dest, nil
 }
 
-// BackupName is the name of the n-th backup made in t's second before an upgrade from one
-// version to another: pre-migrate-v1-to-v2-20261123T033000Z.tar.gz, then …Z-2.tar.gz.
-func BackupName(from, to int, t time.Time, n int) string {
-	name := fmt.Sprintf("pre-migrate-v%d-to-v%d-%s", from, to, t.UTC().Format("20060102T150405Z"))
-	if n > 1 {
-		name += fmt.Sprintf("-%d", n)
-	}
-	return name + ".tar.gz"
+// BackupName is the name of the backup made at t before an upgrade from one version to
+// another: pre-migrate-v1-to-v2-20261123T033000.123456789Z.tar.gz.
+func BackupName(from, to int, t time.Time) string {
+	return fmt.Sprintf("pre-migrate-v%d-to-v%d-%s.tar.gz", from, to, t.UTC().Format("20060102T150405.000000000Z"))
 }

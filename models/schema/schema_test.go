@@ -248,3 +248,54 @@ func TestUpConcurrentStarts(t *testing.T) {
 	}
 	addUser(t, dbs[1], "alice")
 }
+
+// Two processes upgrading one SQLite data dir at once: the new version runs once, and every
+// backup left restores to the data before the upgrade.
+func TestConcurrentUpgradesOfADataDir(t *testing.T) {
+	testdb.SkipOnPostgres(t, "a data dir's file is backed up")
+	ctx := context.Background()
+	dir := t.TempDir()
+	target := testdb.Target(t, dir)
+	if _, err := Up(ctx, open(t, target), dir, quiet); err != nil {
+		t.Fatal(err)
+	}
+	dbs := []*gorm.DB{open(t, target), open(t, target)}
+	addUser(t, dbs[0], "alice")
+	results := make([]Result, len(dbs))
+	errs := make([]error, len(dbs))
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range dbs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			results[i], errs[i] = up(ctx, dbs[i], dir, quiet, newer())
+		}()
+	}
+	close(start)
+	wg.Wait()
+	applied := 0
+	for i := range dbs {
+		if errs[i] != nil {
+			t.Fatalf("process %d: %v", i, errs[i])
+		}
+		applied += len(results[i].Applied)
+	}
+	if applied != 1 {
+		t.Errorf("the new version was applied %d times", applied)
+	}
+	files := backups(t, dir)
+	if len(files) == 0 {
+		t.Fatal("no backup")
+	}
+	for _, f := range files {
+		restored := t.TempDir()
+		if _, err := backup.Restore(ctx, f, restored, time.Now()); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if v, err := models.SchemaVersion(open(t, filepath.Join(restored, backup.DatabaseFile))); err != nil || v != current {
+			t.Errorf("%s holds version %d, %v; want %d", filepath.Base(f), v, err, current)
+		}
+	}
+}
