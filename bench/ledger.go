@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -64,7 +63,7 @@ type budgetAmount struct {
 // server starts (it is not measured), and finds the account holding most rows, the category
 // most rows are in, the commonest payee, the last year of the account's rows, the rows in the
 // reports' 12 months and the categories to budget.
-func seedLedger(ctx context.Context, bin string, env []string, dataDir string, index, rows int) (*ledgerSeed, error) {
+func seedLedger(ctx context.Context, bin string, env []string, target string, index, rows int) (*ledgerSeed, error) {
 	ls := &ledgerSeed{index: index, asked: rows}
 	start := time.Now()
 	// The demo's history and the server's reports both end with today's month (UTC here).
@@ -80,7 +79,7 @@ func seedLedger(ctx context.Context, bin string, env []string, dataDir string, i
 
 	// Errors only: reading the whole ledger is slow SQL by design.
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	db, err := models.Open(filepath.Join(dataDir, "tally.db"), log)
+	db, err := models.Open(target, log)
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,8 @@
 //	go run ./bench            # about 15 s a scenario
 //	go run ./bench -quick     # about 3 s a scenario (CI smoke)
 //	go run ./bench -json FILE # the table as JSON too
+//	go run ./bench -database postgres://user:pass@host:5432/postgres
+//	                          # the same on Postgres, in a database made for the run
 //
 // It exits non-zero only when the harness itself fails; a missed target is a measurement.
 package main
@@ -36,6 +38,7 @@ type options struct {
 	views    float64 // page views during the flood, as a fraction of the dashboard's peak
 	rows     int     // tally demo --transactions for the register and report scenarios' user
 	imports  int     // rows of the import's CSV
+	database string  // a Postgres server's URL; empty: SQLite in the data dir
 }
 
 func main() {
@@ -48,6 +51,7 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (binary, data dir, server logs)")
 	flag.IntVar(&o.rows, "ledger-rows", 0, fmt.Sprintf("transactions of the register and report scenarios' user, from tally demo (default %d, %d with -quick)", ledgerRows, ledgerRowsQuick))
 	flag.IntVar(&o.imports, "import-rows", 0, fmt.Sprintf("rows of the CSV the import measurement uploads and commits (default %d, %d with -quick)", importRows, importRowsQuick))
+	flag.StringVar(&o.database, "database", "", "run on Postgres: a database made for the run on the server this postgres:// `URL` names (its credentials; it needs CREATEDB), dropped at the end unless -keep; without it, SQLite in the data dir")
 	floor := flag.String("floor-server", "", "internal: serve the bare Fiber floor (page and password check) on `ADDR`")
 	flag.Usage = usage
 	flag.Parse()
@@ -128,13 +132,27 @@ func run(ctx context.Context, o options) (err error) {
 		return err
 	}
 	dataDir := filepath.Join(tmp, "data")
-	progress("seeding %d users and one more with a ledger", o.users)
-	if err := seed(dataDir, o.users+1); err != nil {
+	db, err := openBenchDB(o.database, dataDir)
+	if err != nil {
 		return err
 	}
-	env := tallyEnv(dataDir)
+	defer func() {
+		if o.keep && db.url != "" {
+			fmt.Fprintf(os.Stderr, "bench: kept the database %s\n", redacted(db.url))
+			return
+		}
+		if dropErr := db.drop(); dropErr != nil {
+			fmt.Fprintf(os.Stderr, "bench: drop the database %s: %v\n", redacted(db.url), dropErr)
+		}
+	}()
+	res.database = db.name
+	progress("seeding %d users and one more with a ledger", o.users)
+	if err := seed(dataDir, db.target, o.users+1); err != nil {
+		return err
+	}
+	env := tallyEnv(dataDir, db.url)
 	progress("ledger: tally demo %s --transactions %d (not measured)", benchUser(o.users), o.rows)
-	if res.ledger, err = seedLedger(ctx, bin, env, dataDir, o.users, o.rows); err != nil {
+	if res.ledger, err = seedLedger(ctx, bin, env, db.target, o.users, o.rows); err != nil {
 		return err
 	}
 	progress("ledger: %d rows in %s, %d in the register of %q, %d from %s on (the reports' 12 months)", res.ledger.userRows,

@@ -19,6 +19,7 @@ import (
 // results is everything measured, in the order of the run.
 type results struct {
 	machine      machine
+	database     string // "SQLite 3.53.0", "PostgreSQL 15.14"
 	dur          time.Duration
 	binaryBytes  int64
 	hashRuns     []*runStats // limit A's segments, alternating with httpHashRuns and loginRuns
@@ -130,6 +131,7 @@ type report struct {
 	Import      *importInfo     `json:"import,omitempty"`
 	Ledger      ledgerInfo      `json:"ledger"`
 	ServerTimes []serverTimeRow `json:"server_times"`
+	Database    string          `json:"database"` // "SQLite 3.53.0", "PostgreSQL 15.14"
 	BinaryMiB   float64         `json:"binary_mib"`
 	StartMs     float64         `json:"start_ms"`
 	Machine     machine         `json:"machine"`
@@ -290,7 +292,7 @@ func segmentsOver(r *results, share func(cpuUse) float64, limit float64) []strin
 // buildReport turns the measurements into the table's rows, the targets and the notes.
 func buildReport(r *results) *report {
 	limitA, limitHTTP, limitB := r.hash.rps(), r.httpHash.rps(), r.floor.rps()
-	rep := &report{Machine: r.machine, ScenarioS: r.dur.Seconds(),
+	rep := &report{Machine: r.machine, ScenarioS: r.dur.Seconds(), Database: r.database,
 		BinaryMiB: round(float64(r.binaryBytes) / (1 << 20)), StartMs: ms(median(r.starts))}
 	hash, httpHash, login := row(r.hash, limitA), row(r.httpHash, limitA), row(r.login, limitA)
 	floor, dash, flood := row(r.floor, limitB), row(r.dashboard, limitB), row(r.flood, r.flood.offered)
@@ -412,6 +414,9 @@ func buildReport(r *results) *report {
 	}
 	note("CPU in cores of %d, server/bench (load generator)/other processes/steal (taken by the VM's host): %s",
 		runtime.NumCPU(), strings.Join(cpu, ", "))
+	if strings.HasPrefix(r.database, "PostgreSQL") {
+		note("database: %s; its server's processes are not the server's here: on a local Postgres their CPU counts as other processes', and their memory is in no RSS column", r.database)
+	}
 	if busy := segmentsOver(r, func(c cpuUse) float64 { return c.other }, otherWarning); len(busy) > 0 {
 		note("warning: other processes on this machine used more than %.2f of a core during %s; a limit measured then is low and a p99 high, so the rows built on them are not the machine's",
 			otherWarning, strings.Join(busy, ", "))
@@ -430,6 +435,9 @@ func (rep *report) print(w io.Writer) {
 	m := rep.Machine
 	fmt.Fprintf(w, "Tally load benchmark, %s, %.0f s a scenario\n", m.Date, rep.ScenarioS)
 	fmt.Fprintf(w, "GOMAXPROCS %d, nproc %s, CPU %s, %s\n", m.GOMAXPROCS, m.NProc, m.CPU, m.Go)
+	if rep.Database != "" {
+		fmt.Fprintf(w, "database %s\n", rep.Database)
+	}
 	fmt.Fprintf(w, "binary %.1f MiB, start to first /healthz 200: %.1f ms\n\n", rep.BinaryMiB, rep.StartMs)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "scenario\treq/s\tp50 ms\tp99 ms\tlimit\tratio\tRSS MiB\terrors\t")

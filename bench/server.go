@@ -19,6 +19,7 @@ import (
 	"gorm.io/gorm"
 
 	"tally/models"
+	"tally/models/schema"
 )
 
 // moduleRoot is the directory of the go.mod the bench belongs to (go run ./bench runs from
@@ -59,19 +60,20 @@ const (
 
 func benchUser(i int) string { return fmt.Sprintf("bench%04d", i) }
 
-// seed creates the data dir's tally.db with n active users sharing one precomputed hash, the
-// way the server's own migration would, and closes it before the server opens it.
-func seed(dataDir string, n int) error {
+// seed creates the data dir and the schema in target (the data dir's tally.db or a Postgres
+// URL), as the server's start would, with n active users sharing one precomputed hash, and
+// closes it before the server opens it.
+func seed(dataDir, target string, n int) error {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	db, err := models.Open(filepath.Join(dataDir, "tally.db"), log)
+	db, err := models.Open(target, log)
 	if err != nil {
 		return err
 	}
 	defer models.Close(db)
-	if err := models.Migrate(db); err != nil {
+	if _, err := schema.Up(context.Background(), db, dataDir, log); err != nil {
 		return err
 	}
 	hash, err := models.HashPassword(benchPassword, models.DefaultHashParams)
@@ -94,13 +96,17 @@ func seed(dataDir string, n int) error {
 }
 
 // tallyEnv is the server's environment: the caller's, minus any TALLY_* of the developer's,
-// plus a quiet log and per-IP limits out of the way (all the load comes from 127.0.0.1).
-func tallyEnv(dataDir string) []string {
+// plus a quiet log and per-IP limits out of the way (all the load comes from 127.0.0.1), and
+// TALLY_DATABASE_URL when the run is on Postgres.
+func tallyEnv(dataDir, databaseURL string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "TALLY_") {
 			env = append(env, kv)
 		}
+	}
+	if databaseURL != "" {
+		env = append(env, "TALLY_DATABASE_URL="+databaseURL)
 	}
 	return append(env,
 		"TALLY_DATA_DIR="+dataDir,
