@@ -12,7 +12,8 @@ import (
 // registerQuery, listQuery, recentQuery and accountsQuery, which the plan tests call, so the
 // tests EXPLAIN the very SQL the pages run. Each names its index (INDEXED BY): the plan is the
 // same on an empty database and on one with statistics, and never a full scan or a sort (but
-// for a rare text, whose few matching rows are sorted: see listQuery).
+// for a rare text, whose few matching rows are sorted: see listQuery). Postgres has no INDEXED
+// BY (see indexedBy): its plan tests check what its planner picks on a realistic database.
 
 // Row is a transaction as lists show it.
 type Row struct {
