@@ -34,11 +34,26 @@ var (
 	admin    *sql.DB  // the cluster's postgres database, for CREATE and DROP DATABASE
 	adminURL *url.URL // the URL admin was opened with
 	template string   // the database every test's database is copied from
-	// createMu serialises copies of the template: CREATE DATABASE refuses a template another
-	// session is reading.
-	createMu sync.Mutex
 	serial   atomic.Uint64
 	runID    string // tells this process's databases from other processes'
+
+	// Copying the template (a few hundred milliseconds) and dropping a database happen beside
+	// the tests: copiers keep ready filled ahead of Target, and drops run in the background.
+	ready      chan copied
+	stopCopies chan struct{}
+	copiers    sync.WaitGroup
+	drops      sync.WaitGroup
+)
+
+// copied is a database copied from the template, or the error of the copy.
+type copied struct {
+	name string
+	err  error
+}
+
+const (
+	copiersCount = 2
+	readyAhead   = 4
 )
 
 // Postgres reports whether the Postgres pass is running.
@@ -111,13 +126,54 @@ func start(raw string, prepare func(url string) error) error {
 			return fmt.Errorf("prepare the template database: %w", err)
 		}
 	}
+	ready, stopCopies = make(chan copied, readyAhead), make(chan struct{})
+	for range copiersCount {
+		copiers.Go(copyTemplate)
+	}
 	return nil
+}
+
+// copyTemplate copies the template into ready until stop. Copies of one template may run at
+// once: CREATE DATABASE refuses only a template with sessions connected to it.
+func copyTemplate() {
+	for {
+		name := fmt.Sprintf("tally_t_%s_%d", runID, serial.Add(1))
+		_, err := admin.Exec("CREATE DATABASE " + quote(name) + " TEMPLATE " + quote(template))
+		select {
+		case ready <- copied{name, err}:
+		case <-stopCopies:
+			if err == nil {
+				drop(name)
+			}
+			return
+		}
+	}
+}
+
+// drop drops a database in the background; FORCE ends connections a test left open.
+func drop(name string) {
+	drops.Go(func() {
+		if _, err := admin.Exec("DROP DATABASE IF EXISTS " + quote(name) + " WITH (FORCE)"); err != nil {
+			fmt.Fprintf(os.Stderr, "testdb: drop database %s: %v\n", name, err)
+		}
+	})
 }
 
 func stop() {
 	if admin == nil {
 		return
 	}
+	if stopCopies != nil {
+		close(stopCopies)
+		copiers.Wait()
+		for len(ready) > 0 {
+			if c := <-ready; c.err == nil {
+				drop(c.name)
+			}
+		}
+		stopCopies = nil
+	}
+	drops.Wait()
 	if template != "" {
 		_, _ = admin.Exec("DROP DATABASE IF EXISTS " + quote(template) + " WITH (FORCE)")
 		template = ""
@@ -134,20 +190,12 @@ func Target(tb testing.TB, dir string) string {
 	if !Postgres() {
 		return filepath.Join(dir, "tally.db")
 	}
-	name := fmt.Sprintf("tally_t_%s_%d", runID, serial.Add(1))
-	createMu.Lock()
-	_, err := admin.Exec("CREATE DATABASE " + quote(name) + " TEMPLATE " + quote(template))
-	createMu.Unlock()
-	if err != nil {
-		tb.Fatalf("testdb: create database: %v", err)
+	c := <-ready
+	if c.err != nil {
+		tb.Fatalf("testdb: create database: %v", c.err)
 	}
-	tb.Cleanup(func() {
-		// FORCE ends connections the test left open.
-		if _, err := admin.Exec("DROP DATABASE IF EXISTS " + quote(name) + " WITH (FORCE)"); err != nil {
-			tb.Errorf("testdb: drop database: %v", err)
-		}
-	})
-	return databaseURL(name)
+	tb.Cleanup(func() { drop(c.name) })
+	return databaseURL(c.name)
 }
 
 // SkipOnPostgres skips the test on the Postgres pass, for behaviour only SQLite has (a file,
