@@ -252,7 +252,7 @@ func TestPasskeyCeremonyExpiry(t *testing.T) {
 	wantStatus(t, res, http.StatusOK)
 	var creation struct {
 		PublicKey struct {
-			Challenge string `json:"challenge"`
+			Challenge string              `json:"challenge"`
 			RP        struct{ ID string } `json:"rp"`
 			User      struct{ ID string } `json:"user"`
 			Selection struct {

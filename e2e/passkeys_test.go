@@ -1,0 +1,268 @@
+package e2e
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/webauthn"
+	"github.com/chromedp/chromedp"
+
+	"tally/config"
+	"tally/handlers"
+	"tally/mail/mailtest"
+	"tally/models"
+	"tally/testkit"
+)
+
+// startAppAtLocalhost is startApp with the base URL http://localhost:<port>: browsers offer
+// passkeys only to a secure context under a domain name, and an IP address is never one.
+func startAppAtLocalhost(t *testing.T) *env {
+	t.Helper()
+	mailSrv := mailtest.Start(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	base := "http://localhost:" + portOf(ln)
+	vars := map[string]string{
+		"TALLY_DATA_DIR": t.TempDir(), "TALLY_SECRET": strings.Repeat("s", 40),
+		"TALLY_BASE_URL": base, "TALLY_SMTP_URL": mailSrv.URL(),
+	}
+	cfg, err := config.Load(func(k string) string { return vars[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := handlers.Open(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), handlers.Options{Hash: testkit.Hash})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	go func() { _ = srv.App.Listener(ln) }()
+	t.Cleanup(func() { _ = srv.App.ShutdownWithTimeout(5 * time.Second) })
+	return &env{t: t, base: base, db: srv.DB, mail: mailSrv}
+}
+
+func portOf(ln net.Listener) string {
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	return port
+}
+
+// passkeyWatcher runs before the page's scripts: it keeps the body of the last passkey
+// sign-in's finish (for the replay), and turns the autofill request off while the tab's
+// window.name says so: a button's test must not be won by the autofill, which the virtual
+// authenticator answers at once. (Logging out sends Clear-Site-Data, which empties the tab's
+// storage but not its name.)
+const passkeyWatcher = `(() => {
+  if (window.name === 'noAutofill' && window.PublicKeyCredential) {
+    PublicKeyCredential.isConditionalMediationAvailable = async () => false;
+  }
+  const f = window.fetch;
+  window.fetch = function (url, opts) {
+    if (String(url).endsWith('/passkeys/login/finish') && opts && opts.body) sessionStorage.setItem('lastFinish', opts.body);
+    return f.apply(this, arguments);
+  };
+})();`
+
+// virtualAuthenticator adds a platform authenticator with discoverable credentials that
+// verifies its user. Both booleans are set explicitly: their Go zero values would be sent.
+func virtualAuthenticator(t *testing.T, ctx context.Context) webauthn.AuthenticatorID {
+	t.Helper()
+	if _, err := chromedp.Call(ctx, webauthn.Enable, webauthn.EnableParams{}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := chromedp.Call(ctx, webauthn.AddVirtualAuthenticator, webauthn.AddVirtualAuthenticatorParams{Options: &webauthn.VirtualAuthenticatorOptions{
+		Protocol: webauthn.AuthenticatorProtocolCtap2, Ctap2version: webauthn.Ctap2versionCtap21, Transport: webauthn.AuthenticatorTransportInternal,
+		HasResidentKey: true, HasUserVerification: true, AutomaticPresenceSimulation: true, IsUserVerified: true,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.AuthenticatorID
+}
+
+// passkeyError is the sentence the sign-in's passkey area shows.
+func passkeyError(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	waitFor(t, ctx, "a passkey error", `() => { const e = document.querySelector('[data-passkey-error]'); return e && !e.hidden && e.textContent !== ''; }`)
+	return eval[string](t, ctx, `document.querySelector('[data-passkey-error]').textContent`)
+}
+
+// await evaluates a JavaScript expression whose value is a promise, and returns what it resolves to.
+func await[T any](t *testing.T, ctx context.Context, expr string) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("evaluate %s: %v\n%s", expr, err, pageState(ctx))
+	}
+	return v
+}
+
+// arriveAt waits until the browser shows path: a passkey sign-in navigates from script, and a
+// wait started in the page it leaves would never end.
+func arriveAt(t *testing.T, ctx context.Context, e *env, path string) {
+	t.Helper()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if loc, err := chromedp.Run(ctx, chromedp.Location()); err == nil && loc == e.url(path) {
+			do(t, ctx, "wait for "+path, chromedp.WaitReady(chromedp.CSS("main h1")))
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("never arrived at %s\n%s", path, pageState(ctx))
+		case <-tick.C:
+		}
+	}
+}
+
+// clickByScript clicks from the page's side: a click that leads to a navigation from script
+// would leave chromedp's click waiting on the page that is gone.
+func clickByScript(t *testing.T, ctx context.Context, selector string) {
+	t.Helper()
+	waitFor(t, ctx, "the button "+selector, `s => { const b = document.querySelector(s); return !!b && b.offsetParent !== null; }`, selector)
+	do(t, ctx, "click "+selector, chromedp.Evaluate[chromedp.Void](`setTimeout(() => document.querySelector(`+"`"+selector+"`"+`).click())`))
+}
+
+func logOut(t *testing.T, ctx context.Context) {
+	t.Helper()
+	do(t, ctx, "log out",
+		chromedp.Click(chromedp.Search(`//nav//button[normalize-space()="Log out"]`)),
+		chromedp.WaitVisible(chromedp.ID("login-form")),
+	)
+}
+
+// TestBrowserPasskeys is issue 26's flow with Chromium's virtual authenticator: add a passkey,
+// sign out, sign in with it without a username, and through the username field's autofill; a
+// replayed assertion, one made on another origin and one whose counter went backwards are
+// refused; once deleted, it signs in no more. No CSP violation on the way.
+func TestBrowserPasskeys(t *testing.T) {
+	e := startAppAtLocalhost(t)
+	ada := e.createUser("ada", "ada@example.com", "Ada", goodPassword)
+	ctx := newBrowser(t)
+	addPageScript(t, ctx, cspListener)
+	addPageScript(t, ctx, htmxWatcher)
+	addPageScript(t, ctx, passkeyWatcher)
+	auth := virtualAuthenticator(t, ctx)
+	noAutofill := func(on bool) {
+		do(t, ctx, "set the autofill switch", chromedp.Evaluate[chromedp.Void](map[bool]string{
+			true: `window.name = 'noAutofill'`, false: `window.name = ''`}[on]))
+	}
+	do(t, ctx, "open the site", chromedp.Navigate(e.url("/login")), chromedp.WaitVisible(chromedp.ID("login-form")))
+	noAutofill(true)
+	logIn(t, e, ctx, "ada", "Ada")
+
+	// Add a passkey: name, password, then the authenticator.
+	do(t, ctx, "add a passkey",
+		chromedp.Navigate(e.url("/account/security")),
+		chromedp.WaitVisible(chromedp.ID("passkey-add-form")),
+		fill("passkey-name", "Laptop", "passkey-password", goodPassword),
+		chromedp.Click(chromedp.CSS(`#passkey-add-form button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.Search(`//table[@id="passkeys"]//td[normalize-space()="Laptop"]`)),
+	)
+	var stored models.Passkey
+	if err := e.db.Where("user_id = ?", ada.ID).Take(&stored).Error; err != nil || !stored.UserVerified || len(stored.PublicKey) == 0 {
+		t.Fatalf("stored passkey %+v, %v", stored, err)
+	}
+	if m := e.mail.Next(t); !strings.Contains(m.Subject, "passkey was added") {
+		t.Errorf("mail %q", m.Subject)
+	}
+	reauthNoCSPViolations(t, ctx, "the security page")
+
+	// Sign in with the button, no username typed.
+	logOut(t, ctx)
+	clickByScript(t, ctx, `#login-form button[data-passkey="signin"]`)
+	arriveAt(t, ctx, e, "/dashboard")
+
+	// A replayed assertion: the same finish body again is refused, its ceremony is spent.
+	replayed := await[int](t, ctx, `fetch('/passkeys/login/finish', {method: 'POST', headers: {'Content-Type': 'application/json',
+		'X-CSRF-Token': JSON.parse(document.body.getAttribute('hx-headers'))['X-CSRF-Token']}, body: sessionStorage.getItem('lastFinish')}).then(r => r.status)`)
+	if replayed != http.StatusBadRequest {
+		t.Errorf("a replayed assertion answered %d, want 400", replayed)
+	}
+
+	// Sign in through the username field's autofill (conditional mediation).
+	logOut(t, ctx)
+	noAutofill(false)
+	if ac := eval[string](t, ctx, `document.getElementById('login').autocomplete`); ac != "username webauthn" {
+		t.Errorf("the username field's autocomplete is %q", ac)
+	}
+	// The virtual authenticator answers the field's request as soon as the page makes it, as a
+	// person picking the offered passkey would: nothing is clicked or typed.
+	do(t, ctx, "open the login page with autofill", chromedp.Navigate(e.url("/login")))
+	arriveAt(t, ctx, e, "/dashboard")
+
+	// An assertion made on another origin (another port of localhost, the same authenticator).
+	noAutofill(true)
+	logOut(t, ctx)
+	other := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, "<!DOCTYPE html><title>elsewhere</title>")
+	})}
+	oln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = other.Serve(oln) }()
+	t.Cleanup(func() { _ = other.Close() })
+	do(t, ctx, "reload the login page", chromedp.Navigate(e.url("/login")), chromedp.WaitVisible(chromedp.ID("login-form")))
+	options := await[string](t, ctx, `fetch('/passkeys/login/begin', {method: 'POST', headers: {'Content-Type': 'application/json',
+		'X-CSRF-Token': JSON.parse(document.body.getAttribute('hx-headers'))['X-CSRF-Token']}, body: '{"mode":"signin"}'}).then(r => r.text())`)
+	do(t, ctx, "open another origin", chromedp.Navigate("http://localhost:"+portOf(oln)+"/"), chromedp.WaitReady(chromedp.CSS("title")))
+	assertion := await[string](t, ctx, `navigator.credentials.get({publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(`+options+`.publicKey)})
+		.then(c => JSON.stringify({credential: c.toJSON()}))`)
+	// Back to a page of the app without a username field, whose autofill would begin another
+	// ceremony (the other origin did not keep the tab's name).
+	do(t, ctx, "back", chromedp.Navigate(e.url("/register")), chromedp.WaitVisible(chromedp.ID("register-form")))
+	got := await[string](t, ctx, `fetch('/passkeys/login/finish', {method: 'POST', headers: {'Content-Type': 'application/json',
+		'X-CSRF-Token': JSON.parse(document.body.getAttribute('hx-headers'))['X-CSRF-Token']}, body: `+"`"+assertion+"`"+`}).then(async r => r.status + ' ' + (await r.text()))`)
+	if !strings.HasPrefix(got, "403 ") || !strings.Contains(got, "another site") {
+		t.Errorf("an assertion from another origin: %s", got)
+	}
+
+	// A counter that goes backwards: the same key put back with a lower count.
+	noAutofill(true)
+	do(t, ctx, "open the login page", chromedp.Navigate(e.url("/login")), chromedp.WaitVisible(chromedp.ID("login-form")))
+	creds, err := chromedp.Call(ctx, webauthn.GetCredentials, webauthn.GetCredentialsParams{AuthenticatorID: auth})
+	if err != nil || len(creds.Credentials) != 1 {
+		t.Fatalf("credentials %v, %v", creds, err)
+	}
+	cred := creds.Credentials[0]
+	if err := e.db.Where("id = ?", stored.ID).Take(&stored).Error; err != nil || stored.SignCount < 2 {
+		t.Fatalf("stored count %d, %v", stored.SignCount, err)
+	}
+	zero := 0.0
+	if _, err := chromedp.Call(ctx, webauthn.SetCredentialProperties, webauthn.SetCredentialPropertiesParams{
+		AuthenticatorID: auth, CredentialID: cred.CredentialID, SignCount: &zero}); err != nil {
+		t.Fatal(err)
+	}
+	clickByScript(t, ctx, `#login-form button[data-passkey="signin"]`)
+	if msg := passkeyError(t, ctx); !strings.Contains(msg, "counter went backwards") {
+		t.Errorf("a counter gone backwards said %q", msg)
+	}
+	var cloned int64
+	e.db.Model(&models.SecurityEvent{}).Where("user_id = ? AND kind = ?", ada.ID, models.EventPasskeyCloned).Count(&cloned)
+	if cloned != 1 {
+		t.Errorf("%d clone events recorded", cloned)
+	}
+
+	// Deleted, it signs in no more.
+	logIn(t, e, ctx, "ada", "Ada")
+	do(t, ctx, "remove the passkey",
+		chromedp.Navigate(e.url("/account/security")),
+		chromedp.Click(chromedp.Search(`//table[@id="passkeys"]//button[normalize-space()="Remove"]`)),
+		chromedp.WaitVisible(chromedp.ID("passkeys-none")),
+	)
+	logOut(t, ctx)
+	clickByScript(t, ctx, `#login-form button[data-passkey="signin"]`)
+	if msg := passkeyError(t, ctx); !strings.Contains(msg, "not registered") {
+		t.Errorf("a removed passkey said %q", msg)
+	}
+	reauthNoCSPViolations(t, ctx, "the login page")
+}
