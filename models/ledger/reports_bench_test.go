@@ -11,6 +11,7 @@ func BenchmarkReports50k(b *testing.B) {
 	s := seed(b, db, book, 50_000)
 	other := newBook(b, db, newUser(b, db, "bob"))
 	seed(b, db, other, 5_000)
+	analyze(b, db)
 	cats := must[[]Category](b)(book.Categories())
 	for _, c := range cats {
 		for _, m := range Months("2023-01", "2024-12") {
