@@ -253,6 +253,8 @@ func TestDeleteAccount(t *testing.T) {
 	(&ledgerClient{client: c, t: t, ta: ta, user: u}).importCSV(accountID, "bank.csv", []byte("Date,Payee,Amount\n2026-11-25,Market,-4.20\n"))
 	// Two-factor sign-in: its secret and recovery codes go too (and deleting asks for a code).
 	secret, _ := c.enrolTwoFactor()
+	// A passkey: its row goes too.
+	ta.addPasskey(u, "Laptop")
 	for table, n := range userRows(t, ta, u.ID) {
 		// A verified account has no pending registration; TestEveryUserTableCascades covers that table.
 		if n == 0 && table != "registrations" {
