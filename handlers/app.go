@@ -96,11 +96,11 @@ func Open(cfg config.Config, log *slog.Logger, o Options) (_ *Server, err error)
 	if err := prune(s.DB, o.Now()); err != nil {
 		return nil, err
 	}
-	sessions, limits, err := openStores(cfg, s.DB)
+	sessions, err := openSessionStore(cfg, s.DB)
 	if err != nil {
 		return nil, err
 	}
-	s.close = append(s.close, sessions.Close, limits.Close)
+	s.close = append(s.close, sessions.Close)
 	sender, err := mail.New(cfg, log, o.Stdout)
 	if err != nil {
 		return nil, err
@@ -112,7 +112,7 @@ func Open(cfg config.Config, log *slog.Logger, o Options) (_ *Server, err error)
 		defer close(s.workDone)
 		s.Outbox.Run(ctx)
 	}()
-	s.App, s.h = build(cfg, s.DB, sessions, limits, s.Outbox, log, o)
+	s.App, s.h = build(cfg, s.DB, sessions, s.Outbox, log, o)
 	// Other instances on the same Postgres database: their changes reach this one's caches.
 	peers, err := models.ListenPeers(s.DB, log)
 	if err != nil {
@@ -163,7 +163,6 @@ type Handlers struct {
 	hash     models.HashParams
 	tokens   models.Tokens
 	outbox   *mail.Outbox
-	limits   fiber.Storage
 	rates    *models.RateLimits // per-IP counts of limitIP
 	gate     *hashGate
 	// sessionData is the session store's storage, with a cache of decoded sessions.
@@ -187,13 +186,12 @@ const laterQueueSize = 256
 // formBodyLimit caps url-encoded forms; the app-wide limit is larger for uploads.
 const formBodyLimit = 64 << 10
 
-func build(cfg config.Config, db *gorm.DB, sessions, limits fiber.Storage, outbox *mail.Outbox, log *slog.Logger, o Options) (*fiber.App, *Handlers) {
+func build(cfg config.Config, db *gorm.DB, sessions fiber.Storage, outbox *mail.Outbox, log *slog.Logger, o Options) (*fiber.App, *Handlers) {
 	h := &Handlers{
 		cfg: cfg, db: db, log: log, now: o.Now, hash: o.Hash,
 		sessionData:  newCachedStorage(sessions, 10000),
 		tokens:       models.Tokens{Secret: cfg.Secret},
 		outbox:       outbox,
-		limits:       limits,
 		gate:         newHashGate(runtime.GOMAXPROCS(0), log),
 		sessionCache: models.NewSessionCache(db, 10000),
 		later:        newLaterQueue(log, laterQueueSize),

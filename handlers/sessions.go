@@ -19,39 +19,17 @@ import (
 	"tally/models"
 )
 
-// Tables of the Postgres database that hold the sessions and the per-IP rate counters.
-const (
-	sessionsTable     = "tally_sessions"
-	rateCountersTable = "tally_rate_counters"
-)
+// sessionsTable is the Postgres table of the session store.
+const sessionsTable = "tally_sessions"
 
-// openStores opens the session store and the rate counters: on Postgres, two tables of the
-// shared database (so every instance sees every session); otherwise sessions.db in the data
-// dir. db is the money database, which creates the Postgres tables.
-func openStores(cfg config.Config, db *gorm.DB) (sessions, limits fiber.Storage, err error) {
+// openSessionStore opens the session store: on Postgres a table of the shared database (so
+// every instance sees every session), otherwise sessions.db in the data dir. db is the money
+// database, which creates the Postgres table.
+func openSessionStore(cfg config.Config, db *gorm.DB) (fiber.Storage, error) {
 	if cfg.DatabaseURL == "" {
-		path := filepath.Join(cfg.DataDir, "sessions.db")
-		s, err := OpenSessionStorage(path)
-		if err != nil {
-			return nil, nil, err
-		}
-		l, err := OpenLimitStorage(path)
-		if err != nil {
-			_ = s.Close()
-			return nil, nil, err
-		}
-		return s, l, nil
+		return OpenSessionStorage(filepath.Join(cfg.DataDir, "sessions.db"))
 	}
-	s, err := openPostgresStorage(db, cfg.DatabaseURL, sessionsTable)
-	if err != nil {
-		return nil, nil, err
-	}
-	l, err := openPostgresStorage(db, cfg.DatabaseURL, rateCountersTable)
-	if err != nil {
-		_ = s.Close()
-		return nil, nil, err
-	}
-	return s, l, nil
+	return openPostgresStorage(db, cfg.DatabaseURL, sessionsTable)
 }
 
 // openPostgresStorage opens table as a Fiber storage. The table is created beforehand under
@@ -80,12 +58,6 @@ func openPostgresStorage(db *gorm.DB, url, table string) (st *postgres.Storage, 
 // instead of reconnecting every second.
 func OpenSessionStorage(path string) (*sqlite3.Storage, error) {
 	return openStorage(path, "sessions")
-}
-
-// OpenLimitStorage opens the per-IP rate counters: the same file as the sessions (one SQLite
-// library, so sharing it is safe), their own table.
-func OpenLimitStorage(path string) (*sqlite3.Storage, error) {
-	return openStorage(path, "rate_limits")
 }
 
 func openStorage(path, table string) (st *sqlite3.Storage, err error) {
