@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +16,7 @@ import (
 	"tally/models"
 	"tally/models/ledger"
 	"tally/testkit"
+	"tally/testkit/testdb"
 )
 
 // demoNow is a fixed "today", so runs with one seed can be compared.
@@ -25,7 +25,7 @@ var demoNow = time.Date(2025, time.March, 14, 18, 30, 0, 0, time.UTC)
 // newDemoCLI is a CLI on a fresh database with the ledger's tables, and a user ada.
 func newDemoCLI(t testing.TB) (*CLI, *models.User) {
 	t.Helper()
-	db, err := models.Open(filepath.Join(t.TempDir(), "tally.db"), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	db, err := models.Open(testdb.Target(t, t.TempDir()), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
