@@ -12,6 +12,7 @@ import (
 	"net/mail"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,7 +31,8 @@ type Mail struct {
 	Subject  string
 	Text     string
 	HTML     string
-	err      error // a mail the server could not parse; Next fails the test with it
+	Via      string // the URL of the port it came in by (URL, or one from Listen)
+	err      error  // a mail the server could not parse; Next fails the test with it
 }
 
 var linkRe = regexp.MustCompile(`https?://\S+`)
@@ -51,30 +53,76 @@ func (m Mail) Link(t testing.TB, prefix string) string {
 type Server struct {
 	Addr  string
 	mails chan Mail
+	srv   *smtp.Server
+	ended chan struct{} // closed when the test ends: held mails are let go
+
+	mu    sync.Mutex
+	holds map[string]chan string // recipient -> where to report the held mail
 }
 
 // Start serves SMTP on a loopback port until the test ends.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	s := &Server{mails: make(chan Mail, 100)}
-	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) {
-		return &session{srv: s}, nil
+	s := &Server{mails: make(chan Mail, 100), ended: make(chan struct{}), holds: map[string]chan string{}}
+	s.srv = smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
+		return &session{srv: s, via: urlOf(c.Conn().LocalAddr().String())}, nil
 	}))
-	srv.Domain = "localhost"
-	srv.ReadTimeout = Timeout
-	srv.WriteTimeout = Timeout
+	s.srv.Domain = "localhost"
+	s.srv.ReadTimeout = Timeout
+	s.srv.WriteTimeout = Timeout
+	s.Addr = s.listen(t)
+	t.Cleanup(func() {
+		close(s.ended)
+		s.srv.Close()
+	})
+	return s
+}
+
+func (s *Server) listen(t testing.TB) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.Addr = ln.Addr().String()
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { srv.Close() })
-	return s
+	go func() { _ = s.srv.Serve(ln) }()
+	return ln.Addr().String()
 }
 
+// Listen serves the same mailbox on one more loopback port and returns that port's URL. Processes
+// given URLs of their own are told apart by Mail.Via and by what Hold reports.
+func (s *Server) Listen(t testing.TB) string {
+	t.Helper()
+	return urlOf(s.listen(t))
+}
+
+// Hold makes the server hang on the next mail to rcpt, as a server that stopped responding: it
+// takes the DATA command and never answers it, so the sender waits for a reply that does not
+// come. The channel receives the URL the held mail came in by. The held mail is not delivered;
+// its connection is answered with a temporary failure when the test ends.
+func (s *Server) Hold(rcpt string) <-chan string {
+	held := make(chan string, 1)
+	s.mu.Lock()
+	s.holds[rcpt] = held
+	s.mu.Unlock()
+	return held
+}
+
+// hold reports and removes the hold on one of rcpts, if any.
+func (s *Server) hold(rcpts []string) chan string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range rcpts {
+		if held, ok := s.holds[r]; ok {
+			delete(s.holds, r)
+			return held
+		}
+	}
+	return nil
+}
+
+func urlOf(addr string) string { return "smtp://" + addr + "?tls=none" }
+
 // URL is the TALLY_SMTP_URL that points the app at this server.
-func (s *Server) URL() string { return "smtp://" + s.Addr + "?tls=none" }
+func (s *Server) URL() string { return urlOf(s.Addr) }
 
 // Next waits for the next mail.
 func (s *Server) Next(t testing.TB) Mail {
@@ -103,6 +151,7 @@ func (s *Server) Received() (Mail, bool) {
 
 type session struct {
 	srv  *Server
+	via  string
 	from string
 	rcpt []string
 }
@@ -123,8 +172,13 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 // Data accepts the mail whatever its content; a mail it cannot parse goes to the test as an
 // error, since refusing it would only make the outbox retry later and the test time out.
 func (s *session) Data(r io.Reader) error {
+	if held := s.srv.hold(s.rcpt); held != nil {
+		held <- s.via
+		<-s.srv.ended
+		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "held by the test"}
+	}
 	m, err := parse(r)
-	m.From, m.Rcpt, m.To, m.err = s.from, s.rcpt, strings.Join(s.rcpt, ", "), err
+	m.From, m.Rcpt, m.To, m.Via, m.err = s.from, s.rcpt, strings.Join(s.rcpt, ", "), s.via, err
 	s.srv.mails <- m
 	return nil
 }
