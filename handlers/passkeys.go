@@ -155,21 +155,27 @@ func (h *Handlers) keepCeremony(c *fiber.Ctx, key string, cer ceremony) error {
 	return nil
 }
 
-// takeCeremony removes the session's ceremony and returns it, or nil when there is none or it
-// is older than ceremonyTTL.
-func (h *Handlers) takeCeremony(c *fiber.Ctx, key string) *ceremony {
+// takeCeremony removes the session's ceremony and returns it, or nil when there is none, it is
+// older than ceremonyTTL, or its challenge was spent already. Removing it from the session is
+// not enough on its own: two requests sent together both read the session before either saves
+// it, so the challenge is also spent in the database, where only one of them can.
+func (h *Handlers) takeCeremony(c *fiber.Ctx, key string) (*ceremony, error) {
 	ws := currentSession(c)
 	raw := ws.getString(key)
 	ws.del(key)
 	var cer ceremony
 	if raw == "" || json.Unmarshal([]byte(raw), &cer) != nil {
-		return nil
+		return nil, nil
 	}
 	at, now := time.Unix(cer.At, 0), h.now()
 	if now.Sub(at) > ceremonyTTL || at.After(now.Add(time.Minute)) {
-		return nil
+		return nil, nil
 	}
-	return &cer
+	err := models.SpendPasskeyChallenge(h.db, cer.Data.Challenge, at.Add(ceremonyTTL+time.Minute), now)
+	if errors.Is(err, models.ErrDuplicate) {
+		return nil, nil
+	}
+	return &cer, err
 }
 
 // Sentences of the ceremonies' refusals: never a library's message or a configuration detail.
@@ -287,7 +293,10 @@ func (h *Handlers) FinishPasskeyRegistration(c *fiber.Ctx) error {
 		return passkeyRefusal(c, fiber.StatusBadRequest, errPasskeysOff)
 	}
 	u := currentUser(c)
-	cer := h.takeCeremony(c, keyPasskeyRegistration)
+	cer, err := h.takeCeremony(c, keyPasskeyRegistration)
+	if err != nil {
+		return err
+	}
 	if cer == nil || cer.UserID != u.ID {
 		return passkeyRefusal(c, fiber.StatusBadRequest, errCeremonyGone)
 	}

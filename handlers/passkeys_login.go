@@ -99,7 +99,10 @@ func (h *Handlers) FinishPasskeyLogin(c *fiber.Ctx) error {
 	if h.passkeys.wa == nil {
 		return passkeyRefusal(c, fiber.StatusBadRequest, errPasskeysOff)
 	}
-	cer := h.takeCeremony(c, keyPasskeyLogin)
+	cer, err := h.takeCeremony(c, keyPasskeyLogin)
+	if err != nil {
+		return err
+	}
 	if cer == nil {
 		return passkeyRefusal(c, fiber.StatusBadRequest, errCeremonyGone)
 	}

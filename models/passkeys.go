@@ -193,3 +193,33 @@ func UsePasskey(tx *gorm.DB, p *Passkey, use PasskeyUse, now time.Time) error {
 	p.UserVerified = p.UserVerified || use.UserVerified
 	return nil
 }
+
+// PasskeyChallenge is a ceremony's challenge that was answered (or refused): its row makes the
+// challenge single use across concurrent requests and every instance on one database, which a
+// session, read by both of two requests before either saves it, cannot. Rows live until the
+// ceremony could no longer be finished anyway.
+type PasskeyChallenge struct {
+	Challenge string    `gorm:"primaryKey;size:128"`
+	ExpiresAt time.Time `gorm:"not null;index"`
+}
+
+// MigratePasskeyChallenges creates the table of spent challenges: schema version 3
+// (models/schema).
+func MigratePasskeyChallenges(tx *gorm.DB) error { return tx.AutoMigrate(&PasskeyChallenge{}) }
+
+// SpendPasskeyChallenge marks a ceremony's challenge used, until expires; a challenge spent
+// already is ErrDuplicate. The primary key decides between concurrent spenders, so exactly one
+// insert wins on SQLite and on Postgres. Expired rows are deleted on the way.
+func SpendPasskeyChallenge(db *gorm.DB, challenge string, expires, now time.Time) error {
+	if challenge == "" || len(challenge) > 128 {
+		return ErrDuplicate
+	}
+	if err := db.Where("expires_at < ?", now.UTC()).Delete(&PasskeyChallenge{}).Error; err != nil {
+		return err
+	}
+	err := db.Create(&PasskeyChallenge{Challenge: challenge, ExpiresAt: expires.UTC()}).Error
+	if errors.Is(err, gorm.ErrDuplicatedKey) {
+		return ErrDuplicate
+	}
+	return err
+}

@@ -38,6 +38,7 @@ func Migrations(log *slog.Logger) []models.Migration {
 			return err
 		}},
 		{Version: 2, Name: "passkeys", Up: models.MigratePasskeys},
+		{Version: 3, Name: "passkey challenges", Up: models.MigratePasskeyChallenges},
 	}
 }
 

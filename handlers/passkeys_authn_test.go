@@ -1,0 +1,166 @@
+package handlers
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/go-webauthn/webauthn/protocol/webauthncbor"
+	"github.com/go-webauthn/webauthn/protocol/webauthncose"
+
+	"tally/models"
+)
+
+// softKey is a software authenticator for handler tests: a P-256 key whose public half is
+// stored as a passkey, and which answers a begun sign-in the way a browser's authenticator
+// does (a counter of 0, as synced passkeys send).
+type softKey struct {
+	key    *ecdsa.PrivateKey
+	credID []byte
+	handle []byte
+}
+
+// passkeyOrigin is the origin of passkeyBase, which clients' assertions are made for.
+const passkeyOrigin = "http://localhost:8080"
+
+func newSoftKey(t *testing.T, handle string) *softKey {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := make([]byte, 16)
+	_, _ = rand.Read(id)
+	return &softKey{key: key, credID: id, handle: []byte(handle)}
+}
+
+// addSoftPasskey stores k as a passkey of u, as a finished registration would.
+func (ta *testApp) addSoftPasskey(u *models.User, name string, k *softKey) *models.Passkey {
+	ta.t.Helper()
+	pub, err := k.key.PublicKey.Bytes() // 0x04 || X || Y
+	if err != nil {
+		ta.t.Fatal(err)
+	}
+	cose, err := webauthncbor.Marshal(webauthncose.EC2PublicKeyData{
+		PublicKeyData: webauthncose.PublicKeyData{KeyType: int64(webauthncose.EllipticKey), Algorithm: int64(webauthncose.AlgES256)},
+		Curve:         1, XCoord: pub[1:33], YCoord: pub[33:],
+	})
+	if err != nil {
+		ta.t.Fatal(err)
+	}
+	p := &models.Passkey{UserID: u.ID, CredentialID: k.credID, UserHandle: k.handle, PublicKey: cose,
+		AAGUID: make([]byte, 16), Name: name, CreatedAt: ta.clock.Now()}
+	if err := models.AddPasskey(ta.db, p); err != nil {
+		ta.t.Fatal(err)
+	}
+	return p
+}
+
+// assert answers the request options of a begun sign-in (begin's body): the credential JSON a
+// browser sends, with user verification when uv.
+func (k *softKey) assert(t *testing.T, options string, uv bool) json.RawMessage {
+	t.Helper()
+	var opts struct {
+		PublicKey struct {
+			Challenge string `json:"challenge"`
+			RPID      string `json:"rpId"`
+		} `json:"publicKey"`
+	}
+	if err := json.Unmarshal([]byte(options), &opts); err != nil || opts.PublicKey.Challenge == "" {
+		t.Fatalf("request options %q: %v", options, err)
+	}
+	client, _ := json.Marshal(map[string]any{"type": "webauthn.get", "challenge": opts.PublicKey.Challenge,
+		"origin": passkeyOrigin, "crossOrigin": false})
+	rp := sha256.Sum256([]byte(opts.PublicKey.RPID))
+	flags := byte(0x01) // user present
+	if uv {
+		flags |= 0x04
+	}
+	authData := append(append(rp[:], flags), binary.BigEndian.AppendUint32(nil, 0)...)
+	clientHash := sha256.Sum256(client)
+	digest := sha256.Sum256(append(append([]byte{}, authData...), clientHash[:]...))
+	sig, err := ecdsa.SignASN1(rand.Reader, k.key, digest[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	b64 := base64.RawURLEncoding.EncodeToString
+	cred, _ := json.Marshal(map[string]any{"id": b64(k.credID), "rawId": b64(k.credID), "type": "public-key",
+		"response": map[string]string{"clientDataJSON": b64(client), "authenticatorData": b64(authData),
+			"signature": b64(sig), "userHandle": b64(k.handle)}})
+	return cred
+}
+
+// passkeyFinish is the request passkeys.js sends to finish a sign-in.
+func (c *client) passkeyFinish(cred json.RawMessage) *http.Request {
+	b, _ := json.Marshal(map[string]any{"credential": cred})
+	req, _ := http.NewRequest(http.MethodPost, testBase.String()+"passkeys/login/finish", bytes.NewReader(b))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-CSRF-Token", c.csrf)
+	return req
+}
+
+// TestPasskeyFinishOnceConcurrently: one begun sign-in, its assertion sent ten times at once:
+// exactly one signs in, however the requests interleave, and the others are told the request
+// was used.
+func TestPasskeyFinishOnceConcurrently(t *testing.T) {
+	ta := newTestApp(t, passkeyBase...)
+	ada := ta.createUser("ada", "ada@example.com", goodPassword)
+	k := newSoftKey(t, "handle-ada")
+	ta.addSoftPasskey(ada, "Laptop", k)
+
+	c := ta.client()
+	c.get("/login")
+	res := c.postJSON("/passkeys/login/begin", map[string]string{"mode": "signin"}, true)
+	wantStatus(t, res, http.StatusOK)
+	cred := k.assert(t, res.body, true)
+
+	const n = 10
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		statuses = map[int]int{}
+		bodies   []string
+	)
+	start := make(chan struct{})
+	for range n {
+		req := c.passkeyFinish(cred)
+		wg.Go(func() {
+			<-start
+			r, err := c.try(req)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			statuses[r.StatusCode]++
+			if r.StatusCode != http.StatusOK {
+				bodies = append(bodies, r.body)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if statuses[http.StatusOK] != 1 || statuses[http.StatusBadRequest] != n-1 {
+		t.Fatalf("%d concurrent finishes of one sign-in answered %v", n, statuses)
+	}
+	for _, b := range bodies {
+		if !strings.Contains(b, errCeremonyGone) {
+			t.Errorf("a refused finish said %s", b)
+		}
+	}
+	var signIns int64
+	ta.db.Model(&models.SecurityEvent{}).Where("user_id = ? AND kind = ?", ada.ID, models.EventLoginSuccess).Count(&signIns)
+	if signIns != 1 {
+		t.Errorf("%d sign-ins recorded", signIns)
+	}
+}
