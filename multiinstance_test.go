@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -12,13 +15,16 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
+	"github.com/pquerna/otp/totp"
 
 	"tally/mail/mailtest"
 	"tally/models"
@@ -31,8 +37,10 @@ func TestMain(m *testing.M) { os.Exit(testdb.Main(m, nil)) }
 // Three Tally processes on one Postgres database behind a round-robin proxy, as in production:
 // a session started on one is used on the others and ends on all within a second of a logout
 // on another; wrong passwords spread over the three lock the account at the 10th; each mail is
-// delivered once while all three run the outbox; two instances starting together on an empty
-// database both become ready, with each schema version applied once.
+// delivered once while all three run the outbox; a two-factor step and both passkey ceremonies
+// begun on one instance finish on another; a mail whose sender is killed mid-send is left to
+// its lease by the others; two instances starting together on an empty database both become
+// ready, with each schema version applied once.
 func TestSeveralInstances(t *testing.T) {
 	if !testdb.Postgres() {
 		t.Skip("several instances share a Postgres database: this runs on the Postgres pass")
@@ -46,34 +54,49 @@ func TestSeveralInstances(t *testing.T) {
 	proxy := &roundRobin{}
 	front := httptest.NewServer(proxy)
 	t.Cleanup(front.Close)
+	// At localhost, not 127.0.0.1: browsers (and so Tally) offer passkeys at no IP address.
+	base := "http://localhost:" + strconv.Itoa(front.Listener.Addr().(*net.TCPAddr).Port)
 	dbURL := testdb.Target(t, dir)
 	env := []string{
 		"TALLY_DATABASE_URL=" + dbURL,
 		"TALLY_SECRET=multi-instance-test-secret-0123456789abcdef",
-		"TALLY_BASE_URL=" + front.URL,
+		"TALLY_BASE_URL=" + base,
 		"TALLY_SMTP_URL=" + smtp.URL(),
 		"TALLY_TRUSTED_PROXIES=127.0.0.1/32",
 		"TALLY_RATE_IP_HOUR=1000",
+		"TALLY_RATE_MAIL_MINUTE=100",
+	}
+	// Each instance sends through a port of its own, so a mail tells which one sent it.
+	var via [3]string
+	envOf := func(i int) []string {
+		via[i] = smtp.Listen(t)
+		return append(slices.Clone(env), "TALLY_SMTP_URL="+via[i])
 	}
 
 	// Two start together on the empty database, the third after.
 	var inst [3]*instance
 	started := make(chan *instance, 2)
 	for i := range 2 {
-		go func() { started <- startInstance(t, bin, env, i) }()
+		e := envOf(i)
+		go func() { started <- startInstance(t, bin, e, i) }()
 	}
-	inst[0], inst[1] = <-started, <-started
-	inst[2] = startInstance(t, bin, env, 2)
+	for range 2 {
+		in := <-started
+		inst[in.n] = in
+	}
+	inst[2] = startInstance(t, bin, envOf(2), 2)
 	for _, in := range inst {
 		proxy.backends = append(proxy.backends, in.url)
 	}
 	// Each version applied once: the one that migrated recorded it, the others found it done.
 	t.Logf("tally migrate after the starts: %s", strings.TrimSpace(tally(t, bin, env, "", "migrate")))
 
-	tally(t, bin, env, "tangerine-Umbrella-42\n", "createsuperuser", "--username", "ada", "--email", "ada@example.com")
+	for _, name := range []string{"ada", "grace", "kim"} {
+		tally(t, bin, env, "tangerine-Umbrella-42\n", "createsuperuser", "--username", name, "--email", name+"@example.com")
+	}
 
 	t.Run("a session works on every instance and ends on all", func(t *testing.T) {
-		c := newBrowser(t, front.URL)
+		c := newBrowser(t, base)
 		c.get(-1, "/login")
 		if res := c.post(-1, "/login", url.Values{"login": {"ada"}, "password": {"tangerine-Umbrella-42"}}); res.StatusCode != http.StatusSeeOther {
 			t.Fatalf("sign-in: %d", res.StatusCode)
@@ -107,7 +130,7 @@ func TestSeveralInstances(t *testing.T) {
 
 	t.Run("lockout across instances", func(t *testing.T) {
 		for i := range 10 {
-			c := newBrowser(t, front.URL)
+			c := newBrowser(t, base)
 			c.get(i%3, "/login")
 			res := c.post(i%3, "/login", url.Values{"login": {"ada"}, "password": {"wrong-" + strconv.Itoa(i)}})
 			if res.StatusCode != http.StatusUnprocessableEntity {
@@ -115,7 +138,7 @@ func TestSeveralInstances(t *testing.T) {
 			}
 		}
 		for i := range inst {
-			c := newBrowser(t, front.URL)
+			c := newBrowser(t, base)
 			c.get(i, "/login")
 			res := c.post(i, "/login", url.Values{"login": {"ada"}, "password": {"tangerine-Umbrella-42"}})
 			if msg := strings.TrimSpace(res.doc.Find("#form-error").Text()); !strings.Contains(msg, "paused") {
@@ -131,7 +154,7 @@ func TestSeveralInstances(t *testing.T) {
 		if m := smtp.Next(t); !strings.Contains(m.Subject, "paused") {
 			t.Fatalf("first mail %q, want the lock's notice", m.Subject)
 		}
-		c := newBrowser(t, front.URL)
+		c := newBrowser(t, base)
 		c.get(2, "/password/forgot")
 		c.post(2, "/password/forgot", url.Values{"email": {"ada@example.com"}})
 		if m := smtp.Next(t); strings.Contains(m.Subject, "paused") {
@@ -159,12 +182,154 @@ func TestSeveralInstances(t *testing.T) {
 			t.Errorf("a third mail arrived: %q", m.Subject)
 		}
 	})
+
+	t.Run("a two-factor step and passkey ceremonies cross instances", func(t *testing.T) {
+		const password = "tangerine-Umbrella-42"
+		c := newBrowser(t, base)
+		c.get(0, "/login")
+		if res := c.post(0, "/login", url.Values{"login": {"grace"}, "password": {password}}); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("sign-in: %d", res.StatusCode)
+		}
+		// A passkey registered across instances: begun on 0, finished on 1.
+		key := newSoftKey(t, base)
+		c.get(0, "/account/security")
+		status, options := c.postJSON(0, "/passkeys/register/begin", map[string]string{"name": "Laptop", "password": password})
+		if status != http.StatusOK {
+			t.Fatalf("registration begin on 0: %d %s", status, options)
+		}
+		if status, body := c.postJSON(1, "/passkeys/register/finish", key.create(options)); status != http.StatusOK {
+			t.Fatalf("registration finish on 1: %d %s", status, body)
+		}
+		// Two-factor on, as a person turns it on: the key from the page on 1, the code to 2.
+		key2fa := strings.ReplaceAll(c.get(1, "/account/2fa").doc.Find("#twofactor-key").Text(), " ", "")
+		if len(key2fa) != 32 {
+			t.Fatalf("two-factor key %q", key2fa)
+		}
+		if res := c.post(2, "/account/2fa", url.Values{"code": {totpCode(t, key2fa, time.Now())}}); res.StatusCode != http.StatusOK {
+			t.Fatalf("enrolment on 2: %d", res.StatusCode)
+		}
+		c.get(2, "/account/security")
+		if res := c.post(2, "/logout", url.Values{}); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("logout: %d", res.StatusCode)
+		}
+
+		// The password on 0 leaves a pending sign-in that signs in nobody on any instance; the
+		// code, posted to 1, completes it, and the session works on 2.
+		c = newBrowser(t, base)
+		c.get(0, "/login")
+		res := c.post(0, "/login", url.Values{"login": {"grace"}, "password": {password}})
+		if loc := res.Header.Get("Location"); res.StatusCode != http.StatusSeeOther || loc != "/login/2fa" {
+			t.Fatalf("the password on 0: %d to %q, want the code step", res.StatusCode, loc)
+		}
+		for i := range inst {
+			if code := c.get(i, "/account/security").StatusCode; code != http.StatusSeeOther {
+				t.Fatalf("instance %d: %d with only the password, want the redirect to sign in", i, code)
+			}
+		}
+		if form := c.get(1, "/login/2fa").doc.Find("form#login-code-form"); form.Length() != 1 {
+			t.Fatal("instance 1 does not show the pending sign-in's code form")
+		}
+		// The next step's code: the enrolment spent this step's.
+		res = c.post(1, "/login/2fa", url.Values{"code": {totpCode(t, key2fa, time.Now().Add(30*time.Second))}})
+		if loc := res.Header.Get("Location"); res.StatusCode != http.StatusSeeOther || loc != "/dashboard" {
+			t.Fatalf("the code on 1: %d to %q: %s", res.StatusCode, loc, strings.TrimSpace(res.doc.Find("form").Text()))
+		}
+		if code := c.get(2, "/account/security").StatusCode; code != http.StatusOK {
+			t.Fatalf("instance 2 after the code on 1: %d, want signed in", code)
+		}
+
+		// A passkey sign-in begun on 2 and finished on 0 with the authenticator's assertion.
+		c = newBrowser(t, base)
+		c.get(2, "/login")
+		status, options = c.postJSON(2, "/passkeys/login/begin", map[string]string{"mode": "signin"})
+		if status != http.StatusOK {
+			t.Fatalf("sign-in begin on 2: %d %s", status, options)
+		}
+		status, body := c.postJSON(0, "/passkeys/login/finish", map[string]any{"credential": key.get(options)})
+		var answer struct {
+			Redirect string `json:"redirect"`
+		}
+		if status != http.StatusOK || json.Unmarshal(body, &answer) != nil || answer.Redirect != "/dashboard" {
+			t.Fatalf("sign-in finish on 0: %d %s", status, body)
+		}
+		if code := c.get(1, "/account/security").StatusCode; code != http.StatusOK {
+			t.Fatalf("instance 1 after the passkey on 0: %d, want signed in", code)
+		}
+	})
+
+	t.Run("a mail whose sender is killed mid-send waits for its lease", func(t *testing.T) {
+		// The SMTP server hangs on kim's reset; whichever instance claimed it is killed while it
+		// waits for the server's answer, holding the lease.
+		held := smtp.Hold("kim@example.com")
+		c := newBrowser(t, base)
+		c.get(0, "/password/forgot")
+		c.post(0, "/password/forgot", url.Values{"email": {"kim@example.com"}})
+		var sender int
+		select {
+		case v := <-held:
+			sender = slices.Index(via[:], v)
+		case <-time.After(mailtest.Timeout):
+			t.Fatal("kim's reset was never sent")
+		}
+		inst[sender].kill(t)
+		t.Logf("instance %d claimed kim's reset and was killed while sending it", sender)
+
+		db, err := models.Open(dbURL, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer models.Close(db)
+		var row models.Email
+		if err := db.Where("\"to\" = ?", "kim@example.com").First(&row).Error; err != nil {
+			t.Fatal(err)
+		}
+		// A reset for ada queued through each survivor wakes its outbox; both arriving shows
+		// the survivors' outboxes ran after the kill, and each run reads every due mail.
+		for i := range inst {
+			if i != sender {
+				c.get(i, "/password/forgot")
+				c.post(i, "/password/forgot", url.Values{"email": {"ada@example.com"}})
+			}
+		}
+		for got := 0; got < 2; {
+			m := smtp.Next(t)
+			switch m.To {
+			case "kim@example.com":
+				t.Fatalf("kim's reset delivered through %s while the killed instance's lease holds", m.Via)
+			case "ada@example.com":
+				if m.Via == via[sender] {
+					t.Fatalf("a mail came from the killed instance")
+				}
+				got++
+			}
+		}
+		var after models.Email
+		if err := db.First(&after, row.ID).Error; err != nil {
+			t.Fatal(err)
+		}
+		if after.Status != models.MailPending || after.Attempts != 0 || time.Until(after.NextAttemptAt) < 4*time.Minute {
+			t.Errorf("kim's reset: %s, %d attempts, next attempt in %v; want pending, untried, the lease's 5 minutes ahead",
+				after.Status, after.Attempts, time.Until(after.NextAttemptAt).Round(time.Second))
+		}
+		// After the lease another instance takes it: mail.TestOutboxLeaseOutlivesADeadSender.
+	})
 }
 
 // instance is one Tally process.
 type instance struct {
+	n      int
 	url    *url.URL
 	stderr *testkit.SyncBuffer
+	cmd    *exec.Cmd
+	exited chan struct{}
+}
+
+// kill ends the process with SIGKILL, as a crash or an OOM kill would: no shutdown runs.
+func (in *instance) kill(t *testing.T) {
+	if err := in.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-in.exited
 }
 
 func startInstance(t *testing.T, bin string, env []string, n int) *instance {
@@ -173,12 +338,12 @@ func startInstance(t *testing.T, bin string, env []string, n int) *instance {
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, bin)
 	cmd.Env = append(os.Environ(), append(env, "TALLY_ADDR="+addr, "TALLY_DATA_DIR="+filepath.Join(t.TempDir(), "data"))...)
-	in := &instance{url: &url.URL{Scheme: "http", Host: addr}, stderr: &testkit.SyncBuffer{}}
+	exited := make(chan struct{})
+	in := &instance{n: n, url: &url.URL{Scheme: "http", Host: addr}, stderr: &testkit.SyncBuffer{}, cmd: cmd, exited: exited}
 	cmd.Stdout, cmd.Stderr = io.Discard, in.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
 		cancel()
@@ -207,6 +372,16 @@ func startInstance(t *testing.T, bin string, env []string, n int) *instance {
 		}
 		time.Sleep(20 * time.Millisecond) // polling interval, bounded by the deadline
 	}
+}
+
+// totpCode is the authenticator app's code of secret at t.
+func totpCode(t *testing.T, secret string, at time.Time) string {
+	t.Helper()
+	code, err := totp.GenerateCode(secret, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return code
 }
 
 // tally runs a command of the binary with the instances' environment.
@@ -288,6 +463,31 @@ func (b *browser) post(inst int, path string, form url.Values) *page {
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Origin", b.base.Scheme+"://"+b.base.Host)
 	return b.do(inst, req)
+}
+
+// postJSON posts body as static/passkeys.js does: JSON, with the CSRF token in a header. It
+// returns the status and the raw answer.
+func (b *browser) postJSON(inst int, path string, body any) (int, []byte) {
+	b.t.Helper()
+	raw, err := json.Marshal(body)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodPost, b.base.String()+path, bytes.NewReader(raw))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-CSRF-Token", b.csrf)
+	req.Header.Set("Origin", b.base.Scheme+"://"+b.base.Host)
+	req.Header.Set("X-Test-Instance", strconv.Itoa(inst))
+	res, err := b.http.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	out, err := io.ReadAll(res.Body)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return res.StatusCode, out
 }
 
 func (b *browser) do(inst int, req *http.Request) *page {
