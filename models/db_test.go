@@ -280,3 +280,33 @@ func TestTransactionWithoutSyncOnPostgres(t *testing.T) {
 		t.Errorf("key:lazy: %d rows (err %v), want 1 (the failed transaction's rolled back)", n, err)
 	}
 }
+
+// On Postgres a time of any zone is kept to the microsecond and read back in UTC, whatever the
+// machine's zone. (SQLite keeps the text it was given, zone and nanoseconds; Tally's clocks are
+// UTC.)
+func TestTimesComeBackInUTC(t *testing.T) {
+	if !testdb.Postgres() {
+		t.Skip("Postgres only: SQLite keeps a time's zone as written")
+	}
+	db := openTestDB(t)
+	u := mustCreate(t, db, "ada", "ada@example.com", "a long password 1", cheap)
+	at := time.Date(2026, 11, 23, 12, 0, 0, 123456789, time.FixedZone("CET", 3600))
+	e := SecurityEvent{UserID: u.ID, CreatedAt: at, Kind: EventLoginSuccess, IP: "192.0.2.1"}
+	if err := RecordEvent(db, &e); err != nil {
+		t.Fatal(err)
+	}
+	var got SecurityEvent
+	if err := db.First(&got, e.ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	if got.CreatedAt.Location() != time.UTC {
+		t.Errorf("created_at read back in %v, want UTC", got.CreatedAt.Location())
+	}
+	if want := at.Truncate(time.Microsecond); !got.CreatedAt.Equal(want) {
+		t.Errorf("created_at = %v, want %v", got.CreatedAt, want)
+	}
+	var n int64
+	if err := db.Model(&SecurityEvent{}).Where("created_at >= ?", at.Truncate(time.Microsecond)).Count(&n).Error; err != nil || n != 1 {
+		t.Errorf("rows at or after the time written: %d (%v), want 1", n, err)
+	}
+}

@@ -1,12 +1,16 @@
 package models
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/url"
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -33,18 +37,25 @@ const (
 )
 
 // openPostgres opens a Postgres database through pgx. Times are written in UTC and cut to
-// microseconds, the precision Postgres keeps, so a time read back equals the one written.
+// microseconds, the precision Postgres keeps, so a time read back equals the one written; they
+// are read back in UTC too, as from SQLite, whatever the machine's time zone.
 func openPostgres(target string, log *slog.Logger) (*gorm.DB, error) {
 	name := redactURL(target)
-	db, err := gorm.Open(postgres.Open(target), gormConfig(log, func() time.Time {
-		return time.Now().UTC().Truncate(time.Microsecond)
-	}))
+	cfg, err := pgx.ParseConfig(target)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", name, err)
 	}
-	sqlDB, err := db.DB()
+	sqlDB := stdlib.OpenDB(*cfg, stdlib.OptionAfterConnect(func(_ context.Context, c *pgx.Conn) error {
+		c.TypeMap().RegisterType(&pgtype.Type{Name: "timestamptz", OID: pgtype.TimestamptzOID,
+			Codec: &pgtype.TimestamptzCodec{ScanLocation: time.UTC}})
+		return nil
+	}))
+	db, err := gorm.Open(postgres.New(postgres.Config{DSN: target, Conn: sqlDB}), gormConfig(log, func() time.Time {
+		return time.Now().UTC().Truncate(time.Microsecond)
+	}))
 	if err != nil {
-		return nil, err
+		_ = sqlDB.Close()
+		return nil, fmt.Errorf("open %s: %w", name, err)
 	}
 	sqlDB.SetMaxOpenConns(postgresMaxOpen)
 	sqlDB.SetMaxIdleConns(postgresMaxIdle)
