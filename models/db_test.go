@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -96,9 +95,9 @@ func TestLockIsTakenOnce(t *testing.T) {
 	}
 }
 
-// Close closes the writer's pool as well as the readers'.
+// Close closes the writer's pool as well as the readers' (SQLite), or the one pool (Postgres).
 func TestCloseClosesEveryPool(t *testing.T) {
-	db, err := Open(filepath.Join(t.TempDir(), "tally.db"), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	db, err := Open(testdb.Target(t, t.TempDir()), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,5 +307,20 @@ func TestTimesComeBackInUTC(t *testing.T) {
 	var n int64
 	if err := db.Model(&SecurityEvent{}).Where("created_at >= ?", at.Truncate(time.Microsecond)).Count(&n).Error; err != nil || n != 1 {
 		t.Errorf("rows at or after the time written: %d (%v), want 1", n, err)
+	}
+}
+
+// An error opening Postgres names the server without the password of its URL.
+func TestOpenPostgresErrorHidesThePassword(t *testing.T) {
+	_, err := Open("postgres://tally:hunter2-secret@127.0.0.1:1/tally?sslmode=disable&connect_timeout=2",
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err == nil {
+		t.Fatal("Open of a closed port succeeded")
+	}
+	if strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("the error shows the password: %v", err)
+	}
+	if !strings.Contains(err.Error(), "127.0.0.1") {
+		t.Errorf("the error does not name the server: %v", err)
 	}
 }
