@@ -238,8 +238,10 @@ func (h *Handlers) Login(c *fiber.Ctx) error {
 	if user == nil {
 		return h.renderLogin(c, fiber.StatusUnprocessableEntity, f)
 	}
-	if user.TwoFactor {
-		// Not signed in yet: the form asks for a code in place (twofactor_login.go).
+	if second, err := h.hasSecondFactor(user); err != nil {
+		return err
+	} else if second {
+		// Not signed in yet: the form asks for a code or a passkey in place (twofactor_login.go).
 		if err := h.askForCode(c, user, f.Remember, f.Next); err != nil {
 			return err
 		}

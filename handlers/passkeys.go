@@ -390,13 +390,35 @@ func (h *Handlers) RenamePasskey(c *fiber.Ctx) error {
 	return h.redirect(c, "/account/security")
 }
 
-// DeletePasskey removes one of the user's passkeys, unless it is the only way into an account
-// without a password.
+// DeletePasskey removes one of the user's passkeys, after the password and, with two-factor on,
+// a code (as turning two-factor off asks: a passkey may be the account's second factor); unless
+// it is the only way into an account without a password. An account without a password (whose
+// sessions began with a passkey) has no password to give: the code, if any, is still asked.
+// Removing the passkey that was an account's only second factor while TALLY_REQUIRE_2FA applies
+// is allowed, as turning two-factor off is: the user then sets one up again before carrying on.
 func (h *Handlers) DeletePasskey(c *fiber.Ctx) error {
 	u := currentUser(c)
+	id := passkeyID(c)
+	if _, err := models.FindUserPasskey(h.db, u.ID, id); errors.Is(err, models.ErrNotFound) {
+		return errNoPasskey
+	} else if err != nil {
+		return err
+	}
+	var f views.Form
+	if u.PasswordHash != "" {
+		if err := h.confirmPostedPassword(c, &f, u); err != nil {
+			return err
+		}
+	}
+	if err := h.confirmSecondFactor(c, &f, u); err != nil {
+		return err
+	}
+	if !f.Valid() {
+		return h.renderSecurity(c, fiber.StatusUnprocessableEntity, views.PasskeyRemoval{ID: id, Form: f})
+	}
 	var name string
 	err := models.Transaction(h.db, func(tx *gorm.DB) error {
-		p, err := models.DeletePasskey(tx, u, passkeyID(c))
+		p, err := models.DeletePasskey(tx, u, id)
 		if err != nil {
 			return err
 		}
@@ -421,11 +443,13 @@ func (h *Handlers) DeletePasskey(c *fiber.Ctx) error {
 }
 
 // passkeysView is the passkeys part of the security page; none while staff view as the user.
-func (h *Handlers) passkeysView(c *fiber.Ctx) (views.PasskeysView, error) {
+// removal is a refused removal's form, shown open with its errors.
+func (h *Handlers) passkeysView(c *fiber.Ctx, removal views.PasskeyRemoval) (views.PasskeysView, error) {
 	if impersonator(c) != nil {
 		return views.PasskeysView{Hidden: true}, nil
 	}
 	u := currentUser(c)
 	ps, err := models.UserPasskeys(h.db, u.ID)
-	return views.PasskeysView{Passkeys: ps, TwoFactor: u.TwoFactor, Off: h.passkeys.off}, err
+	return views.PasskeysView{Passkeys: ps, TwoFactor: u.TwoFactor, Password: u.PasswordHash != "",
+		Off: h.passkeys.off, Removal: removal}, err
 }

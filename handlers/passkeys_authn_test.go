@@ -32,7 +32,7 @@ type softKey struct {
 // passkeyOrigin is the origin of passkeyBase, which clients' assertions are made for.
 const passkeyOrigin = "http://localhost:8080"
 
-func newSoftKey(t *testing.T, handle string) *softKey {
+func newSoftKey(t testing.TB, handle string) *softKey {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -67,7 +67,7 @@ func (ta *testApp) addSoftPasskey(u *models.User, name string, k *softKey) *mode
 
 // assert answers the request options of a begun sign-in (begin's body): the credential JSON a
 // browser sends, with user verification when uv.
-func (k *softKey) assert(t *testing.T, options string, uv bool) json.RawMessage {
+func (k *softKey) assert(t testing.TB, options string, uv bool) json.RawMessage {
 	t.Helper()
 	var opts struct {
 		PublicKey struct {

@@ -130,6 +130,7 @@ func TestPasskeysOffered(t *testing.T) {
 func TestPasskeyGuards(t *testing.T) {
 	ta := newTestApp(t, passkeyBase...)
 	ada := ta.createUser("ada", "ada@example.com", goodPassword)
+	c := ta.signedIn("ada") // before her passkey, which would ask for it after the password
 	p := ta.addPasskey(ada, "Laptop")
 	ta.createAdmin("staff", false)
 
@@ -142,7 +143,6 @@ func TestPasskeyGuards(t *testing.T) {
 	wantStatus(t, anon.postJSON("/passkeys/login/begin", map[string]string{"mode": "signin"}, false), http.StatusForbidden)
 	wantStatus(t, anon.postJSON("/passkeys/login/finish", map[string]any{}, false), http.StatusForbidden)
 
-	c := ta.signedIn("ada")
 	wantStatus(t, c.postJSON("/passkeys/register/begin", map[string]string{"name": "x", "password": goodPassword}, false), http.StatusForbidden)
 	wantStatus(t, c.postJSON("/passkeys/register/finish", map[string]any{}, false), http.StatusForbidden)
 	wantStatus(t, c.post(passkeyPath(p, "/delete"), url.Values{"_csrf": {""}}), http.StatusForbidden)
@@ -173,14 +173,14 @@ func TestPasskeyRenameDelete(t *testing.T) {
 	ta := newTestApp(t, passkeyBase...)
 	ada := ta.createUser("ada", "ada@example.com", goodPassword)
 	bob := ta.createUser("bob", "bob@example.com", goodPassword)
+	c := ta.signedIn("ada")
 	mine := ta.addPasskey(ada, "Laptop")
 	theirs := ta.addPasskey(bob, "Phone")
-	c := ta.signedIn("ada")
 
 	missing := &models.Passkey{ID: theirs.ID + 100}
 	for _, action := range []string{"", "/delete"} {
-		other := c.post(passkeyPath(theirs, action), url.Values{"name": {"Taken"}})
-		none := c.post(passkeyPath(missing, action), url.Values{"name": {"Taken"}})
+		other := c.post(passkeyPath(theirs, action), url.Values{"name": {"Taken"}, "password": {goodPassword}})
+		none := c.post(passkeyPath(missing, action), url.Values{"name": {"Taken"}, "password": {goodPassword}})
 		wantStatus(t, other, http.StatusNotFound)
 		wantStatus(t, none, http.StatusNotFound)
 		if other.body != none.body {
@@ -200,7 +200,7 @@ func TestPasskeyRenameDelete(t *testing.T) {
 		t.Fatalf("not renamed: %+v", p)
 	}
 	c.get("/account/security")
-	res := c.post(passkeyPath(mine, "/delete"), nil)
+	res := c.post(passkeyPath(mine, "/delete"), url.Values{"password": {goodPassword}})
 	wantStatus(t, res, http.StatusSeeOther)
 	if ta.passkeyCount(ada) != 0 {
 		t.Fatal("not removed")
@@ -217,8 +217,8 @@ func TestPasskeyRenameDelete(t *testing.T) {
 func TestPasskeyLastWayIn(t *testing.T) {
 	ta := newTestApp(t, passkeyBase...)
 	ada := ta.createUser("ada", "ada@example.com", goodPassword)
-	first, second := ta.addPasskey(ada, "Laptop"), ta.addPasskey(ada, "Key")
 	c := ta.signedIn("ada")
+	first, second := ta.addPasskey(ada, "Laptop"), ta.addPasskey(ada, "Key")
 	// No account has lost its password yet; the rule is for when one can.
 	err := models.Transaction(ta.db, func(tx *gorm.DB) error {
 		return tx.Model(&models.User{}).Where("id = ?", ada.ID).Update("password_hash", "").Error
@@ -309,8 +309,8 @@ func TestPasskeyCeremonyExpiry(t *testing.T) {
 func TestPasskeyExportDeleteAdminCLI(t *testing.T) {
 	ta := newTestApp(t, passkeyBase...)
 	ada := ta.createUser("ada", "ada@example.com", goodPassword)
-	p := ta.addPasskey(ada, "Laptop")
 	c := ta.signedIn("ada")
+	p := ta.addPasskey(ada, "Laptop")
 	c.get("/account/export")
 	res := c.post("/account/export", url.Values{"password": {goodPassword}})
 	wantStatus(t, res, http.StatusOK)
@@ -361,8 +361,8 @@ func TestPasskeyExportDeleteAdminCLI(t *testing.T) {
 		t.Fatal("reset-2fa left the passkeys")
 	}
 
-	ta.addPasskey(ada, "Phone")
 	c = ta.signedIn("ada")
+	ta.addPasskey(ada, "Phone")
 	c.get("/account/delete")
 	wantStatus(t, c.post("/account/delete", url.Values{"password": {goodPassword}}), http.StatusSeeOther)
 	if n := userRows(t, ta, ada.ID)["passkeys"]; n != 0 {

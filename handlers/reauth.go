@@ -49,15 +49,21 @@ func (h *Handlers) LoginAgain(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		if u != nil && u.TwoFactor {
-			// The dialog's second step: its form becomes the code's.
+		second := false
+		if u != nil {
+			if second, err = h.hasSecondFactor(u); err != nil {
+				return err
+			}
+		}
+		if second {
+			// The dialog's second step: its form becomes the code's (or the passkey's).
 			if err := h.askForCode(c, u, f.Remember, f.Next); err != nil {
 				return err
 			}
 			if !isHTMX(c) {
 				return c.Redirect("/login/2fa", fiber.StatusSeeOther)
 			}
-			return h.render(c, page{Fragment: views.ReauthCodeFormView(views.LoginCodeForm{})})
+			return h.render(c, page{Fragment: views.ReauthCodeFormView(views.LoginCodeForm{PasskeyOnly: !u.TwoFactor})})
 		}
 		if u != nil {
 			err = h.startSession(c, u, f.Remember, func(tx *gorm.DB) error { return h.loginSucceeded(c, tx, guard, u) })

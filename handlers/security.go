@@ -56,15 +56,19 @@ func (h *Handlers) RevokeOtherSessions(c *fiber.Ctx) error {
 	return h.redirect(c, "/account/sessions")
 }
 
-// Security shows the user's last 50 security events.
+// Security shows the user's passkeys and last 50 security events.
 func (h *Handlers) Security(c *fiber.Ctx) error {
+	return h.renderSecurity(c, fiber.StatusOK, views.PasskeyRemoval{})
+}
+
+func (h *Handlers) renderSecurity(c *fiber.Ctx, status int, removal views.PasskeyRemoval) error {
 	es, err := models.UserEvents(h.db, currentUser(c).ID, 50)
 	if err != nil {
 		return err
 	}
-	pk, err := h.passkeysView(c)
+	pk, err := h.passkeysView(c, removal)
 	if err != nil {
 		return err
 	}
-	return h.render(c, page{Title: "Security activity", Body: views.SecurityPage(es, pk)})
+	return h.render(c, page{Title: "Security activity", Status: status, Body: views.SecurityPage(es, pk)})
 }

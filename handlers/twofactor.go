@@ -43,8 +43,30 @@ func (h *Handlers) twoFactorRequired(u *models.User) bool {
 	return false
 }
 
-// mustEnrol says whether u has to turn two-factor on before going further.
-func (h *Handlers) mustEnrol(u *models.User) bool { return !u.TwoFactor && h.twoFactorRequired(u) }
+// mustEnrol says whether u has to turn two-factor on (or add a passkey) before going further.
+// A failed look-up holds the user back rather than let them through.
+func (h *Handlers) mustEnrol(u *models.User) bool {
+	if u.TwoFactor || !h.twoFactorRequired(u) {
+		return false
+	}
+	has, err := h.hasSecondFactor(u)
+	return err != nil || !has
+}
+
+// hasSecondFactor says whether signing in as u takes a second step after the password: an
+// authenticator app, or a passkey (a passkey is something the user has, and one without user
+// verification is accepted only as that step). Passkeys count only where they work: at a base
+// URL where they are off, nobody could finish the step with one.
+func (h *Handlers) hasSecondFactor(u *models.User) (bool, error) {
+	if u.TwoFactor {
+		return true, nil
+	}
+	if h.passkeys.wa == nil || !u.IsAuthenticated() {
+		return false, nil
+	}
+	n, err := models.CountUserPasskeys(h.db, u.ID)
+	return n > 0, err
+}
 
 // toEnrolment sends a user who must enrol to the enrolment page.
 func (h *Handlers) toEnrolment(c *fiber.Ctx) error { return h.redirect(c, "/account/2fa") }

@@ -115,11 +115,17 @@ func (h *Handlers) secondStep(c *fiber.Ctx, f *views.LoginCodeForm) (u *models.U
 		return nil, "", "", nil
 	}
 	u, err = models.FindUser(h.db, p.userID)
-	if errors.Is(err, models.ErrNotFound) || (err == nil && (!u.IsActive || !u.TwoFactor)) {
+	if errors.Is(err, models.ErrNotFound) || (err == nil && !u.IsActive) {
 		endPendingSignIn(ws)
 		return nil, p.next, "Enter your username and password again.", nil
 	} else if err != nil {
 		return nil, "", "", err
+	}
+	if second, err := h.hasSecondFactor(u); err != nil {
+		return nil, "", "", err
+	} else if !second {
+		endPendingSignIn(ws)
+		return nil, p.next, "Enter your username and password again.", nil
 	}
 	g, locked, err := h.guardUser(c, u)
 	if err != nil {
@@ -177,7 +183,16 @@ func (h *Handlers) LoginCodePage(c *fiber.Ctx) error {
 	return h.renderLoginCode(c, fiber.StatusOK, views.LoginCodeForm{})
 }
 
+// renderLoginCode shows the second step: a code, or only the passkey for an account whose
+// second factor is a passkey alone.
 func (h *Handlers) renderLoginCode(c *fiber.Ctx, status int, f views.LoginCodeForm) error {
+	if p := h.pendingSignIn(c); p != nil {
+		u, err := models.FindUser(h.db, p.userID)
+		if err != nil && !errors.Is(err, models.ErrNotFound) {
+			return err
+		}
+		f.PasskeyOnly = err == nil && !u.TwoFactor
+	}
 	return h.render(c, page{Title: "Log in", Status: status, Narrow: true,
 		Body: views.LoginCodePage(f), Fragment: views.LoginCodeFormView(f)})
 }
