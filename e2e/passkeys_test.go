@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -74,13 +75,18 @@ const passkeyWatcher = `(() => {
 // verifies its user. Both booleans are set explicitly: their Go zero values would be sent.
 func virtualAuthenticator(t *testing.T, ctx context.Context) webauthn.AuthenticatorID {
 	t.Helper()
+	return addAuthenticator(t, ctx, &webauthn.VirtualAuthenticatorOptions{
+		Protocol: webauthn.AuthenticatorProtocolCtap2, Ctap2version: webauthn.Ctap2versionCtap21, Transport: webauthn.AuthenticatorTransportInternal,
+		HasResidentKey: true, HasUserVerification: true, AutomaticPresenceSimulation: true, IsUserVerified: true,
+	})
+}
+
+func addAuthenticator(t *testing.T, ctx context.Context, opts *webauthn.VirtualAuthenticatorOptions) webauthn.AuthenticatorID {
+	t.Helper()
 	if _, err := chromedp.Call(ctx, webauthn.Enable, webauthn.EnableParams{}); err != nil {
 		t.Fatal(err)
 	}
-	res, err := chromedp.Call(ctx, webauthn.AddVirtualAuthenticator, webauthn.AddVirtualAuthenticatorParams{Options: &webauthn.VirtualAuthenticatorOptions{
-		Protocol: webauthn.AuthenticatorProtocolCtap2, Ctap2version: webauthn.Ctap2versionCtap21, Transport: webauthn.AuthenticatorTransportInternal,
-		HasResidentKey: true, HasUserVerification: true, AutomaticPresenceSimulation: true, IsUserVerified: true,
-	}})
+	res, err := chromedp.Call(ctx, webauthn.AddVirtualAuthenticator, webauthn.AddVirtualAuthenticatorParams{Options: opts})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,11 +258,20 @@ func TestBrowserPasskeys(t *testing.T) {
 		t.Errorf("%d clone events recorded", cloned)
 	}
 
-	// Deleted, it signs in no more.
-	logIn(t, e, ctx, "ada", "Ada")
+	// Deleted, it signs in no more. The key is put back past the stored counter to sign in;
+	// removing it asks for the password.
+	ahead := float64(stored.SignCount + 10)
+	if _, err := chromedp.Call(ctx, webauthn.SetCredentialProperties, webauthn.SetCredentialPropertiesParams{
+		AuthenticatorID: auth, CredentialID: cred.CredentialID, SignCount: &ahead}); err != nil {
+		t.Fatal(err)
+	}
+	clickByScript(t, ctx, `#login-form button[data-passkey="signin"]`)
+	arriveAt(t, ctx, e, "/dashboard")
 	do(t, ctx, "remove the passkey",
 		chromedp.Navigate(e.url("/account/security")),
-		chromedp.Click(chromedp.Search(`//table[@id="passkeys"]//button[normalize-space()="Remove"]`)),
+		chromedp.Click(chromedp.Search(`//table[@id="passkeys"]//summary[normalize-space()="Remove"]`)),
+		fill("passkey-remove-password-"+strconv.FormatUint(uint64(stored.ID), 10), goodPassword),
+		chromedp.Click(chromedp.Search(`//table[@id="passkeys"]//button[normalize-space()="Remove Laptop"]`)),
 		chromedp.WaitVisible(chromedp.ID("passkeys-none")),
 	)
 	logOut(t, ctx)
