@@ -189,10 +189,13 @@ func SchemaVersion(db *gorm.DB) (int, error) {
 	err := db.Session(&gorm.Session{Logger: logger.Discard}).
 		Raw("SELECT max(version) FROM schema_migrations").Scan(&v).Error
 	if err != nil {
-		if db.Migrator().HasTable(&SchemaMigration{}) {
+		if !db.Migrator().HasTable(&SchemaMigration{}) {
+			return 0, nil
+		}
+		// Another instance created the table between the query and the look: read it again.
+		if err := db.Raw("SELECT max(version) FROM schema_migrations").Scan(&v).Error; err != nil {
 			return 0, err
 		}
-		return 0, nil
 	}
 	return int(v.Int64), nil
 }
