@@ -29,10 +29,16 @@ type BudgetReport struct {
 	Lines    []BudgetLine
 }
 
-// budgetsQuery reads the amounts set from from to to (YYYY-MM).
-func (b *Book) budgetsQuery(from, to string) query {
-	return query{`SELECT category_id, currency, amount FROM budgets WHERE user_id = ? AND month >= ? AND month <= ?`,
-		[]any{b.userID, from, to}}
+// budgetQuery reads, in one statement, the amounts set from from to to (YYYY-MM) and the month
+// totals of categoryMonthsQuery (of one account when accountID is not 0): a row of is_budget
+// has a category's amount in a currency, the others a total of an account.
+func (b *Book) budgetQuery(from, to string, accountID uint) query {
+	totals := b.categoryMonthsWhere(from, to, accountID)
+	return query{`SELECT TRUE AS is_budget, category_id, 0 AS account_id, currency, amount AS total FROM budgets
+		WHERE user_id = ? AND month >= ? AND month <= ?
+		UNION ALL
+		SELECT FALSE, category_id, account_id, '', total FROM category_months` + totals.sql,
+		append([]any{b.userID, from, to}, totals.args...)}
 }
 
 // BudgetMonth is the budget of month (YYYY-MM) against its rows.
@@ -64,27 +70,25 @@ func (b *Book) BudgetReport(from, to string, accountID uint) (*BudgetReport, err
 		}
 		return l
 	}
-	var budgets []struct {
-		CategoryID uint
-		Currency   string
-		Amount     int64
-	}
-	q := b.budgetsQuery(from, to)
-	if err := b.db.Raw(q.sql, q.args...).Scan(&budgets).Error; err != nil {
+	err = b.scan(b.budgetQuery(from, to, accountID), func(scan func(...any) error) error {
+		var isBudget bool
+		var categoryID, account uint
+		var currency string
+		var total int64
+		if err := scan(&isBudget, &categoryID, &account, &currency, &total); err != nil {
+			return err
+		}
+		if isBudget {
+			l := line(key{categoryID, currency})
+			l.Budgeted += total
+			l.HasBudget = true
+		} else {
+			line(key{categoryID, accounts[account]}).Activity += total
+		}
+		return nil
+	})
+	if err != nil {
 		return nil, wrap("budget", err)
-	}
-	for _, bu := range budgets {
-		l := line(key{bu.CategoryID, bu.Currency})
-		l.Budgeted += bu.Amount
-		l.HasBudget = true
-	}
-	var cells []categoryMonth
-	q = b.categoryMonthsQuery(from, to, accountID)
-	if err := b.db.Raw(q.sql, q.args...).Scan(&cells).Error; err != nil {
-		return nil, wrap("budget", err)
-	}
-	for _, c := range cells {
-		line(key{c.CategoryID, accounts[c.AccountID]}).Activity += c.Total
 	}
 	order, err := b.categoryOrder()
 	if err != nil {

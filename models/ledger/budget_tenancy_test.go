@@ -126,6 +126,23 @@ func init() {
 			t.Errorf("CopyBudget copied %d amounts; the caller had none", n)
 		}
 	})
+	// A book told of the other user's accounts and categories still refuses their account, and
+	// reports only the caller's rows.
+	tenancyCases["Knowing"] = withBudgets(true, func(t *testing.T, a, b *ledgerFixture) {
+		theirs := a.book.Knowing(must[[]Account](t)(b.book.Accounts(true)), must[[]Category](t)(b.book.Categories()))
+		_, err := theirs.CategoryReport("2024-01", "2024-12", b.checking)
+		wantNotFound(t, "CategoryReport of their account, knowing their accounts", err)
+		_, err = theirs.BudgetReport("2024-01", "2024-12", b.checking)
+		wantNotFound(t, "BudgetReport of their account, knowing their accounts", err)
+		_, err = theirs.NetWorthReport("2024-01", "2024-12", b.checking)
+		wantNotFound(t, "NetWorthReport of their account, knowing their accounts", err)
+		for _, l := range must[*BudgetReport](t)(theirs.BudgetMonth("2024-02")).Lines {
+			noneOf(t, "Knowing: BudgetMonth", []uint{l.CategoryID}, b.categoryIDs(t)...)
+		}
+		for _, s := range must[*CategoryReport](t)(theirs.CategoryReport("2024-01", "2024-12", 0)).Series {
+			noneOf(t, "Knowing: CategoryReport", []uint{s.CategoryID}, b.categoryIDs(t)...)
+		}
+	})
 	tenancyCases["AverageBudget"] = withBudgets(false, func(t *testing.T, a, b *ledgerFixture) {
 		_, err := a.book.AverageBudget("2024-03", b.category)
 		wantNotFound(t, "AverageBudget of their category", err)

@@ -1,6 +1,9 @@
 package ledger
 
-import "fmt"
+import (
+	"fmt"
+	"sort"
+)
 
 // CategoryInput is a new or edited category. Group is a group's name: an existing group (any
 // case) or a new one.
@@ -26,8 +29,25 @@ var DefaultCategories = []struct {
 }
 
 const categorySelect = `SELECT c.id, c.user_id, c.group_id, g.name AS group_name, c.name, c.name_key, c.is_income,
-	c.hidden, c.position, c.created_at, c.updated_at
+	c.hidden, c.position, c.created_at, c.updated_at, g.position AS group_position
 FROM categories c JOIN category_groups g ON g.user_id = c.user_id AND g.id = c.group_id`
+
+// SortCategories puts categories in the order Categories lists them: by group (position, then
+// id), then by position and id within the group.
+func SortCategories(cs []Category) {
+	sort.Slice(cs, func(i, j int) bool {
+		a, b := cs[i], cs[j]
+		switch {
+		case a.GroupPosition != b.GroupPosition:
+			return a.GroupPosition < b.GroupPosition
+		case a.GroupID != b.GroupID:
+			return a.GroupID < b.GroupID
+		case a.Position != b.Position:
+			return a.Position < b.Position
+		}
+		return a.ID < b.ID
+	})
+}
 
 // Categories lists every category (hidden ones too) in the order the user gave groups and
 // categories.

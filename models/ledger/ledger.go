@@ -45,7 +45,8 @@ type Book struct {
 	db     *gorm.DB
 	userID uint
 	now    func() time.Time
-	pg     bool // the database is Postgres (see dialect.go)
+	pg     bool   // the database is Postgres (see dialect.go)
+	known  *known // the accounts and categories the caller read (see Knowing)
 }
 
 // For returns userID's book. db may be a transaction: the book's writes then nest in it.

@@ -92,8 +92,13 @@ type CategoryReport struct {
 // categoryMonthsQuery reads the totals of report rows of from to to (YYYY-MM) per month,
 // account and category from category_months, optionally of one account.
 func (b *Book) categoryMonthsQuery(from, to string, accountID uint) query {
-	q := query{`SELECT month, category_id, account_id, total FROM category_months
-		WHERE user_id = ? AND month >= ? AND month <= ? AND total <> 0`, []any{b.userID, from, to}}
+	where := b.categoryMonthsWhere(from, to, accountID)
+	return query{`SELECT month, category_id, account_id, total FROM category_months` + where.sql, where.args}
+}
+
+// categoryMonthsWhere is the WHERE clause of categoryMonthsQuery.
+func (b *Book) categoryMonthsWhere(from, to string, accountID uint) query {
+	q := query{` WHERE user_id = ? AND month >= ? AND month <= ? AND total <> 0`, []any{b.userID, from, to}}
 	if accountID != 0 {
 		q.sql += ` AND account_id = ?`
 		q.args = append(q.args, accountID)
@@ -109,6 +114,36 @@ type categoryMonth struct {
 	Total      int64
 }
 
+// categoryMonths runs categoryMonthsQuery.
+func (b *Book) categoryMonths(from, to string, accountID uint) ([]categoryMonth, error) {
+	q := b.categoryMonthsQuery(from, to, accountID)
+	var cells []categoryMonth
+	err := b.scan(q, func(scan func(...any) error) error {
+		var c categoryMonth
+		err := scan(&c.Month, &c.CategoryID, &c.AccountID, &c.Total)
+		cells = append(cells, c)
+		return err
+	})
+	return cells, err
+}
+
+// scan runs q and calls row for each of its rows, with the row's Scan: the reports' rows are
+// few columns of plain types, and GORM's reflective Scan took a third of a report view's CPU
+// (docs/performance.md).
+func (b *Book) scan(q query, row func(scan func(...any) error) error) error {
+	rows, err := b.db.Raw(q.sql, q.args...).Rows()
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := row(rows.Scan); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
 // CategoryReport sums the report rows from from to to (YYYY-MM, inclusive) per category,
 // currency and month; accountID, when not 0, narrows it to one account.
 func (b *Book) CategoryReport(from, to string, accountID uint) (*CategoryReport, error) {
@@ -119,9 +154,8 @@ func (b *Book) CategoryReport(from, to string, accountID uint) (*CategoryReport,
 	if err != nil {
 		return nil, wrap("category report", err)
 	}
-	q := b.categoryMonthsQuery(from, to, accountID)
-	var cells []categoryMonth
-	if err := b.db.Raw(q.sql, q.args...).Scan(&cells).Error; err != nil {
+	cells, err := b.categoryMonths(from, to, accountID)
+	if err != nil {
 		return nil, wrap("category report", err)
 	}
 	order, err := b.categoryOrder()
@@ -160,16 +194,55 @@ func (b *Book) CategoryReport(from, to string, accountID uint) (*CategoryReport,
 	return r, nil
 }
 
+// known is what a book was told of the user's accounts and categories (see Knowing).
+type known struct {
+	currencies map[uint]string
+	order      categoryRank
+}
+
+// Knowing is b with the user's accounts (all of them, closed ones too) and categories (all,
+// in any order) as the caller has read them: the reports and the budget then take the
+// accounts' currencies and the categories' order from these instead of reading them again. A
+// page that holds them, read after the ledger version it shows, gives them here and its report
+// costs one statement; on Postgres every statement is a round trip to another process. Entries
+// of another user are left out, so their ids stay ErrNotFound.
+func (b *Book) Knowing(accounts []Account, categories []Category) *Book {
+	k := &known{currencies: make(map[uint]string, len(accounts))}
+	for _, a := range accounts {
+		if a.UserID == b.userID {
+			k.currencies[a.ID] = a.Currency
+		}
+	}
+	cs := make([]Category, 0, len(categories))
+	for _, c := range categories {
+		if c.UserID == b.userID {
+			cs = append(cs, c)
+		}
+	}
+	SortCategories(cs)
+	k.order = make(categoryRank, len(cs))
+	for i, c := range cs {
+		k.order[c.ID] = i
+	}
+	kb := *b
+	kb.known = k
+	return &kb
+}
+
 // currencies maps the user's account ids to their currencies; with accountID, that account
 // must be the user's.
 func (b *Book) currencies(accountID uint) (map[uint]string, error) {
-	var as []Account
-	if err := b.scoped("accounts").Select("id, currency").Find(&as).Error; err != nil {
-		return nil, err
-	}
-	out := make(map[uint]string, len(as))
-	for _, a := range as {
-		out[a.ID] = a.Currency
+	out := map[uint]string{}
+	if b.known != nil {
+		out = b.known.currencies
+	} else {
+		var as []Account
+		if err := b.scoped("accounts").Select("id, currency").Find(&as).Error; err != nil {
+			return nil, err
+		}
+		for _, a := range as {
+			out[a.ID] = a.Currency
+		}
 	}
 	if _, ok := out[accountID]; accountID != 0 && !ok {
 		return nil, ErrNotFound
@@ -189,6 +262,9 @@ func (r categoryRank) of(id uint) int {
 }
 
 func (b *Book) categoryOrder() (categoryRank, error) {
+	if b.known != nil {
+		return b.known.order, nil
+	}
 	var ids []uint
 	err := b.db.Raw(`SELECT c.id FROM categories c JOIN category_groups g ON g.user_id = c.user_id AND g.id = c.group_id
 		WHERE c.user_id = ? ORDER BY g.position, g.id, c.position, c.id`, b.userID).Scan(&ids).Error
@@ -301,13 +377,19 @@ func (b *Book) NetWorthReport(from, to string, accountID uint) (*NetWorthReport,
 	if err != nil {
 		return nil, wrap("net worth report", err)
 	}
-	q := b.netWorthQuery(to, accountID)
-	var totals []struct {
+	type monthTotal struct {
 		AccountID uint
 		Month     string
 		Total     int64
 	}
-	if err := b.db.Raw(q.sql, q.args...).Scan(&totals).Error; err != nil {
+	var totals []monthTotal
+	err = b.scan(b.netWorthQuery(to, accountID), func(scan func(...any) error) error {
+		var t monthTotal
+		err := scan(&t.AccountID, &t.Month, &t.Total)
+		totals = append(totals, t)
+		return err
+	})
+	if err != nil {
 		return nil, wrap("net worth report", err)
 	}
 	r := &NetWorthReport{From: from, To: to, Months: Months(from, to)}

@@ -3,6 +3,7 @@ package ledger
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 
 	"gorm.io/gorm"
@@ -488,4 +489,56 @@ func TestBudgetsAndTotalsGoWithTheLedger(t *testing.T) {
 		t.Errorf("bob's rows %v, were %v", after, bobBefore)
 	}
 	checkReportTotals(t, db)
+}
+
+// TestKnowingAnswersAsReading: a book told of the accounts and categories (in any order) draws
+// every report and budget exactly as one that reads them, with groups and categories moved
+// out of their first order.
+func TestKnowingAnswersAsReading(t *testing.T) {
+	db := openTestDB(t)
+	b, ids := reportFixture(t, db, "ada")
+	reportFixture(t, db, "bob")
+	noErr(t, b.SetBudget("2024-02", ids["Groceries"], "USD", 90_00))
+	noErr(t, b.SetBudget("2024-03", ids["Eating out"], "EUR", 10_00))
+	noErr(t, b.SetBudget("2024-03", ids["Salary"], "USD", 3000_00))
+	cats := must[[]Category](t)(b.Categories())
+	var groups []uint
+	for i := len(cats) - 1; i >= 0; i-- {
+		if !slices.Contains(groups, cats[i].GroupID) {
+			groups = append(groups, cats[i].GroupID)
+		}
+	}
+	noErr(t, b.ReorderGroups(groups))
+	noErr(t, b.ReorderCategories([]uint{ids["Eating out"], ids["Groceries"]}))
+
+	cats = must[[]Category](t)(b.Categories())
+	shuffled := slices.Clone(cats)
+	slices.Reverse(shuffled)
+	SortCategories(shuffled)
+	if !reflect.DeepEqual(shuffled, cats) {
+		t.Errorf("SortCategories gave\n%+v\nCategories lists\n%+v", shuffled, cats)
+	}
+	slices.Reverse(shuffled)
+	accounts := must[[]Account](t)(b.Accounts(true))
+	slices.Reverse(accounts)
+	k := b.Knowing(accounts, shuffled)
+	for _, account := range []uint{0, ids["checking"], ids["euro"]} {
+		for _, r := range [][2]string{{"2023-01", "2024-12"}, {"2024-02", "2024-02"}, {"2024-03", "2024-03"}} {
+			name := fmt.Sprintf("account %d, %s to %s", account, r[0], r[1])
+			if got, want := must[*CategoryReport](t)(k.CategoryReport(r[0], r[1], account)),
+				must[*CategoryReport](t)(b.CategoryReport(r[0], r[1], account)); !reflect.DeepEqual(got, want) {
+				t.Errorf("%s: category report\n%+v\nread\n%+v", name, got, want)
+			}
+			if got, want := must[*BudgetReport](t)(k.BudgetReport(r[0], r[1], account)),
+				must[*BudgetReport](t)(b.BudgetReport(r[0], r[1], account)); !reflect.DeepEqual(got, want) {
+				t.Errorf("%s: budget\n%+v\nread\n%+v", name, got, want)
+			}
+			if got, want := must[*NetWorthReport](t)(k.NetWorthReport(r[0], r[1], account)),
+				must[*NetWorthReport](t)(b.NetWorthReport(r[0], r[1], account)); !reflect.DeepEqual(got, want) {
+				t.Errorf("%s: net worth\n%+v\nread\n%+v", name, got, want)
+			}
+		}
+	}
+	_, err := k.CategoryReport("2024-01", "2024-12", 99999)
+	wantNotFound(t, "CategoryReport of an unknown account", err)
 }

@@ -377,6 +377,9 @@ type Category struct {
 	Position  int       `json:"position"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+	// GroupPosition is its group's position, read with the category, so a list of categories
+	// can be put in the user's order again (SortCategories).
+	GroupPosition int `gorm:"->;column:group_position" json:"-"`
 }
 
 // Transaction is one movement of money in an account: amount in minor units of the account's
