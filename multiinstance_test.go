@@ -64,7 +64,7 @@ func TestSeveralInstances(t *testing.T) {
 		"TALLY_SMTP_URL=" + smtp.URL(),
 		"TALLY_TRUSTED_PROXIES=127.0.0.1/32",
 		"TALLY_RATE_IP_HOUR=1000",
-		"TALLY_RATE_MAIL_MINUTE=100",
+		"TALLY_RATE_MAIL_MINUTE=100", // ada is sent more than one reset within a minute
 	}
 	// Each instance sends through a port of its own, so a mail tells which one sent it.
 	var via [3]string
