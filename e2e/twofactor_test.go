@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 	"github.com/pquerna/otp/totp"
@@ -57,6 +58,18 @@ func TestBrowserTwoFactor(t *testing.T) {
 		t.Fatalf("recovery codes %q", codes)
 	}
 	reauthNoCSPViolations(t, ctx, "the recovery codes")
+	// Copy puts them on the clipboard, one per line.
+	if _, err := chromedp.Call(ctx, browser.SetPermission, browser.SetPermissionParams{
+		Permission: &browser.PermissionDescriptor{Name: "clipboard-read"}, Setting: browser.PermissionSettingGranted,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	do(t, ctx, "copy the codes", chromedp.Click(chromedp.ID("recovery-copy")))
+	waitFor(t, ctx, "the copy's confirmation", `() => document.getElementById('recovery-copied').textContent.startsWith('Copied')`)
+	copied, err := chromedp.Run(ctx, chromedp.Evaluate[string](`navigator.clipboard.readText()`, chromedp.EvalAwaitPromise))
+	if want := strings.Join(codes, "\n") + "\n"; err != nil || copied != want {
+		t.Errorf("the clipboard holds %q (%v), want %q", copied, err, want)
+	}
 
 	do(t, ctx, "log out",
 		chromedp.Click(chromedp.Search(`//nav//button[normalize-space()="Log out"]`)),

@@ -115,4 +115,27 @@
     var asked = cfg.formData.get('category_id') || '';
     if (t.value !== asked) e.detail.shouldSwap = false;
   });
+
+  // Copy buttons (data-copy: the id of a list whose items are copied one per line). They are
+  // hidden in the markup, so a page without this script or without a clipboard offers only what
+  // works there (the download beside them).
+  function showCopyButtons(root) {
+    if (!navigator.clipboard) return;
+    root.querySelectorAll('button[data-copy]').forEach(function (b) { b.hidden = false; });
+  }
+  document.addEventListener('htmx:load', function (e) { showCopyButtons(e.target); });
+  showCopyButtons(document);
+  document.addEventListener('click', function (e) {
+    var b = e.target.closest && e.target.closest('button[data-copy]');
+    if (!b) return;
+    var list = document.getElementById(b.dataset.copy);
+    var status = document.getElementById(b.dataset.copied);
+    if (!list) return;
+    var text = [].map.call(list.querySelectorAll('li'), function (li) { return li.textContent.trim(); }).join('\n') + '\n';
+    navigator.clipboard.writeText(text).then(function () {
+      if (status) status.textContent = 'Copied. Paste them somewhere safe.';
+    }, function () {
+      if (status) status.textContent = 'Copying did not work here: download the file instead.';
+    });
+  });
 })();
