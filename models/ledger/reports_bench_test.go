@@ -4,7 +4,8 @@ import "testing"
 
 // BenchmarkReports50k times the reports' and the budget's reads on one user with 50,000 rows
 // over ten years (the seed of BenchmarkRegister50k, another user's rows beside them). The
-// page cases add what their handlers read besides: accounts and categories.
+// page cases add what a page reads besides: the accounts and categories, or, while they are
+// kept for the ledger version (the handlers' cache), the version.
 func BenchmarkReports50k(b *testing.B) {
 	db := openTestDB(b)
 	book := newBook(b, db, newUser(b, db, "ada"))
@@ -29,6 +30,15 @@ func BenchmarkReports50k(b *testing.B) {
 			return read()
 		}
 	}
+	accounts := must[[]Account](b)(book.Accounts(true))
+	kept := func(read func(k *Book) error) func() error {
+		return func() error {
+			if _, err := book.Version(); err != nil {
+				return err
+			}
+			return read(book.Knowing(accounts, cats))
+		}
+	}
 	for _, bc := range []struct {
 		name string
 		fn   func() error
@@ -50,6 +60,16 @@ func BenchmarkReports50k(b *testing.B) {
 			return err
 		})},
 		{"budget page reads", page(func() error { _, err := book.BudgetMonth("2024-06"); return err })},
+		// As the handlers read a page while its ledger version's accounts and categories are
+		// kept: the version, then the report told of them.
+		{"spending page reads, lists kept", kept(func(k *Book) error {
+			r, err := k.CategoryReport("2024-01", "2024-12", 0)
+			if err == nil {
+				r.Spending(cats)
+			}
+			return err
+		})},
+		{"budget page reads, lists kept", kept(func(k *Book) error { _, err := k.BudgetMonth("2024-06"); return err })},
 	} {
 		b.Run(bc.name, func(b *testing.B) { timings(b, bc.fn) })
 	}
