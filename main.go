@@ -8,9 +8,12 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -57,15 +60,26 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmd.Run(ctx, args)
 	}
 
-	srv, err := handlers.Open(cfg, log, handlers.Options{Stdout: stdout})
-	if err != nil {
-		return err
-	}
-	defer srv.Close()
+	// The port is taken before the database is opened: bringing the schema up to date may take
+	// a backup first or wait for another instance's migration, and meanwhile a proxy should find
+	// an instance that answers "not ready", not a refused connection.
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
 	}
+	starting := serveStarting(ln.(*net.TCPListener)) // what net.Listen gives for "tcp"
+	srv, err := handlers.Open(cfg, log, handlers.Options{Stdout: stdout})
+	if stopErr := starting.stop(); err == nil {
+		err = stopErr
+	}
+	if err != nil {
+		if srv != nil {
+			_ = srv.Close()
+		}
+		_ = ln.Close()
+		return err
+	}
+	defer srv.Close()
 	served := make(chan error, 1)
 	go func() { served <- srv.App.Listener(ln) }()
 	log.Info("tally is running", "url", cfg.BaseURL.String(), "addr", ln.Addr().String(), "data_dir", cfg.DataDir)
@@ -85,6 +99,101 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return err
 	}
 	return nil
+}
+
+// startingServer answers on the port while the database opens: /healthz 200 (the process is
+// alive), /readyz 503 "migrating", anything else 503 with Retry-After. It serves the listener the
+// app serves next, so the port never refuses a connection: those that arrive between its stop
+// and the app's first Accept wait in the kernel's backlog.
+type startingServer struct {
+	ln     *startingListener
+	served chan error
+	// conns counts the connections accepted and not yet closed.
+	conns sync.WaitGroup
+}
+
+func serveStarting(ln *net.TCPListener) *startingServer {
+	s := &startingServer{ln: &startingListener{TCPListener: ln}, served: make(chan error, 1)}
+	srv := &http.Server{
+		Handler:           http.HandlerFunc(answerStarting),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      10 * time.Second,
+		// Called by Serve for a new connection before it accepts the next one.
+		ConnState: func(_ net.Conn, state http.ConnState) {
+			switch state {
+			case http.StateNew:
+				s.conns.Add(1)
+			case http.StateClosed, http.StateHijacked:
+				s.conns.Done()
+			}
+		},
+	}
+	// One request per connection: the client's next one opens a new connection, which the app
+	// accepts once it serves.
+	srv.SetKeepAlivesEnabled(false)
+	go func() { s.served <- srv.Serve(s.ln) }()
+	return s
+}
+
+// stop stops accepting, waits until every accepted connection has had its answer, and leaves
+// the listener open for the app. It does not use http.Server.Shutdown: that closes, unanswered,
+// a connection accepted before it whose request is read after it.
+func (s *startingServer) stop() error {
+	s.ln.stopping.Store(true)
+	err := s.ln.SetDeadline(time.Now()) // ends the pending Accept
+	if serr := <-s.served; !errors.Is(serr, net.ErrClosed) {
+		err = errors.Join(err, serr)
+	}
+	// A connection's request is read within ReadHeaderTimeout, its answer written within
+	// WriteTimeout, and then it is closed.
+	s.conns.Wait()
+	return errors.Join(err, s.ln.SetDeadline(time.Time{}))
+}
+
+// startingListener is the app's listener as the starting server sees it: Serve's Close leaves
+// it open, and once stopping, an Accept ended by the deadline ends Serve.
+type startingListener struct {
+	*net.TCPListener
+	stopping atomic.Bool
+}
+
+func (l *startingListener) Accept() (net.Conn, error) {
+	c, err := l.TCPListener.Accept()
+	if err != nil && l.stopping.Load() {
+		return nil, net.ErrClosed
+	}
+	return c, err
+}
+
+func (l *startingListener) Close() error { return nil }
+
+// startingMessage is the page every other request gets while the database opens.
+const startingMessage = "Tally is starting: upgrading its database.\n"
+
+func answerStarting(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	// The app's headers for its pages, with a policy for a page that loads nothing.
+	h.Set("Content-Security-Policy", "default-src 'none'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+	h.Set("Cross-Origin-Resource-Policy", "same-origin")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	read := r.Method == http.MethodGet || r.Method == http.MethodHead
+	switch {
+	case read && r.URL.Path == "/healthz":
+		_, _ = io.WriteString(w, "ok")
+	case read && r.URL.Path == "/readyz":
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = io.WriteString(w, handlers.ReadyMigrating)
+	default:
+		h.Set("Retry-After", "5")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = io.WriteString(w, startingMessage)
+	}
 }
 
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {

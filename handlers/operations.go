@@ -96,6 +96,10 @@ func (s *Server) Migrating(fn func() error) error {
 	return fn()
 }
 
+// ReadyMigrating is /readyz's answer (with 503) while the schema is brought up to date, also
+// given while a start opens the database, before the app serves.
+const ReadyMigrating = "migrating"
+
 // readiness is what /readyz answers.
 type readiness struct{ state atomic.Int32 }
 
@@ -117,7 +121,7 @@ func (r *readiness) notReady() string {
 	case stateStarting:
 		return "starting"
 	case stateMigrating:
-		return "migrating"
+		return ReadyMigrating
 	case stateStopping:
 		return "shutting down"
 	default:
