@@ -47,7 +47,10 @@ func (cli *CLI) backup(ctx context.Context, args []string) error {
 	if _, err := os.Stat(path); err != nil {
 		return fmt.Errorf("nothing to back up: %w", err)
 	}
-	dest := cli.backupDest(fs.Arg(0), backup.FileName(cli.Now()))
+	dest, err := cli.backupDest(fs.Arg(0), backup.FileName(cli.Now()), true)
+	if err != nil {
+		return err
+	}
 	db, err := models.Open(path, slog.New(slog.NewTextHandler(cli.Err, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err != nil {
 		return err
@@ -71,17 +74,27 @@ func (cli *CLI) backup(ctx context.Context, args []string) error {
 	return nil
 }
 
-// backupDest is where a backup goes: arg, or a file named name inside arg when it is a dir,
-// inside TALLY_BACKUP_DIR without arg, or the current dir.
-func (cli *CLI) backupDest(arg, name string) string {
-	dest := arg
-	if dest == "" {
-		dest = cli.Config.BackupDir
+// backupDest is where a backup goes: arg, or a file named name inside arg when it is a dir or
+// ends in a separator, inside TALLY_BACKUP_DIR without arg, or the current dir. A dir that does
+// not exist yet is made when mkdir is set (a command that writes nothing leaves it to the
+// operator).
+func (cli *CLI) backupDest(arg, name string, mkdir bool) (string, error) {
+	dir := arg
+	switch {
+	case arg == "":
+		dir = cli.Config.BackupDir // "" is the current dir
+	case strings.HasSuffix(arg, "/") || strings.HasSuffix(arg, string(filepath.Separator)):
+	default:
+		if fi, err := os.Stat(arg); err != nil || !fi.IsDir() {
+			return arg, nil
+		}
 	}
-	if fi, err := os.Stat(dest); dest == "" || (err == nil && fi.IsDir()) {
-		dest = filepath.Join(dest, name)
+	if dir != "" && mkdir {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return "", err
+		}
 	}
-	return dest
+	return filepath.Join(dir, name), nil
 }
 
 // pgDumpAdvice is the backup command on Postgres: the database server's own tool makes the
@@ -106,7 +119,10 @@ func (cli *CLI) pgDumpAdvice(arg string) error {
 		}
 	}
 	u.RawQuery = q.Encode()
-	dest := cli.backupDest(arg, "tally-"+cli.Now().UTC().Format("20060102T150405Z")+".dump")
+	dest, err := cli.backupDest(arg, "tally-"+cli.Now().UTC().Format("20060102T150405Z")+".dump", false)
+	if err != nil {
+		return err
+	}
 	cmd := "pg_dump --format=custom --file=" + shellQuote(dest) + " --dbname=" + shellQuote(u.String())
 	if hasPassword {
 		cmd = "PGPASSWORD=… " + cmd

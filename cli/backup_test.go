@@ -142,3 +142,48 @@ func TestVersionCommand(t *testing.T) {
 		t.Error("version took an argument")
 	}
 }
+
+func TestBackupMakesTheDirItWritesInto(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	root := t.TempDir()
+	newBackupDir := filepath.Join(root, "backups-not-yet")
+	env := map[string]string{"TALLY_DATA_DIR": dir, "TALLY_BACKUP_DIR": newBackupDir}
+	cfg, err := config.Load(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.LoadSecret(); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := handlers.Open(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), handlers.Options{Hash: testkit.Hash})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Close()
+
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"TALLY_BACKUP_DIR that does not exist", []string{"backup"}, filepath.Join(newBackupDir, backup.FileName(now))},
+		{"an argument ending in a separator", []string{"backup", filepath.Join(root, "named-dir") + string(filepath.Separator)},
+			filepath.Join(root, "named-dir", backup.FileName(now))},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := command(t, cfg, tc.args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(out, "Backup written to "+tc.want+" ") {
+				t.Errorf("backup said:\n%s", out)
+			}
+			if fi, err := os.Stat(tc.want); err != nil || !fi.Mode().IsRegular() {
+				t.Errorf("no archive at %s: %v", tc.want, err)
+			}
+		})
+	}
+}
