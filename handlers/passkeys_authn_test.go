@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/go-webauthn/webauthn/protocol/webauthncbor"
 	"github.com/go-webauthn/webauthn/protocol/webauthncose"
@@ -65,9 +66,27 @@ func (ta *testApp) addSoftPasskey(u *models.User, name string, k *softKey) *mode
 	return p
 }
 
+// Authenticator data flags (WebAuthn §6.1).
+const (
+	flagUP = 0x01 // user present
+	flagUV = 0x04 // user verified
+	flagBE = 0x08 // backup eligible
+	flagBS = 0x10 // backed up
+)
+
 // assert answers the request options of a begun sign-in (begin's body): the credential JSON a
 // browser sends, with user verification when uv.
 func (k *softKey) assert(t testing.TB, options string, uv bool) json.RawMessage {
+	t.Helper()
+	flags := byte(flagUP)
+	if uv {
+		flags |= flagUV
+	}
+	return k.assertFlags(t, options, flags)
+}
+
+// assertFlags is assert with the authenticator data's flags as given.
+func (k *softKey) assertFlags(t testing.TB, options string, flags byte) json.RawMessage {
 	t.Helper()
 	var opts struct {
 		PublicKey struct {
@@ -81,10 +100,6 @@ func (k *softKey) assert(t testing.TB, options string, uv bool) json.RawMessage 
 	client, _ := json.Marshal(map[string]any{"type": "webauthn.get", "challenge": opts.PublicKey.Challenge,
 		"origin": passkeyOrigin, "crossOrigin": false})
 	rp := sha256.Sum256([]byte(opts.PublicKey.RPID))
-	flags := byte(0x01) // user present
-	if uv {
-		flags |= 0x04
-	}
 	authData := append(append(rp[:], flags), binary.BigEndian.AppendUint32(nil, 0)...)
 	clientHash := sha256.Sum256(client)
 	digest := sha256.Sum256(append(append([]byte{}, authData...), clientHash[:]...))
@@ -162,5 +177,63 @@ func TestPasskeyFinishOnceConcurrently(t *testing.T) {
 	ta.db.Model(&models.SecurityEvent{}).Where("user_id = ? AND kind = ?", ada.ID, models.EventLoginSuccess).Count(&signIns)
 	if signIns != 1 {
 		t.Errorf("%d sign-ins recorded", signIns)
+	}
+}
+
+// TestPasskeyUseRecordsBackupAndTime: each sign-in stores the backup state the authenticator
+// reports now and the time, which the security page shows ("Never" before the first use).
+func TestPasskeyUseRecordsBackupAndTime(t *testing.T) {
+	ta := newTestApp(t, passkeyBase...)
+	ada := ta.createUser("ada", "ada@example.com", goodPassword)
+	k, other := newSoftKey(t, "handle-ada"), newSoftKey(t, "handle-ada")
+	p := ta.addSoftPasskey(ada, "Phone", k)
+	ta.addSoftPasskey(ada, "Laptop", other)
+	// A synced passkey: eligible for backup from its registration on.
+	if err := ta.db.Model(&models.Passkey{}).Where("id = ?", p.ID).Update("backup_eligible", true).Error; err != nil {
+		t.Fatal(err)
+	}
+	// signIn signs a new client in with key and flags, and returns what its security page says
+	// in p's "Last used" cell.
+	signIn := func(t *testing.T, key *softKey, flags byte) string {
+		t.Helper()
+		c := ta.client()
+		c.get("/login")
+		res := c.postJSON("/passkeys/login/begin", map[string]string{"mode": "signin"}, true)
+		wantStatus(t, res, http.StatusOK)
+		wantStatus(t, c.do(c.passkeyFinish(key.assertFlags(t, res.body, flags))), http.StatusOK)
+		page := c.get("/account/security")
+		wantStatus(t, page, http.StatusOK)
+		return trim(page.doc.Find("#passkey-" + itoa(p.ID) + ` td[data-label="Last used"]`).Text())
+	}
+	if got := signIn(t, other, flagUP|flagUV); got != "Never" {
+		t.Errorf("before any use the list says %q", got)
+	}
+	for i, tc := range []struct {
+		name       string
+		flags      byte
+		backedUp   bool
+		clockAhead time.Duration
+	}{
+		{"backed up", flagUP | flagUV | flagBE | flagBS, true, time.Hour},
+		{"no longer backed up", flagUP | flagUV | flagBE, false, 26 * time.Hour},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ta.clock.Advance(tc.clockAhead)
+			cell := signIn(t, k, tc.flags)
+			got, err := models.FindUserPasskey(ta.db, ada.ID, p.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			now := ta.clock.Now().UTC().Truncate(time.Second)
+			if !got.BackupEligible || got.BackupState != tc.backedUp {
+				t.Errorf("use %d stored eligible %v, backed up %v", i+1, got.BackupEligible, got.BackupState)
+			}
+			if got.LastUsedAt == nil || !got.LastUsedAt.UTC().Truncate(time.Second).Equal(now) {
+				t.Errorf("use %d stored last used %v, want %v", i+1, got.LastUsedAt, now)
+			}
+			if want := now.Format("2 Jan 2006, 15:04 UTC"); cell != want {
+				t.Errorf("use %d: the list says last used %q, want %q", i+1, cell, want)
+			}
+		})
 	}
 }
