@@ -96,7 +96,7 @@ func Open(cfg config.Config, log *slog.Logger, o Options) (_ *Server, err error)
 	if err := prune(s.DB, o.Now()); err != nil {
 		return nil, err
 	}
-	sessions, err := openSessionStore(cfg, s.DB)
+	sessions, err := models.OpenSessionStorage(s.DB)
 	if err != nil {
 		return nil, err
 	}

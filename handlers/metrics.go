@@ -3,8 +3,6 @@ package handlers
 import (
 	"crypto/subtle"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -218,7 +216,7 @@ var (
 	descLocks    = prometheus.NewDesc("tally_login_locks", "Sign-in identities locked out now (too many failed sign-ins).", nil, nil)
 	descMails    = prometheus.NewDesc("tally_mail_outbox", "Mails in the outbox by status: pending (queued, not yet sent), sent, failed (given up).", []string{"status"}, nil)
 	descMailDue  = prometheus.NewDesc("tally_mail_oldest_due_seconds", "How long the oldest mail due for sending has waited (0: none is due).", nil, nil)
-	descDBBytes  = prometheus.NewDesc("tally_database_bytes", "Size of the database files in the data dir.", []string{"file"}, nil)
+	descDBBytes  = prometheus.NewDesc("tally_database_bytes", "Size of the database: each SQLite file in the data dir, or the Postgres database (labelled with its name).", []string{"file"}, nil)
 )
 
 func (s *storeCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -255,10 +253,12 @@ func (s *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	} else {
 		ch <- prometheus.MustNewConstMetric(descMailDue, prometheus.GaugeValue, waited)
 	}
-	for _, f := range []string{backup.DatabaseFile, backup.DatabaseFile + "-wal", backup.SessionsFile, backup.SessionsFile + "-wal"} {
-		if fi, err := os.Stat(filepath.Join(h.cfg.DataDir, f)); err == nil {
-			ch <- prometheus.MustNewConstMetric(descDBBytes, prometheus.GaugeValue, float64(fi.Size()), f)
-		}
+	sizes, err := models.DatabaseSizes(h.db)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(descDBBytes, err)
+	}
+	for _, size := range sizes {
+		ch <- prometheus.MustNewConstMetric(descDBBytes, prometheus.GaugeValue, float64(size.Bytes), size.Name)
 	}
 }
 

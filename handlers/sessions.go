@@ -5,77 +5,17 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
-	"fmt"
-	"path/filepath"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/session"
-	"github.com/gofiber/storage/postgres/v3"
-	"github.com/gofiber/storage/sqlite3/v2"
-	"gorm.io/gorm"
 
 	"tally/config"
 	"tally/models"
 )
 
 // sessionsTable is the Postgres table of the session store.
-const sessionsTable = "tally_sessions"
-
-// openSessionStore opens the session store: on Postgres a table of the shared database (so
-// every instance sees every session), otherwise sessions.db in the data dir. db is the money
-// database, which creates the Postgres table.
-func openSessionStore(cfg config.Config, db *gorm.DB) (fiber.Storage, error) {
-	if cfg.DatabaseURL == "" {
-		return OpenSessionStorage(filepath.Join(cfg.DataDir, "sessions.db"))
-	}
-	return openPostgresStorage(db, cfg.DatabaseURL, sessionsTable)
-}
-
-// openPostgresStorage opens table as a Fiber storage. The table is created beforehand under
-// a lock (models.CreateStorageTable): the storage's own check-then-create fails when two
-// instances start at once.
-func openPostgresStorage(db *gorm.DB, url, table string) (st *postgres.Storage, err error) {
-	if err := models.CreateStorageTable(db, table); err != nil {
-		return nil, fmt.Errorf("create %s: %w", table, err)
-	}
-	defer func() {
-		// postgres.New panics instead of returning errors.
-		if r := recover(); r != nil {
-			err = fmt.Errorf("open %s: %v", table, r)
-		}
-	}()
-	return postgres.New(postgres.Config{
-		ConnectionURI: url,
-		Table:         table,
-		GCInterval:    10 * time.Minute,
-	}), nil
-}
-
-// OpenSessionStorage opens the session file. It is a different file from the money database on
-// purpose: this driver links its own SQLite, and two SQLite libraries must never share a file.
-// The storage's defaults are replaced: WAL instead of DELETE, and connections that live an hour
-// instead of reconnecting every second.
-func OpenSessionStorage(path string) (*sqlite3.Storage, error) {
-	return openStorage(path, "sessions")
-}
-
-func openStorage(path, table string) (st *sqlite3.Storage, err error) {
-	defer func() {
-		// sqlite3.New panics instead of returning errors.
-		if r := recover(); r != nil {
-			err = fmt.Errorf("open session storage %s: %v", path, r)
-		}
-	}()
-	return sqlite3.New(sqlite3.Config{
-		Database:        "file:" + path + "?_journal_mode=WAL&_secure_delete=on&_busy_timeout=5000&_txlock=immediate&_synchronous=NORMAL",
-		Table:           table,
-		GCInterval:      10 * time.Minute,
-		MaxOpenConns:    8,
-		MaxIdleConns:    8,
-		ConnMaxLifetime: time.Hour,
-	}), nil
-}
+const sessionsTable = models.SessionsTable
 
 // randomToken returns n random bytes, URL-safe base64 encoded.
 func randomToken(n int) string {

@@ -16,6 +16,8 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/session"
+
+	"tally/models"
 )
 
 // gobValues encodes a session's values the way Fiber's session.Save does.
@@ -30,7 +32,7 @@ func gobValues(t *testing.T, vals map[string]any) []byte {
 
 func newTestStorage(t *testing.T) *cachedStorage {
 	t.Helper()
-	st, err := OpenSessionStorage(filepath.Join(t.TempDir(), "sessions.db"))
+	st, err := models.OpenSessionFile(filepath.Join(t.TempDir(), "sessions.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

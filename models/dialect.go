@@ -122,40 +122,31 @@ func SQLBool(db *gorm.DB, b bool) string {
 	}
 }
 
-// Upsert is an insert's clause that updates the named columns of the row that already holds
-// the conflicting key (INSERT … ON CONFLICT (key) DO UPDATE, the same on both databases).
-// With no columns it keeps the existing row (DO NOTHING).
-func Upsert(key []string, update ...string) clause.OnConflict {
-	cols := make([]clause.Column, len(key))
-	for i, k := range key {
-		cols[i] = clause.Column{Name: k}
-	}
-	if len(update) == 0 {
-		return clause.OnConflict{Columns: cols, DoNothing: true}
-	}
-	return clause.OnConflict{Columns: cols, DoUpdates: clause.AssignmentColumns(update)}
-}
-
 // storageTablesLock is the advisory lock key under which CreateStorageTable runs (any fixed
-// number of our own; "tally" in ASCII).
-const storageTablesLock = 0x74616c6c79
+// number of our own; "store" in ASCII).
+const storageTablesLock = 0x73746f7265
 
-// CreateStorageTable creates table, a key-value table of Fiber's Postgres storage (sessions,
-// rate counters), unless it exists. Instances starting together would otherwise race: the
-// storage checks for the table and then creates it, and the loser fails. Postgres only.
+// CreateStorageTable creates table, a key-value table of Fiber's Postgres storage, unless it
+// exists. Instances starting together would otherwise race: the storage checks for the table
+// and then creates it, and the loser fails. Postgres only.
 func CreateStorageTable(db *gorm.DB, table string) error {
-	name := clause.Table{Name: table}
 	return db.Transaction(func(tx *gorm.DB) error {
 		if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", storageTablesLock).Error; err != nil {
 			return err
 		}
-		// The columns the storage checks for (k text, v bytea, e bigint) and its index on e.
-		if err := tx.Exec(`CREATE TABLE IF NOT EXISTS ? (
-			k TEXT PRIMARY KEY NOT NULL DEFAULT '',
-			v BYTEA NOT NULL,
-			e BIGINT NOT NULL DEFAULT '0')`, name).Error; err != nil {
-			return err
-		}
-		return tx.Exec("CREATE INDEX IF NOT EXISTS ? ON ? (e)", clause.Table{Name: table + "_e"}, name).Error
+		return createStorageTable(tx, table)
 	})
+}
+
+// createStorageTable creates table with the columns Fiber's storage checks for (k text, v
+// bytea, e bigint) and an index on e, unless it exists.
+func createStorageTable(tx *gorm.DB, table string) error {
+	name := clause.Table{Name: table}
+	if err := tx.Exec(`CREATE TABLE IF NOT EXISTS ? (
+		k TEXT PRIMARY KEY NOT NULL DEFAULT '',
+		v BYTEA NOT NULL,
+		e BIGINT NOT NULL DEFAULT '0')`, name).Error; err != nil {
+		return err
+	}
+	return tx.Exec("CREATE INDEX IF NOT EXISTS ? ON ? (e)", clause.Table{Name: table + "_e"}, name).Error
 }

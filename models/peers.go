@@ -67,9 +67,9 @@ const (
 	TopicStore    = "store"    // a key of the session store was written (key "": all of them)
 )
 
-// ListenPeers starts listening for the other instances' changes on db's Postgres database
-// (after installing the triggers that send them) and waits until the listener is up; on SQLite
-// it returns nil. Close stops it.
+// ListenPeers starts listening for the other instances' changes on db's Postgres database (the
+// triggers that send them are schema version 4's) and waits until the listener is up; on
+// SQLite it returns nil. Close stops it.
 func ListenPeers(db *gorm.DB, log *slog.Logger) (*Peers, error) {
 	if !IsPostgres(db) {
 		return nil, nil
@@ -77,9 +77,6 @@ func ListenPeers(db *gorm.DB, log *slog.Logger) (*Peers, error) {
 	d, ok := db.Dialector.(*postgres.Dialector)
 	if !ok || d.Config == nil || d.DSN == "" {
 		return nil, errors.New("listen for other instances: the database URL is unknown")
-	}
-	if err := installNotifyTriggers(db); err != nil {
-		return nil, err
 	}
 	var b [8]byte
 	_, _ = rand.Read(b[:])
@@ -237,48 +234,33 @@ func (p *Peers) forgetAll() {
 	}
 }
 
-// peersTriggersLock is the advisory lock under which instances starting together install the
-// triggers ("peers" in ASCII).
-const peersTriggersLock = 0x7065657273
-
-// installNotifyTriggers makes every write to users, and every write to auth_sessions other
-// than the once-a-minute last-seen time, notify the instances at its commit. Instances that
-// start together take turns; the triggers are made once and left as they are after.
-func installNotifyTriggers(db *gorm.DB) error {
-	return db.Transaction(func(tx *gorm.DB) error {
-		if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", peersTriggersLock).Error; err != nil {
-			return err
-		}
-		var n int64
-		if err := tx.Raw("SELECT count(*) FROM pg_trigger WHERE tgname IN ('tally_notify_users', 'tally_notify_sessions')").
-			Scan(&n).Error; err != nil {
-			return err
-		}
-		if n == 2 {
-			return nil
-		}
-		for _, stmt := range []string{
-			`CREATE OR REPLACE FUNCTION tally_notify_sessions() RETURNS trigger LANGUAGE plpgsql AS $$
+// createNotifyTriggers makes every write to users other than a sign-in's last-login time, and
+// every write to auth_sessions other than the once-a-minute last-seen time, notify the
+// instances at its commit (schema version 4 runs it; a changed trigger is a new version).
+// Updates that change only those times end no session, so no cache need move for them: a
+// sign-in on one instance does not empty the session caches of all the others.
+func createNotifyTriggers(tx *gorm.DB) error {
+	for _, stmt := range []string{
+		`CREATE OR REPLACE FUNCTION tally_notify_sessions() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+	ignored text := CASE TG_TABLE_NAME WHEN 'users' THEN 'last_login' ELSE 'last_seen_at' END;
 BEGIN
-	IF TG_LEVEL = 'ROW' AND TG_OP = 'UPDATE' THEN
-		IF to_jsonb(OLD) - 'last_seen_at' = to_jsonb(NEW) - 'last_seen_at' THEN
-			RETURN NULL;
-		END IF;
+	IF TG_OP = 'UPDATE' AND to_jsonb(OLD) - ignored = to_jsonb(NEW) - ignored THEN
+		RETURN NULL;
 	END IF;
 	PERFORM pg_notify('` + peersChannel + `', '` + TopicSessions + `::');
 	RETURN NULL;
 END $$`,
-			`DROP TRIGGER IF EXISTS tally_notify_users ON users`,
-			`CREATE TRIGGER tally_notify_users AFTER UPDATE OR DELETE ON users
-				FOR EACH STATEMENT EXECUTE FUNCTION tally_notify_sessions()`,
-			`DROP TRIGGER IF EXISTS tally_notify_sessions ON auth_sessions`,
-			`CREATE TRIGGER tally_notify_sessions AFTER UPDATE OR DELETE ON auth_sessions
-				FOR EACH ROW EXECUTE FUNCTION tally_notify_sessions()`,
-		} {
-			if err := tx.Exec(stmt).Error; err != nil {
-				return err
-			}
+		`DROP TRIGGER IF EXISTS tally_notify_users ON users`,
+		`CREATE TRIGGER tally_notify_users AFTER UPDATE OR DELETE ON users
+			FOR EACH ROW EXECUTE FUNCTION tally_notify_sessions()`,
+		`DROP TRIGGER IF EXISTS tally_notify_sessions ON auth_sessions`,
+		`CREATE TRIGGER tally_notify_sessions AFTER UPDATE OR DELETE ON auth_sessions
+			FOR EACH ROW EXECUTE FUNCTION tally_notify_sessions()`,
+	} {
+		if err := tx.Exec(stmt).Error; err != nil {
+			return err
 		}
-		return nil
-	})
+	}
+	return nil
 }

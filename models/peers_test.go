@@ -34,6 +34,9 @@ func TestPeersEndSessionsOnOtherInstances(t *testing.T) {
 	if err := Migrate(db1); err != nil {
 		t.Fatal(err)
 	}
+	if err := MigrateStores(db1); err != nil {
+		t.Fatal(err)
+	}
 	peers, err := ListenPeers(db1, log)
 	if err != nil {
 		t.Fatal(err)
@@ -89,9 +92,59 @@ func TestPeersEndSessionsOnOtherInstances(t *testing.T) {
 		t.Errorf("deactivation seen after %v, want < 1 s", d)
 	}
 
+	// A sign-in elsewhere stamps last_login: that ends no session, so it must not empty the
+	// cache. Notifications arrive in the order their transactions committed, so once a marker
+	// sent after the stamp has been heard, a notification of the stamp would have been too.
+	if err := db2.Model(&User{}).Where("id = ?", u.ID).Update("is_active", true).Error; err != nil {
+		t.Fatal(err)
+	}
+	until("the reactivation", func(s *AuthSession, err error) bool { return err == nil && s.User.IsActive })
+	marker := make(chan struct{}, 1)
+	peers.Follow("marker", func(string) { marker <- struct{}{} })
+	gen := cache.Generation()
+	if err := RecordLogin(db2, u, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := db2.Exec("SELECT pg_notify(?, ?)", peersChannel, "marker:test:").Error; err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-marker:
+	case <-time.After(2 * time.Second):
+		t.Fatal("the marker was not heard within 2 s")
+	}
+	if cache.Generation() != gen {
+		t.Error("a sign-in's last_login update elsewhere emptied the session cache")
+	}
+
+	// A password change on its own (a new hash) reaches the cached user; the change as the
+	// account page makes it (new hash, the other sessions ended) ends the session.
+	if err := SetPassword(db2, u, "new-hash"); err != nil {
+		t.Fatal(err)
+	}
+	d = until("the new password hash", func(s *AuthSession, err error) bool { return err == nil && s.User.PasswordHash == "new-hash" })
+	if d >= time.Second {
+		t.Errorf("new password hash seen after %v, want < 1 s", d)
+	}
+	err = Transaction(db2, func(tx *gorm.DB) error {
+		if err := SetPassword(tx, u, "newer-hash"); err != nil {
+			return err
+		}
+		_, err := EndUserSessions(tx, u.ID, "")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d = until("the session ended by a password change", func(_ *AuthSession, err error) bool { return errors.Is(err, ErrNotFound) })
+	t.Logf("password change seen after %v", d)
+	if d >= time.Second {
+		t.Errorf("password change seen after %v, want < 1 s", d)
+	}
+
 	// The listener's connection ends: the cache stops trusting itself until it is back, and
 	// then forgets what it held (notifications sent meanwhile were missed).
-	gen := cache.Generation()
+	gen = cache.Generation()
 	if err := db2.Exec("SELECT pg_terminate_backend(?)", peers.pid.Load()).Error; err != nil {
 		t.Fatal(err)
 	}

@@ -19,25 +19,10 @@ type RateCount struct {
 // RateLimits counts requests per key and window in the database.
 type RateLimits struct{ db *gorm.DB }
 
-// rateCountsLock is the advisory lock under which instances starting together create the
-// table ("rates" in ASCII): two CREATE TABLE IF NOT EXISTS at once can both try to create it.
-const rateCountsLock = 0x7261746573
-
-// OpenRateLimits makes sure the counters' table exists and drops windows that ended before
-// now.
+// OpenRateLimits drops the counters' windows that ended before now. Their table is schema
+// version 4's.
 func OpenRateLimits(db *gorm.DB, now time.Time) (*RateLimits, error) {
-	err := Transaction(db, func(tx *gorm.DB) error {
-		if IsPostgres(tx) {
-			if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", rateCountsLock).Error; err != nil {
-				return err
-			}
-		}
-		if err := tx.AutoMigrate(&RateCount{}); err != nil {
-			return err
-		}
-		return tx.Where("reset_at <= ?", now).Delete(&RateCount{}).Error
-	})
-	if err != nil {
+	if err := db.Where("reset_at <= ?", now).Delete(&RateCount{}).Error; err != nil {
 		return nil, err
 	}
 	return &RateLimits{db: db}, nil

@@ -1,6 +1,7 @@
 package models
 
 import (
+	"errors"
 	"io"
 	"log/slog"
 	"sort"
@@ -24,6 +25,11 @@ func TestRateLimitsCountExactlyAcrossInstances(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { Close(db) })
+		if len(limits) == 0 {
+			if err := errors.Join(Migrate(db), MigrateStores(db)); err != nil {
+				t.Fatal(err)
+			}
+		}
 		r, err := OpenRateLimits(db, now)
 		if err != nil {
 			t.Fatal(err)
