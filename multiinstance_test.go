@@ -18,6 +18,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -129,20 +130,34 @@ func TestSeveralInstances(t *testing.T) {
 	})
 
 	t.Run("lockout across instances", func(t *testing.T) {
-		for i := range 10 {
+		// The sentences of handlers/auth.go's errBadLogin and handlers/throttle.go's errLocked.
+		const badLogin = "That username or email and password do not match an account."
+		const locked = "Logging in to this account is paused"
+		attempt := func(inst int, password string) (int, string) {
 			c := newBrowser(t, base)
-			c.get(i%3, "/login")
-			res := c.post(i%3, "/login", url.Values{"login": {"ada"}, "password": {"wrong-" + strconv.Itoa(i)}})
-			if res.StatusCode != http.StatusUnprocessableEntity {
-				t.Fatalf("attempt %d: %d", i+1, res.StatusCode)
-			}
+			c.get(inst, "/login")
+			res := c.post(inst, "/login", url.Values{"login": {"ada"}, "password": {password}})
+			return res.StatusCode, strings.TrimSpace(res.doc.Find("#form-error").Text())
 		}
+		// Nine wrong passwords at once, three on each instance: each is counted, none locks
+		// (the lock comes with the failure that makes the count reach 10).
+		var wg sync.WaitGroup
+		for i := range 9 {
+			wg.Go(func() {
+				if code, msg := attempt(i%3, "wrong-"+strconv.Itoa(i)); code != http.StatusUnprocessableEntity || !strings.Contains(msg, badLogin) {
+					t.Errorf("attempt %d on instance %d: %d %q, want the wrong-password answer", i+1, i%3, code, msg)
+				}
+			})
+		}
+		wg.Wait()
+		// The 10th is answered as a wrong password and locks the account.
+		if code, msg := attempt(0, "wrong-10"); code != http.StatusUnprocessableEntity || !strings.Contains(msg, badLogin) {
+			t.Fatalf("attempt 10: %d %q, want the wrong-password answer", code, msg)
+		}
+		// After it, the right password is refused as locked on every instance.
 		for i := range inst {
-			c := newBrowser(t, base)
-			c.get(i, "/login")
-			res := c.post(i, "/login", url.Values{"login": {"ada"}, "password": {"tangerine-Umbrella-42"}})
-			if msg := strings.TrimSpace(res.doc.Find("#form-error").Text()); !strings.Contains(msg, "paused") {
-				t.Errorf("instance %d after 10 failures: %d %q, want the lock", i, res.StatusCode, msg)
+			if code, msg := attempt(i, "tangerine-Umbrella-42"); code != http.StatusUnprocessableEntity || !strings.Contains(msg, locked) {
+				t.Errorf("instance %d after 10 failures, the right password: %d %q, want the lock", i, code, msg)
 			}
 		}
 	})
