@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"crypto/cipher"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/json"
@@ -29,6 +30,8 @@ import (
 type passkeyRP struct {
 	wa  *webauthn.WebAuthn
 	off string
+	// seal keeps a signed-out visitor's sign-in ceremony in its cookie (passkeys_cookie.go).
+	seal cipher.AEAD
 }
 
 // ceremonyTTL is how long a begun ceremony may be finished; the browser is given the same time.
@@ -61,7 +64,12 @@ func newPasskeyRP(cfg config.Config, log *slog.Logger) *passkeyRP {
 		log.Warn("passkeys are off", "reason", err.Error())
 		return &passkeyRP{off: "Passkeys are not available on this Tally."}
 	}
-	return &passkeyRP{wa: wa}
+	seal, err := newCeremonySeal(cfg.Secret)
+	if err != nil {
+		log.Warn("passkeys are off", "reason", err.Error())
+		return &passkeyRP{off: "Passkeys are not available on this Tally."}
+	}
+	return &passkeyRP{wa: wa, seal: seal}
 }
 
 // offerPasskeys tells every page whether to show passkey buttons.
@@ -167,6 +175,12 @@ func (h *Handlers) takeCeremony(c *fiber.Ctx, key string) (*ceremony, error) {
 	if raw == "" || json.Unmarshal([]byte(raw), &cer) != nil {
 		return nil, nil
 	}
+	return h.spendCeremony(cer)
+}
+
+// spendCeremony returns cer unless it is older than ceremonyTTL or its challenge was spent
+// already; it spends the challenge.
+func (h *Handlers) spendCeremony(cer ceremony) (*ceremony, error) {
 	at, now := time.Unix(cer.At, 0), h.now()
 	if now.Sub(at) > ceremonyTTL || at.After(now.Add(time.Minute)) {
 		return nil, nil

@@ -237,3 +237,71 @@ func TestPasskeyUseRecordsBackupAndTime(t *testing.T) {
 		})
 	}
 }
+
+// TestAnonymousPasskeyBeginStoresNoSession: a signed-out visitor's sign-in ceremony lives in its
+// sealed cookie, so begins (the autofill makes one on every view of /login) store no session;
+// they are limited per network like the other anonymous forms; the sign-in still works, once.
+func TestAnonymousPasskeyBeginStoresNoSession(t *testing.T) {
+	ta := newTestApp(t, passkeyBase...)
+	ada := ta.createUser("ada", "ada@example.com", goodPassword)
+	k := newSoftKey(t, "handle-ada")
+	ta.addSoftPasskey(ada, "Laptop", k)
+
+	before, writes := ta.sessionRows(), ta.sessionWrites()
+	c := ta.client()
+	c.get("/login")
+	var (
+		options string
+		cookie  *http.Cookie
+	)
+	for range ta.h.cfg.IPPerHour - 1 {
+		res := c.postJSON("/passkeys/login/begin", map[string]string{"mode": "conditional"}, true)
+		wantStatus(t, res, http.StatusOK)
+		for _, ck := range res.Cookies() {
+			if ck.Name == "tally_passkey" {
+				cookie = ck
+			}
+		}
+		options = res.body
+	}
+	if n := ta.sessionRows() - before; n != 0 {
+		t.Errorf("%d anonymous begins stored %d sessions", ta.h.cfg.IPPerHour-1, n)
+	}
+	if n := ta.sessionWrites() - writes; n != 0 {
+		t.Errorf("anonymous begins wrote to the session store %d times", n)
+	}
+	if cookie == nil || !cookie.HttpOnly || cookie.SameSite != http.SameSiteStrictMode || cookie.MaxAge != int(ceremonyTTL/time.Second) {
+		t.Fatalf("begin set no strict, HttpOnly ceremony cookie of %v: %v", ceremonyTTL, cookie)
+	}
+	// Only the last begin's challenge is answerable: the cookie holds one ceremony.
+	cred := k.assert(t, options, true)
+	wantStatus(t, c.do(c.passkeyFinish(cred)), http.StatusOK)
+	if page := c.get("/account/security"); page.StatusCode != http.StatusOK {
+		t.Fatalf("signed in by passkey, the security page answers %d", page.StatusCode)
+	}
+
+	// A copy of the cookie replays nothing: the challenge is spent in the database.
+	anon := ta.client()
+	anon.get("/login")
+	res := anon.postJSON("/passkeys/login/begin", map[string]string{"mode": "signin"}, true)
+	wantStatus(t, res, http.StatusOK)
+	cred = k.assert(t, res.body, true)
+	copied := ta.client()
+	copied.get("/login")
+	for _, ck := range anon.jar.Cookies(testBase) {
+		if ck.Name == "tally_passkey" {
+			copied.jar.SetCookies(testBase, []*http.Cookie{ck})
+		}
+	}
+	wantStatus(t, anon.do(anon.passkeyFinish(cred)), http.StatusOK)
+	res = copied.do(copied.passkeyFinish(cred))
+	if res.StatusCode != http.StatusBadRequest || jsonError(t, res) != errCeremonyGone {
+		t.Errorf("a replay from a copied cookie: %d %s", res.StatusCode, res.body)
+	}
+
+	// The network's begins are limited like the other forms a visitor may post.
+	late := ta.client()
+	late.get("/login")
+	res = late.postJSON("/passkeys/login/begin", map[string]string{"mode": "signin"}, true)
+	wantStatus(t, res, http.StatusTooManyRequests)
+}

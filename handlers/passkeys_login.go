@@ -79,8 +79,17 @@ func (h *Handlers) BeginPasskeyLogin(c *fiber.Ctx) error {
 		return passkeyRefusal(c, fiber.StatusBadRequest, errPasskeyUnreadable)
 	}
 	cer.Data = *data
-	if err := h.keepCeremony(c, keyPasskeyLogin, cer); err != nil {
-		return err
+	if cer.Second {
+		// The pending sign-in is in the session already; a ceremony there goes with it.
+		h.dropCeremonyCookie(c)
+		if err := h.keepCeremony(c, keyPasskeyLogin, cer); err != nil {
+			return err
+		}
+	} else {
+		currentSession(c).del(keyPasskeyLogin)
+		if err := h.keepCeremonyInCookie(c, cer); err != nil {
+			return err
+		}
 	}
 	return c.JSON(assertion)
 }
@@ -99,7 +108,17 @@ func (h *Handlers) FinishPasskeyLogin(c *fiber.Ctx) error {
 	if h.passkeys.wa == nil {
 		return passkeyRefusal(c, fiber.StatusBadRequest, errPasskeysOff)
 	}
-	cer, err := h.takeCeremony(c, keyPasskeyLogin)
+	// A sign-in without a username keeps its ceremony in a cookie, the second step in the
+	// session; at most one of them is there.
+	var (
+		cer *ceremony
+		err error
+	)
+	if inCookie := h.takeCeremonyFromCookie(c); inCookie != nil && !inCookie.Second {
+		cer, err = h.spendCeremony(*inCookie)
+	} else {
+		cer, err = h.takeCeremony(c, keyPasskeyLogin)
+	}
 	if err != nil {
 		return err
 	}

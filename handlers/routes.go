@@ -48,7 +48,7 @@ func (h *Handlers) addRoutes(app *fiber.App) {
 	app.Post("/login/2fa", limitForm, h.LoginCode)
 	app.Post("/logout", limitForm, h.Logout)
 	// Signing in with a passkey, alone or as the second step (passkeys_login.go); JSON.
-	app.Post("/passkeys/login/begin", limitForm, h.BeginPasskeyLogin)
+	app.Post("/passkeys/login/begin", limitForm, h.limitIP(), h.BeginPasskeyLogin)
 	app.Post("/passkeys/login/finish", limitForm, h.FinishPasskeyLogin)
 	app.Get("/verify", h.Verify)
 	app.Post("/verify", limitForm, h.limitIP(), h.ConfirmAddress)
