@@ -12,7 +12,8 @@ import (
 )
 
 // handleError is the one place errors become responses: known errors get their status and a
-// readable page (a fragment for htmx, JSON under /api), anything else is logged with the
+// readable page (a fragment for htmx, JSON under /api and to a request that sent or asks for
+// JSON), anything else is logged with the
 // request id and answered 500 without details.
 func (h *Handlers) handleError(c *fiber.Ctx, err error) error {
 	status, msg := fiber.StatusInternalServerError, "Something went wrong on our side. Please try again in a moment."
@@ -39,7 +40,7 @@ func (h *Handlers) handleError(c *fiber.Ctx, err error) error {
 	c.Response().ResetBody()
 	setSecurityHeaders(c)
 	c.Status(status)
-	if strings.HasPrefix(c.Path(), "/api/") {
+	if strings.HasPrefix(c.Path(), "/api/") || wantsJSON(c) {
 		return c.JSON(fiber.Map{"error": msg})
 	}
 	return h.render(c, page{
@@ -49,6 +50,20 @@ func (h *Handlers) handleError(c *fiber.Ctx, err error) error {
 		Fragment:  views.ErrorAlert(msg),
 		NoSession: true,
 	})
+}
+
+// wantsJSON reports a request made by a script that reads JSON (passkeys.js): it sent JSON or
+// asked for it, so a guard's refusal (CSRF, a body too large) is answered in JSON too, with the
+// sentence the script shows.
+func wantsJSON(c *fiber.Ctx) bool {
+	return mediaType(c.Get(fiber.HeaderContentType)) == fiber.MIMEApplicationJSON ||
+		strings.Contains(c.Get(fiber.HeaderAccept), fiber.MIMEApplicationJSON)
+}
+
+// mediaType is a Content-Type without its parameters, in lower case.
+func mediaType(ct string) string {
+	ct, _, _ = strings.Cut(ct, ";")
+	return strings.ToLower(strings.TrimSpace(ct))
 }
 
 // routerNotFound reports Fiber's own 404 for an address no route matches: "Cannot GET /path",

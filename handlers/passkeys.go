@@ -206,6 +206,17 @@ func passkeyRefusal(c *fiber.Ctx, status int, msg string) error {
 	return c.Status(status).JSON(fiber.Map{"error": msg})
 }
 
+const errPasskeyNotJSON = "Tally expected this passkey request as JSON. Reload the page and try again."
+
+// requireJSON refuses a ceremony's request whose body is not declared JSON: a form or a
+// text/plain body (which a cross-site page can send without asking) is never read as one.
+func requireJSON(c *fiber.Ctx) error {
+	if mediaType(c.Get(fiber.HeaderContentType)) != fiber.MIMEApplicationJSON {
+		return passkeyRefusal(c, fiber.StatusBadRequest, errPasskeyNotJSON)
+	}
+	return c.Next()
+}
+
 // verificationRefusal maps go-webauthn's verification error to its answer: a wrong origin is
 // 403, anything else 400; its details stay in the debug log.
 func (h *Handlers) verificationRefusal(c *fiber.Ctx, err error) error {

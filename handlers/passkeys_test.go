@@ -374,3 +374,49 @@ func TestPasskeyExportDeleteAdminCLI(t *testing.T) {
 		t.Errorf("%d passkeys left", left)
 	}
 }
+
+// TestPasskeyJSONRefusals: the ceremonies' routes take JSON only, and their guards' refusals (a
+// body too large, a missing CSRF token) are JSON with the sentence passkeys.js shows.
+func TestPasskeyJSONRefusals(t *testing.T) {
+	ta := newTestApp(t, passkeyBase...)
+	_, c := ta.signedInAda()
+	c.get("/account/security")
+	anon := ta.client()
+	anon.get("/login")
+	wantJSONError := func(t *testing.T, res *response, status int, msg string) {
+		t.Helper()
+		wantStatus(t, res, status)
+		if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+			t.Errorf("%s answered %s: %s", res.Request.URL.Path, ct, trim(res.body))
+		}
+		if got := jsonError(t, res); got != msg {
+			t.Errorf("%s said %q, want %q", res.Request.URL.Path, got, msg)
+		}
+	}
+	for _, tc := range []struct {
+		path string
+		c    *client
+	}{
+		{"/passkeys/login/begin", anon}, {"/passkeys/login/finish", anon},
+		{"/passkeys/register/begin", c}, {"/passkeys/register/finish", c},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			for _, ct := range []string{"text/plain", "application/x-www-form-urlencoded", ""} {
+				req, _ := http.NewRequest(http.MethodPost, testBase.String()+strings.TrimPrefix(tc.path, "/"), strings.NewReader(`{"mode":"signin"}`))
+				if ct != "" {
+					req.Header.Set("Content-Type", ct)
+				}
+				req.Header.Set("X-CSRF-Token", tc.c.csrf)
+				wantJSONError(t, tc.c.do(req), http.StatusBadRequest, errPasskeyNotJSON)
+			}
+			big := map[string]string{"mode": strings.Repeat("x", formBodyLimit)}
+			wantJSONError(t, tc.c.postJSON(tc.path, big, true), http.StatusRequestEntityTooLarge, defaultMessage(http.StatusRequestEntityTooLarge))
+			wantJSONError(t, tc.c.postJSON(tc.path, map[string]string{"mode": "signin"}, false), http.StatusForbidden, errCSRF.Message)
+		})
+	}
+	// A form post keeps its page.
+	res := anon.post("/login", url.Values{"login": {"ada"}, "password": {"x"}, "_csrf": {"forged"}})
+	if res.StatusCode != http.StatusForbidden || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") {
+		t.Errorf("a form's CSRF refusal: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+}

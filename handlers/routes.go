@@ -48,8 +48,8 @@ func (h *Handlers) addRoutes(app *fiber.App) {
 	app.Post("/login/2fa", limitForm, h.LoginCode)
 	app.Post("/logout", limitForm, h.Logout)
 	// Signing in with a passkey, alone or as the second step (passkeys_login.go); JSON.
-	app.Post("/passkeys/login/begin", limitForm, h.limitIP(), h.BeginPasskeyLogin)
-	app.Post("/passkeys/login/finish", limitForm, h.FinishPasskeyLogin)
+	app.Post("/passkeys/login/begin", limitForm, requireJSON, h.limitIP(), h.BeginPasskeyLogin)
+	app.Post("/passkeys/login/finish", limitForm, requireJSON, h.FinishPasskeyLogin)
 	app.Get("/verify", h.Verify)
 	app.Post("/verify", limitForm, h.limitIP(), h.ConfirmAddress)
 	resendGet, resendPost := h.emailForm(views.ResendPage, "an account waiting for activation", h.sendVerification)
@@ -83,8 +83,8 @@ func (h *Handlers) addRoutes(app *fiber.App) {
 	app.Post("/account/2fa/recovery", h.requireUser, h.refuseImpersonation, limitForm, h.RegenerateRecoveryCodes)
 	app.Post("/account/2fa/disable", h.requireUser, h.refuseImpersonation, limitForm, h.DisableTwoFactor)
 	// Passkeys (passkeys.go): the registration ceremony answers JSON; rename and delete are forms.
-	app.Post("/passkeys/register/begin", h.requireUser, h.refuseImpersonation, limitForm, h.BeginPasskeyRegistration)
-	app.Post("/passkeys/register/finish", h.requireUser, h.refuseImpersonation, limitForm, h.FinishPasskeyRegistration)
+	app.Post("/passkeys/register/begin", h.requireUser, h.refuseImpersonation, limitForm, requireJSON, h.BeginPasskeyRegistration)
+	app.Post("/passkeys/register/finish", h.requireUser, h.refuseImpersonation, limitForm, requireJSON, h.FinishPasskeyRegistration)
 	app.Post("/passkeys/:id<int>", h.requireUser, h.refuseImpersonation, limitForm, h.RenamePasskey)
 	app.Post("/passkeys/:id<int>/delete", h.requireUser, h.refuseImpersonation, limitForm, h.DeletePasskey)
 
