@@ -121,10 +121,11 @@ func (h *Handlers) APIReport(c *fiber.Ctx) error {
 	if _, valid := ledger.ParseMonth(to); valid && from == "" {
 		from = ledger.AddMonths(to, -11)
 	}
-	b, err := h.book(c)
+	v, err := h.reportView(c)
 	if err != nil {
 		return err
 	}
+	b := v.b
 	out := apiReport{Kind: kind, From: from, To: to, Series: []apiSeries{}}
 	if kind == "networth" {
 		rep, err := b.NetWorthReport(from, to, accountID)
@@ -148,10 +149,7 @@ func (h *Handlers) APIReport(c *fiber.Ctx) error {
 		return apiReportError(err)
 	}
 	out.Months = rep.Months
-	cats, err := b.Categories()
-	if err != nil {
-		return err
-	}
+	cats := v.categories
 	if kind == "spending" {
 		for _, s := range rep.Spending(cats) {
 			series := apiSeries{Currency: s.Currency}

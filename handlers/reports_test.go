@@ -8,9 +8,11 @@ import (
 	"reflect"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/PuerkitoBio/goquery"
+	"gorm.io/gorm"
 
 	"tally/models/ledger"
 	"tally/money"
@@ -554,5 +556,51 @@ func (f *budgetFixture) getJSONOf(path string, v any) {
 	wantStatus(f.t, res, http.StatusOK)
 	if err := json.Unmarshal([]byte(res.body), v); err != nil {
 		f.t.Fatal(err)
+	}
+}
+
+// TestReportPagesReadTwoStatements: a view of the budget, a report or their JSON, while the
+// ledger has not changed, reads the ledger version and its numbers in one statement each, and
+// nothing else (the accounts, categories and number format are the ledger cache's): on Postgres
+// every statement is a round trip to another process.
+func TestReportPagesReadTwoStatements(t *testing.T) {
+	ta := newTestApp(t)
+	_, c := ta.signedInAda()
+	if _, errOut, err := ta.runCLI("", nil, "demo", "ada", "--transactions", "300"); err != nil {
+		t.Fatal(err, errOut)
+	}
+	var mu sync.Mutex
+	var stmts []string
+	counting := false
+	count := func(db *gorm.DB) {
+		mu.Lock()
+		defer mu.Unlock()
+		if counting {
+			stmts = append(stmts, db.Statement.SQL.String())
+		}
+	}
+	cb := ta.db.Callback()
+	for _, err := range []error{cb.Query().After("gorm:query").Register("test:count", count),
+		cb.Raw().After("gorm:raw").Register("test:count", count), cb.Row().After("gorm:row").Register("test:count", count)} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	month := ta.clock.Now().Format("2006-01")
+	for _, path := range []string{"/budget?month=" + month, "/reports/spending?range=12m", "/reports/cashflow?range=12m",
+		"/reports/networth?range=12m", "/reports/budget?range=12m", "/api/budget?month=" + month, "/api/reports/spending"} {
+		t.Run(path, func(t *testing.T) {
+			c.get(path) // keeps the ledger's lists for its version
+			mu.Lock()
+			stmts, counting = nil, true
+			mu.Unlock()
+			res := c.get(path)
+			mu.Lock()
+			defer mu.Unlock()
+			counting = false
+			if res.StatusCode != http.StatusOK || len(stmts) != 2 {
+				t.Errorf("status %d, %d statements:\n%s", res.StatusCode, len(stmts), strings.Join(stmts, "\n"))
+			}
+		})
 	}
 }
