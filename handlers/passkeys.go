@@ -386,9 +386,11 @@ func (h *Handlers) RenamePasskey(c *fiber.Ctx) error {
 	if err := decodeForm(c, &in); err != nil {
 		return err
 	}
-	msg := models.CheckText(in.Name, models.PasskeyNameMax)
-	if in.Name == "" {
-		msg = "Give the passkey a name."
+	var f views.Form
+	if strings.TrimSpace(in.Name) == "" {
+		f.AddError("name", "Give the passkey a name.")
+	} else if msg := models.CheckText(in.Name, models.PasskeyNameMax); msg != "" {
+		f.AddError("name", msg)
 	}
 	id := passkeyID(c)
 	if _, err := models.FindUserPasskey(h.db, u.ID, id); errors.Is(err, models.ErrNotFound) {
@@ -396,9 +398,8 @@ func (h *Handlers) RenamePasskey(c *fiber.Ctx) error {
 	} else if err != nil {
 		return err
 	}
-	if msg != "" {
-		h.flash(c, msg)
-		return h.redirect(c, "/account/security")
+	if !f.Valid() {
+		return h.renderSecurity(c, fiber.StatusUnprocessableEntity, views.PasskeysView{Rename: views.PasskeyRename{ID: id, Name: in.Name, Form: f}})
 	}
 	err := models.Transaction(h.db, func(tx *gorm.DB) error {
 		if err := models.RenamePasskey(tx, u.ID, id, in.Name); err != nil {
@@ -439,7 +440,7 @@ func (h *Handlers) DeletePasskey(c *fiber.Ctx) error {
 		return err
 	}
 	if !f.Valid() {
-		return h.renderSecurity(c, fiber.StatusUnprocessableEntity, views.PasskeyRemoval{ID: id, Form: f})
+		return h.renderSecurity(c, fiber.StatusUnprocessableEntity, views.PasskeysView{Removal: views.PasskeyRemoval{ID: id, Form: f}})
 	}
 	var name string
 	err := models.Transaction(h.db, func(tx *gorm.DB) error {
@@ -468,13 +469,13 @@ func (h *Handlers) DeletePasskey(c *fiber.Ctx) error {
 }
 
 // passkeysView is the passkeys part of the security page; none while staff view as the user.
-// removal is a refused removal's form, shown open with its errors.
-func (h *Handlers) passkeysView(c *fiber.Ctx, removal views.PasskeyRemoval) (views.PasskeysView, error) {
+// failed carries a refused removal or rename, shown with its errors.
+func (h *Handlers) passkeysView(c *fiber.Ctx, failed views.PasskeysView) (views.PasskeysView, error) {
 	if impersonator(c) != nil {
 		return views.PasskeysView{Hidden: true}, nil
 	}
 	u := currentUser(c)
 	ps, err := models.UserPasskeys(h.db, u.ID)
 	return views.PasskeysView{Passkeys: ps, TwoFactor: u.TwoFactor, Password: u.PasswordHash != "",
-		Off: h.passkeys.off, Removal: removal}, err
+		Off: h.passkeys.off, Removal: failed.Removal, Rename: failed.Rename}, err
 }

@@ -420,3 +420,68 @@ func TestPasskeyJSONRefusals(t *testing.T) {
 		t.Errorf("a form's CSRF refusal: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
 	}
 }
+
+// TestPasskeyRenameRefused: a refused rename is the form convention's 422: the passkeys section
+// again, with what was typed and the error tied to the field, alone for htmx and inside the
+// page without it; rename and remove forms post with htmx into that section.
+func TestPasskeyRenameRefused(t *testing.T) {
+	ta := newTestApp(t, passkeyBase...)
+	ada := ta.createUser("ada", "ada@example.com", goodPassword)
+	c := ta.signedIn("ada")
+	p := ta.addPasskey(ada, "Laptop")
+	id := itoa(p.ID)
+
+	page := c.get("/account/security")
+	for _, sel := range []string{"form.passkey-rename", "#passkey-remove-" + id} {
+		form := page.doc.Find("#passkey-" + id + " " + sel)
+		post, _ := form.Attr("hx-post")
+		target, _ := form.Attr("hx-target")
+		action, _ := form.Attr("action")
+		if post == "" || post != action || target != "#passkeys-section" || page.doc.Find(target).Length() != 1 {
+			t.Errorf("%s: hx-post %q (action %q), hx-target %q", sel, post, action, target)
+		}
+	}
+	for _, tc := range []struct {
+		name, typed, msg string
+		headers          []string
+	}{
+		{"empty, full page", "", "Give the passkey a name.", nil},
+		{"blank, htmx", "   ", "Give the passkey a name.", htmx},
+		{"control character, htmx", "Lap\x01top", "", htmx},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := c.post(passkeyPath(p, ""), url.Values{"name": {tc.typed}}, tc.headers...)
+			wantStatus(t, res, http.StatusUnprocessableEntity)
+			full := res.doc.Find("html body").Length() > 0 && res.doc.Find("h1").Length() > 0
+			if full == (tc.headers != nil) {
+				t.Errorf("htmx %v, but the answer is a full page: %v", tc.headers != nil, full)
+			}
+			input := res.doc.Find("#passkeys-section #passkey-name-" + id)
+			if v, _ := input.Attr("value"); v != strings.TrimSpace(tc.typed) {
+				t.Errorf("the field shows %q, typed %q", v, tc.typed)
+			}
+			errEl := res.doc.Find("#passkey-name-" + id + "-error")
+			if inv, _ := input.Attr("aria-invalid"); inv != "true" || !strings.Contains(input.AttrOr("aria-describedby", ""), "passkey-name-"+id+"-error") {
+				t.Errorf("the field is not marked invalid: %v", input.Nodes)
+			}
+			if got := trim(errEl.Text()); got == "" || (tc.msg != "" && got != tc.msg) {
+				t.Errorf("the field's error says %q", got)
+			}
+			if _, ok := input.Attr("autofocus"); !ok {
+				t.Error("the refused field does not take the focus")
+			}
+		})
+	}
+	if got, _ := models.FindUserPasskey(ta.db, ada.ID, p.ID); got == nil || got.Name != "Laptop" {
+		t.Fatalf("a refused rename changed the passkey: %+v", got)
+	}
+	res := c.post(passkeyPath(p, ""), url.Values{"name": {"Work laptop"}}, htmx...)
+	if res.StatusCode != http.StatusNoContent || res.Header.Get("HX-Redirect") != "/account/security" {
+		t.Errorf("an htmx rename answered %d, HX-Redirect %q", res.StatusCode, res.Header.Get("HX-Redirect"))
+	}
+	res = c.post(passkeyPath(p, "/delete"), url.Values{"password": {"wrong"}}, htmx...)
+	wantStatus(t, res, http.StatusUnprocessableEntity)
+	if res.doc.Find("h1").Length() != 0 || res.doc.Find("#passkeys-section #passkey-remove-password-"+id+"-error").Length() != 1 {
+		t.Errorf("a refused htmx removal is not the section with the error: %s", trim(res.body))
+	}
+}

@@ -58,17 +58,20 @@ func (h *Handlers) RevokeOtherSessions(c *fiber.Ctx) error {
 
 // Security shows the user's passkeys and last 50 security events.
 func (h *Handlers) Security(c *fiber.Ctx) error {
-	return h.renderSecurity(c, fiber.StatusOK, views.PasskeyRemoval{})
+	return h.renderSecurity(c, fiber.StatusOK, views.PasskeysView{})
 }
 
-func (h *Handlers) renderSecurity(c *fiber.Ctx, status int, removal views.PasskeyRemoval) error {
+// renderSecurity renders the page with a refused passkey form (failed's Removal or Rename); htmx
+// gets the passkeys section alone.
+func (h *Handlers) renderSecurity(c *fiber.Ctx, status int, failed views.PasskeysView) error {
 	es, err := models.UserEvents(h.db, currentUser(c).ID, 50)
 	if err != nil {
 		return err
 	}
-	pk, err := h.passkeysView(c, removal)
+	pk, err := h.passkeysView(c, failed)
 	if err != nil {
 		return err
 	}
-	return h.render(c, page{Title: "Security activity", Status: status, Body: views.SecurityPage(es, pk)})
+	return h.render(c, page{Title: "Security activity", Status: status, Body: views.SecurityPage(es, pk),
+		Fragment: views.PasskeysSection(pk)})
 }

@@ -61,7 +61,7 @@ async function post(path, body, el) {
   });
   let data = null;
   if ((res.headers.get('Content-Type') || '').includes('application/json')) data = await res.json();
-  if (!res.ok || !data) return { error: (data && data.error) || refused, status: res.status };
+  if (!res.ok || !data) return { error: (data && data.error) || refused, status: res.status, fields: data && data.fields };
   return data;
 }
 
@@ -71,6 +71,30 @@ function browserError(err) {
   if (err && err.name === 'InvalidStateError') return 'This passkey is registered already.';
   if (err && err.name === 'AbortError') return '';
   return 'Your browser could not use a passkey here.';
+}
+
+// setFieldError shows msg under input as Field renders a refused field's error (the id
+// "<input id>-error", aria-invalid, aria-describedby), or removes it when msg is empty.
+function setFieldError(input, msg) {
+  const id = input.id + '-error';
+  let error = document.getElementById(id);
+  const described = (input.getAttribute('aria-describedby') || '').split(' ').filter((t) => t && t !== id);
+  if (!msg) {
+    if (error) error.remove();
+    input.removeAttribute('aria-invalid');
+  } else {
+    if (!error) {
+      error = document.createElement('p');
+      error.className = 'field-error';
+      error.id = id;
+      input.insertAdjacentElement('afterend', error);
+    }
+    error.textContent = msg;
+    input.setAttribute('aria-invalid', 'true');
+    described.push(id);
+  }
+  if (described.length) input.setAttribute('aria-describedby', described.join(' '));
+  else input.removeAttribute('aria-describedby');
 }
 
 function show(el, msg) {
@@ -148,11 +172,22 @@ async function register(form) {
   const error = form.querySelector('#passkey-add-error');
   const button = form.querySelector('button[type=submit]');
   const value = (name) => { const f = form.querySelector('[name=' + name + ']'); return f ? f.value : ''; };
+  const inputs = ['name', 'password', 'code'].map((name) => form.querySelector('[name=' + name + ']')).filter(Boolean);
   show(error, '');
+  inputs.forEach((input) => setFieldError(input, ''));
   button.disabled = true;
   try {
     const begun = await post('/passkeys/register/begin', { name: value('name'), password: value('password'), code: value('code') }, form);
-    if (begun.error) { show(error, begun.error); return; }
+    if (begun.error) {
+      // A refused field gets its own message, as a form rendered by the server shows it, and
+      // the first of them the focus; anything else is the form's error.
+      const fields = begun.fields || {};
+      const invalid = inputs.filter((input) => fields[input.name]);
+      invalid.forEach((input) => setFieldError(input, fields[input.name]));
+      if (invalid.length) invalid[0].focus();
+      else show(error, begun.error);
+      return;
+    }
     let cred;
     try {
       cred = await navigator.credentials.create({ publicKey: creationOptions(begun.publicKey) });
@@ -174,8 +209,8 @@ if (PKC) {
   reveal(document);
   startConditional();
   // htmx swaps forms in (a failed sign-in, the code step, the sign-in dialog).
-  document.addEventListener('htmx:afterSettle', (e) => {
-    reveal(e.target);
+  document.addEventListener('htmx:afterSettle', () => {
+    reveal(document);
     if (conditional && !document.contains(conditional.field)) { conditional.abort(); conditional = null; }
     startConditional();
   });
@@ -187,3 +222,14 @@ if (PKC) {
     if (e.target.matches('form[data-passkey=register]')) { e.preventDefault(); register(e.target); }
   });
 }
+
+// Renaming in place: Enter submits the form (the browser's own), Escape puts the saved name back
+// and drops an error shown for what was typed.
+document.addEventListener('keydown', (e) => {
+  if (e.key !== 'Escape') return;
+  const form = e.target.closest && e.target.closest('form.passkey-rename');
+  if (!form || e.target.name !== 'name') return;
+  e.preventDefault();
+  e.target.value = form.dataset.passkeyName;
+  setFieldError(e.target, '');
+});
