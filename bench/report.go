@@ -345,7 +345,7 @@ func buildReport(r *results) *report {
 		peak := max(im.UploadRSSMiB, im.CommitRSSMiB)
 		add("import: server RSS < 150 MiB", peak < 150, "%.1f MiB", peak)
 	}
-	add("start to first /healthz 200 < 300 ms", rep.StartMs < 300, "%.1f ms", rep.StartMs)
+	add("start to first /readyz 200 < 300 ms", rep.StartMs < 300, "%.1f ms", rep.StartMs)
 
 	note := func(format string, args ...any) { rep.Notes = append(rep.Notes, fmt.Sprintf(format, args...)) }
 	note("hash, http hash and login: measured in alternation, %d rounds of hash, http hash and login and a last hash and http hash segment (the machine's speed drifts); hash is %d goroutines in the bench process, RSS the bench process's; http hash is the floor process's POST /login (the password checked on a gate of %d, 303), RSS the floor's; http hash and login are as fast as %d connections go",
@@ -400,7 +400,7 @@ func buildReport(r *results) *report {
 	for _, d := range r.starts {
 		starts = append(starts, fmt.Sprintf("%.1f", ms(d)))
 	}
-	note("start: exec to first /healthz 200 on the existing data dir (the users and the ledger), %s ms (median reported)", strings.Join(starts, ", "))
+	note("start: exec to first /readyz 200 on the existing data dir (the users and the ledger), %s ms (median reported)", strings.Join(starts, ", "))
 	var cpu []string
 	runs := []*runStats{r.hash, r.httpHash, r.login, r.floor, r.dashboard, r.dashHalf, r.flood, r.register, r.registerHalf, r.report, r.reportHalf}
 	for _, p := range r.serverTimes {
@@ -438,7 +438,7 @@ func (rep *report) print(w io.Writer) {
 	if rep.Database != "" {
 		fmt.Fprintf(w, "database %s\n", rep.Database)
 	}
-	fmt.Fprintf(w, "binary %.1f MiB, start to first /healthz 200: %.1f ms\n\n", rep.BinaryMiB, rep.StartMs)
+	fmt.Fprintf(w, "binary %.1f MiB, start to first /readyz 200: %.1f ms\n\n", rep.BinaryMiB, rep.StartMs)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "scenario\treq/s\tp50 ms\tp99 ms\tlimit\tratio\tRSS MiB\terrors\t")
 	for _, s := range rep.Scenarios {

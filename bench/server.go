@@ -144,7 +144,7 @@ func startTally(bin string, env []string, logPath string) (*proc, time.Duration,
 	if err != nil {
 		return nil, 0, err
 	}
-	return startProc(bin, nil, append(env, "TALLY_ADDR="+addr), logPath, addr, "/healthz")
+	return startProc(bin, nil, append(env, "TALLY_ADDR="+addr), logPath, addr, "/readyz")
 }
 
 // startProc starts a server, polls health every 5 ms and returns the time from exec to its
