@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
 
@@ -165,11 +166,25 @@ func TestBrowserPasskeys(t *testing.T) {
 	noAutofill(true)
 	logIn(t, e, ctx, "ada", "Ada")
 
-	// Add a passkey: name, password, then the authenticator.
-	do(t, ctx, "add a passkey",
+	// A wrong password: its message is on the password field, which takes the focus.
+	do(t, ctx, "add a passkey with a wrong password",
 		chromedp.Navigate(e.url("/account/security")),
 		chromedp.WaitVisible(chromedp.ID("passkey-add-form")),
-		fill("passkey-name", "Laptop", "passkey-password", goodPassword),
+		fill("passkey-name", "Laptop", "passkey-password", "wrong-"+goodPassword),
+		chromedp.Click(chromedp.CSS(`#passkey-add-form button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.ID("passkey-password-error")),
+	)
+	if got := eval[string](t, ctx, `(() => { const f = document.getElementById('passkey-password');
+		return [document.getElementById('passkey-password-error').textContent, document.activeElement.id, f.getAttribute('aria-invalid'),
+			f.getAttribute('aria-describedby'), String(document.getElementById('passkey-add-error').hidden),
+			String(document.getElementById('passkey-name').hasAttribute('aria-invalid'))].join('|'); })()`); got != "Your password is not correct.|passkey-password|true|passkey-password-error|true|false" {
+		t.Errorf("a wrong password at add: %q", got)
+	}
+
+	// Add a passkey: name, password, then the authenticator.
+	do(t, ctx, "add a passkey",
+		chromedp.Evaluate[chromedp.Void](`document.getElementById('passkey-password').value = ''`),
+		fill("passkey-password", goodPassword),
 		chromedp.Click(chromedp.CSS(`#passkey-add-form button[type="submit"]`)),
 		chromedp.WaitVisible(chromedp.Search(`//table[@id="passkeys"]//td[normalize-space()="Laptop"]`)),
 	)
@@ -187,11 +202,42 @@ func TestBrowserPasskeys(t *testing.T) {
 	clickByScript(t, ctx, `#login-form button[data-passkey="signin"]`)
 	arriveAt(t, ctx, e, "/dashboard")
 
-	// A replayed assertion: the same finish body again is refused, its ceremony is spent.
-	replayed := await[int](t, ctx, `fetch('/passkeys/login/finish', {method: 'POST', headers: {'Content-Type': 'application/json',
-		'X-CSRF-Token': JSON.parse(document.body.getAttribute('hx-headers'))['X-CSRF-Token']}, body: sessionStorage.getItem('lastFinish')}).then(r => r.status)`)
-	if replayed != http.StatusBadRequest {
-		t.Errorf("a replayed assertion answered %d, want 400", replayed)
+	// A replayed assertion is refused because its challenge was spent, not merely because the
+	// sign-in renewed the session and cleared the ceremony's cookie: the replay carries that
+	// cookie as it was before the finish, so only single use can refuse it.
+	logOut(t, ctx)
+	jsonPost := func(path, body string) string {
+		return `fetch('` + path + `', {method: 'POST', headers: {'Content-Type': 'application/json',
+			'X-CSRF-Token': JSON.parse(document.body.getAttribute('hx-headers'))['X-CSRF-Token']}, body: ` + body + `})`
+	}
+	finish := await[string](t, ctx, jsonPost("/passkeys/login/begin", `'{"mode":"signin"}'`)+`.then(r => r.json())
+		.then(o => navigator.credentials.get({publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(o.publicKey)}))
+		.then(c => JSON.stringify({credential: c.toJSON()}))`)
+	cookies, err := chromedp.Call(ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{e.url("/")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ceremonyCookie *network.Cookie
+	for _, ck := range cookies.Cookies {
+		if ck.Name == "tally_passkey" {
+			ceremonyCookie = ck
+		}
+	}
+	if ceremonyCookie == nil || !ceremonyCookie.HTTPOnly || ceremonyCookie.SameSite != network.CookieSameSiteStrict {
+		t.Fatalf("no HttpOnly, strict ceremony cookie after a begin: %+v", cookies.Cookies)
+	}
+	if got := await[int](t, ctx, jsonPost("/passkeys/login/finish", "`"+finish+"`")+`.then(r => r.status)`); got != http.StatusOK {
+		t.Fatalf("the finish answered %d", got)
+	}
+	do(t, ctx, "open the dashboard", chromedp.Navigate(e.url("/dashboard")), chromedp.WaitReady(chromedp.CSS("main h1")))
+	httpOnly := true
+	if _, err := chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{Name: ceremonyCookie.Name, Value: ceremonyCookie.Value,
+		URL: e.url("/"), Path: "/", HTTPOnly: &httpOnly, SameSite: network.CookieSameSiteStrict}); err != nil {
+		t.Fatal(err)
+	}
+	replayed := await[string](t, ctx, jsonPost("/passkeys/login/finish", "`"+finish+"`")+`.then(async r => r.status + ' ' + (await r.json()).error)`)
+	if !strings.HasPrefix(replayed, "400 ") || !strings.Contains(replayed, "already used") {
+		t.Errorf("a replayed assertion with its ceremony's cookie answered %s", replayed)
 	}
 
 	// Sign in through the username field's autofill (conditional mediation).
