@@ -608,7 +608,7 @@ func CategoryDeletePage(d CategoryDeleteData) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = SelectField(SelectProps{Name: "target_category_id", Label: "Move its transactions to", Value: d.Target, Options: d.Targets, Empty: "Choose a category…", Error: d.Err("target_category_id"), Hint: "Needed when the category has transactions; they keep their other details.", Autofocus: true}).Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = SelectField(SelectProps{Name: "target_category_id", Label: "Move its transactions and budget to", Value: d.Target, Options: d.Targets, Empty: "Choose a category…", Error: d.Err("target_category_id"), Hint: "Needed when the category has transactions or budget amounts: the transactions keep their other details, and each month's budget is added to the chosen category's.", Autofocus: true}).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -3,6 +3,7 @@ package ledger
 import (
 	"fmt"
 	"sort"
+	"strings"
 )
 
 // CategoryInput is a new or edited category. Group is a group's name: an existing group (any
@@ -206,16 +207,17 @@ func (b *Book) DeleteCategory(id, targetID uint) error {
 				return err
 			}
 		}
-		var n int64
+		var held struct{ Rows, Budgets int64 }
 		if err := tx.db.Raw(`SELECT (SELECT COUNT(*) FROM transactions WHERE user_id = ? AND category_id = ?)
-			+ (SELECT COUNT(*) FROM deleted_transactions WHERE user_id = ? AND category_id = ?)`,
-			b.userID, id, b.userID, id).Scan(&n).Error; err != nil {
+			+ (SELECT COUNT(*) FROM deleted_transactions WHERE user_id = ? AND category_id = ?) AS rows,
+			(SELECT COUNT(*) FROM budgets WHERE user_id = ? AND category_id = ? AND amount > 0) AS budgets`,
+			b.userID, id, b.userID, id, b.userID, id).Scan(&held).Error; err != nil {
 			return err
 		}
-		if n > 0 && targetID == 0 {
-			return invalid("target_category_id", fmt.Sprintf("Choose a category for its %d %s.", n, plural(n, "transaction", "transactions")))
+		if targetID == 0 && (held.Rows > 0 || held.Budgets > 0) {
+			return invalid("target_category_id", "Choose a category for its "+heldWords(held.Rows, held.Budgets)+".")
 		}
-		if n > 0 {
+		if held.Rows > 0 {
 			for _, table := range []string{"transactions", "deleted_transactions"} {
 				if err := tx.db.Exec(`UPDATE `+table+` SET category_id = ?, updated_at = ? WHERE user_id = ? AND category_id = ?`,
 					targetID, b.now(), b.userID, id).Error; err != nil {
@@ -223,11 +225,35 @@ func (b *Book) DeleteCategory(id, targetID uint) error {
 				}
 			}
 		}
+		// The budget goes with the transactions: the target's amount for a month and currency
+		// becomes the sum of both, so the month's total budget stays what the user planned.
+		if held.Budgets > 0 {
+			if err := tx.db.Exec(`INSERT INTO budgets (user_id, month, category_id, currency, amount, updated_at)
+				SELECT user_id, month, ?, currency, amount, ? FROM budgets WHERE user_id = ? AND category_id = ?
+				ON CONFLICT (user_id, month, category_id, currency)
+				DO UPDATE SET amount = budgets.amount + excluded.amount, updated_at = excluded.updated_at`,
+				targetID, b.now(), b.userID, id).Error; err != nil {
+				return err
+			}
+		}
 		if err := tx.db.Exec(`DELETE FROM categories WHERE user_id = ? AND id = ?`, b.userID, id).Error; err != nil {
 			return err
 		}
 		return tx.dropEmptyGroups()
 	}))
+}
+
+// heldWords names what a category about to be deleted still holds: "2 transactions", "its
+// budget amounts" or both.
+func heldWords(rows, budgets int64) string {
+	var parts []string
+	if rows > 0 {
+		parts = append(parts, fmt.Sprintf("%d %s", rows, plural(rows, "transaction", "transactions")))
+	}
+	if budgets > 0 {
+		parts = append(parts, "budget amounts")
+	}
+	return strings.Join(parts, " and ")
 }
 
 func plural(n int64, one, many string) string {
