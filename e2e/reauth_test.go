@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -125,6 +126,73 @@ func TestBrowserReauth(t *testing.T) {
 		t.Errorf("bob has accounts %v (%v)", accounts, err)
 	}
 	reauthNoCSPViolations(t, ctx, "bob's dashboard")
+}
+
+// TestBrowserReauthPasskey: the sign-in dialog's passkey button signs the same user in again in
+// place (Chromium's virtual authenticator, verifying its user): the request held while the
+// session was gone is sent once, and the page stays where it was.
+func TestBrowserReauthPasskey(t *testing.T) {
+	e := startAppAtLocalhost(t)
+	ada := e.createUser("ada", "ada@example.com", "Ada", goodPassword)
+	book, err := ledger.For(e.db, ada.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc, err := book.CreateAccount(ledger.AccountInput{Name: "Everyday", Kind: "checking", Currency: "USD",
+		OpeningBalance: 10000, OpeningDate: "2026-01-01"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := newBrowser(t)
+	addPageScript(t, ctx, cspListener)
+	addPageScript(t, ctx, htmxWatcher)
+	addPageScript(t, ctx, passkeyWatcher)
+	virtualAuthenticator(t, ctx)
+	do(t, ctx, "open the site", chromedp.Navigate(e.url("/login")), chromedp.WaitVisible(chromedp.ID("login-form")),
+		chromedp.Evaluate[chromedp.Void](`window.name = 'noAutofill'`))
+	logIn(t, e, ctx, "ada", "Ada")
+	do(t, ctx, "add a passkey",
+		chromedp.Navigate(e.url("/account/security")),
+		chromedp.WaitVisible(chromedp.ID("passkey-add-form")),
+		fill("passkey-name", "Laptop", "passkey-password", goodPassword),
+		chromedp.Click(chromedp.CSS(`#passkey-add-form button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.Search(`//table[@id="passkeys"]//td[normalize-space()="Laptop"]`)),
+	)
+
+	path := fmt.Sprintf("/accounts/%d", acc.ID)
+	do(t, ctx, "open the register", chromedp.Navigate(e.url(path)), chromedp.WaitVisible(chromedp.ID("tx-add-payee")))
+	before := eval[int](t, ctx, `window.__settled`)
+	do(t, ctx, "type a row", fill("tx-add-payee", "Corner shop", "tx-add-amount", "-12.34"))
+	waitFor(t, ctx, "the payee's suggestions", settledAfterTyping, before)
+	if _, err := models.EndUserSessions(e.db, ada.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	do(t, ctx, "press Enter in the amount", chromedp.KeyEvent(kb.Enter))
+	waitFor(t, ctx, "the sign-in dialog", `() => !!document.querySelector("#reauth dialog[open]")`)
+	waitFor(t, ctx, "the sign-in dialog's passkey button",
+		`() => { const b = document.querySelector('#reauth dialog[open] button[data-passkey="signin"][data-passkey-dialog]'); return !!b && b.offsetParent !== null; }`)
+	do(t, ctx, "sign in with a passkey from the dialog",
+		chromedp.Click(chromedp.CSS(`#reauth dialog[open] button[data-passkey="signin"]`)))
+	waitFor(t, ctx, "the row in the register",
+		`() => [...document.querySelectorAll('#register-body .payee')].some(p => p.textContent === 'Corner shop') && !document.querySelector('#reauth dialog')`)
+	p, err := book.Register(acc.ID, "", 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var payees []string
+	for _, r := range p.Rows {
+		payees = append(payees, r.Payee)
+	}
+	if len(payees) != 2 || payees[0] != "Corner shop" {
+		t.Errorf("stored payees %v, want Corner shop once above the opening balance", payees)
+	}
+	if loc := location(t, ctx); loc != e.url(path) {
+		t.Errorf("the page went to %s", loc)
+	}
+	if got := eval[string](t, ctx, `document.querySelector('nav').innerText`); !strings.Contains(got, "ada") && !strings.Contains(got, "Ada") {
+		t.Errorf("the page's user is not ada: %q", got)
+	}
+	reauthNoCSPViolations(t, ctx, "the register after a passkey sign-in from the dialog")
 }
 
 // TestBrowserRegisterEscape: Escape in the add row empties what was typed (the date stays, for

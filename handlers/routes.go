@@ -32,7 +32,9 @@ func (h *Handlers) addRoutes(app *fiber.App) {
 	// Loopback clients or TALLY_METRICS_TOKEN, and only with TALLY_METRICS=1 (everyone else gets 404).
 	app.Get("/metrics", h.Metrics)
 
-	app.Use(h.loadSession, h.applyImpersonation, h.checkCSRF, h.offerPasskeys)
+	// Passkeys are offered before the CSRF check, whose sign-in dialog (a POST whose session
+	// ended) has a passkey button too.
+	app.Use(h.loadSession, h.applyImpersonation, h.offerPasskeys, h.checkCSRF)
 
 	// Public.
 	app.Get("/", h.Home)
