@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"tally/config"
 	"tally/handlers"
@@ -196,6 +197,24 @@ func TestBrowserPasskeys(t *testing.T) {
 		t.Errorf("mail %q", m.Subject)
 	}
 	reauthNoCSPViolations(t, ctx, "the security page")
+
+	// Renaming in place: a blank name comes back from htmx with its error on the field, which
+	// keeps the focus; Escape puts the name back; Enter saves a new one.
+	nameField := "passkey-name-" + strconv.FormatUint(uint64(stored.ID), 10)
+	do(t, ctx, "rename to blanks", chromedp.Evaluate[chromedp.Void](`document.getElementById('`+nameField+`').value = ''`), fill(nameField, "   "+kb.Enter),
+		chromedp.WaitVisible(chromedp.ID(nameField+"-error")))
+	if got := eval[string](t, ctx, `document.activeElement.id + '|' + document.activeElement.getAttribute('aria-invalid')`); got != nameField+"|true" {
+		t.Errorf("after a refused rename the focus is %q", got)
+	}
+	do(t, ctx, "press Escape", chromedp.KeyEvent(kb.Escape))
+	if got := eval[string](t, ctx, `(() => { const f = document.getElementById('`+nameField+`');
+		return f.value + '|' + f.hasAttribute('aria-invalid') + '|' + !!document.getElementById('`+nameField+`-error'); })()`); got != "Laptop|false|false" {
+		t.Errorf("after Escape the rename field is %q", got)
+	}
+	do(t, ctx, "rename", chromedp.Evaluate[chromedp.Void](`document.getElementById('`+nameField+`').value = ''`), fill(nameField, "Work laptop"+kb.Enter),
+		chromedp.WaitVisible(chromedp.Search(`//table[@id="passkeys"]//input[@value="Work laptop"]`)))
+	do(t, ctx, "rename back", chromedp.Evaluate[chromedp.Void](`document.getElementById('`+nameField+`').value = ''`), fill(nameField, "Laptop"+kb.Enter),
+		chromedp.WaitVisible(chromedp.Search(`//table[@id="passkeys"]//input[@value="Laptop"]`)))
 
 	// Sign in with the button, no username typed.
 	logOut(t, ctx)
