@@ -239,8 +239,8 @@ func TestPasskeyUseRecordsBackupAndTime(t *testing.T) {
 }
 
 // TestAnonymousPasskeyBeginStoresNoSession: a signed-out visitor's sign-in ceremony lives in its
-// sealed cookie, so begins (the autofill makes one on every view of /login) store no session;
-// they are limited per network like the other anonymous forms; the sign-in still works, once.
+// sealed cookie, so begins (the autofill makes one on every view of /login) store no session
+// and are not limited per network like the forms that do; the sign-in still works, once.
 func TestAnonymousPasskeyBeginStoresNoSession(t *testing.T) {
 	ta := newTestApp(t, passkeyBase...)
 	ada := ta.createUser("ada", "ada@example.com", goodPassword)
@@ -254,7 +254,8 @@ func TestAnonymousPasskeyBeginStoresNoSession(t *testing.T) {
 		options string
 		cookie  *http.Cookie
 	)
-	for range ta.h.cfg.IPPerHour - 1 {
+	begins := ta.h.cfg.IPPerHour + 10 // more than a network may post of the limited forms in an hour
+	for range begins {
 		res := c.postJSON("/passkeys/login/begin", map[string]string{"mode": "conditional"}, true)
 		wantStatus(t, res, http.StatusOK)
 		for _, ck := range res.Cookies() {
@@ -265,7 +266,7 @@ func TestAnonymousPasskeyBeginStoresNoSession(t *testing.T) {
 		options = res.body
 	}
 	if n := ta.sessionRows() - before; n != 0 {
-		t.Errorf("%d anonymous begins stored %d sessions", ta.h.cfg.IPPerHour-1, n)
+		t.Errorf("%d anonymous begins stored %d sessions", begins, n)
 	}
 	if n := ta.sessionWrites() - writes; n != 0 {
 		t.Errorf("anonymous begins wrote to the session store %d times", n)
@@ -299,9 +300,4 @@ func TestAnonymousPasskeyBeginStoresNoSession(t *testing.T) {
 		t.Errorf("a replay from a copied cookie: %d %s", res.StatusCode, res.body)
 	}
 
-	// The network's begins are limited like the other forms a visitor may post.
-	late := ta.client()
-	late.get("/login")
-	res = late.postJSON("/passkeys/login/begin", map[string]string{"mode": "signin"}, true)
-	wantStatus(t, res, http.StatusTooManyRequests)
 }

@@ -50,7 +50,9 @@ func (h *Handlers) addRoutes(app *fiber.App) {
 	app.Post("/login/2fa", limitForm, h.LoginCode)
 	app.Post("/logout", limitForm, h.Logout)
 	// Signing in with a passkey, alone or as the second step (passkeys_login.go); JSON.
-	app.Post("/passkeys/login/begin", limitForm, requireJSON, h.limitIP(), h.BeginPasskeyLogin)
+	// Not limited per network: a begin stores nothing (its ceremony is a sealed cookie) and the
+	// autofill makes one at every view of /login, so an office behind one address would lose it.
+	app.Post("/passkeys/login/begin", limitForm, requireJSON, h.BeginPasskeyLogin)
 	app.Post("/passkeys/login/finish", limitForm, requireJSON, h.FinishPasskeyLogin)
 	app.Get("/verify", h.Verify)
 	app.Post("/verify", limitForm, h.limitIP(), h.ConfirmAddress)
