@@ -20,6 +20,7 @@ import (
 	"tally/mail/mailtest"
 	"tally/models"
 	"tally/testkit"
+	"tally/testkit/testdb"
 )
 
 // testTimeout bounds one browser test: every wait in a test runs under the context that
@@ -37,10 +38,17 @@ type env struct {
 	mail *mailtest.Server
 }
 
-// startApp builds the app on a t.TempDir() data dir, wired like main.go (session and rate
-// limit storage, SMTP mailer, outbox worker), and serves it until the test ends. Everything it
-// opens is closed at cleanup, in reverse order.
-func startApp(t *testing.T) *env {
+// startApp builds the app on a t.TempDir() data dir (and, on the suite's Postgres pass, a
+// database of its own), wired like main.go (session storage, SMTP mailer, outbox worker), and
+// serves it at http://127.0.0.1:<port> until the test ends. Everything it opens is closed at
+// cleanup, in reverse order.
+func startApp(t *testing.T) *env { return startAppAt(t, "127.0.0.1") }
+
+// startAppAtLocalhost is startApp at http://localhost:<port>: browsers offer passkeys only to a
+// secure context under a domain name, and an IP address is never one.
+func startAppAtLocalhost(t *testing.T) *env { return startAppAt(t, "localhost") }
+
+func startAppAt(t *testing.T, host string) *env {
 	t.Helper()
 	mailSrv := mailtest.Start(t)
 	// Listen first: the configured base URL must be the address the browser will use, or the
@@ -50,13 +58,17 @@ func startApp(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = ln.Close() }) // for a failed start; the app closes it otherwise
-	base := "http://" + ln.Addr().String()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	base := "http://" + net.JoinHostPort(host, port)
 	dir := t.TempDir()
 	vars := map[string]string{
 		"TALLY_DATA_DIR": dir,
 		"TALLY_SECRET":   strings.Repeat("s", 40),
 		"TALLY_BASE_URL": base,
 		"TALLY_SMTP_URL": mailSrv.URL(),
+	}
+	if testdb.Postgres() {
+		vars["TALLY_DATABASE_URL"] = testdb.Target(t, dir)
 	}
 	cfg, err := config.Load(func(k string) string { return vars[k] })
 	if err != nil {
@@ -69,8 +81,7 @@ func startApp(t *testing.T) *env {
 	t.Cleanup(func() { _ = srv.Close() })
 	go func() { _ = srv.App.Listener(ln) }()
 	t.Cleanup(func() { _ = srv.App.ShutdownWithTimeout(5 * time.Second) })
-	db := srv.DB
-	return &env{t: t, base: base, db: db, mail: mailSrv}
+	return &env{t: t, base: base, db: srv.DB, mail: mailSrv}
 }
 
 // url is the absolute address of a path on the app.

@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
@@ -16,46 +15,8 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
-	"tally/config"
-	"tally/handlers"
-	"tally/mail/mailtest"
 	"tally/models"
-	"tally/testkit"
 )
-
-// startAppAtLocalhost is startApp with the base URL http://localhost:<port>: browsers offer
-// passkeys only to a secure context under a domain name, and an IP address is never one.
-func startAppAtLocalhost(t *testing.T) *env {
-	t.Helper()
-	mailSrv := mailtest.Start(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ln.Close() })
-	base := "http://localhost:" + portOf(ln)
-	vars := map[string]string{
-		"TALLY_DATA_DIR": t.TempDir(), "TALLY_SECRET": strings.Repeat("s", 40),
-		"TALLY_BASE_URL": base, "TALLY_SMTP_URL": mailSrv.URL(),
-	}
-	cfg, err := config.Load(func(k string) string { return vars[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := handlers.Open(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), handlers.Options{Hash: testkit.Hash})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
-	go func() { _ = srv.App.Listener(ln) }()
-	t.Cleanup(func() { _ = srv.App.ShutdownWithTimeout(5 * time.Second) })
-	return &env{t: t, base: base, db: srv.DB, mail: mailSrv}
-}
-
-func portOf(ln net.Listener) string {
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	return port
-}
 
 // passkeyWatcher runs before the page's scripts: it keeps the body of the last passkey
 // sign-in's finish (for the replay), and turns the autofill request off while the tab's
@@ -345,4 +306,9 @@ func TestBrowserPasskeys(t *testing.T) {
 		t.Errorf("a removed passkey said %q", msg)
 	}
 	reauthNoCSPViolations(t, ctx, "the login page")
+}
+
+func portOf(ln net.Listener) string {
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	return port
 }
