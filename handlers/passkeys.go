@@ -280,26 +280,6 @@ func (h *Handlers) BeginPasskeyRegistration(c *fiber.Ctx) error {
 	return c.JSON(creation)
 }
 
-// confirmCode is confirmSecondFactor for a code sent in JSON.
-func (h *Handlers) confirmCode(c *fiber.Ctx, f *views.Form, u *models.User, code string) error {
-	if !u.TwoFactor {
-		return nil
-	}
-	if models.NormalizeCode(code) == "" {
-		f.AddError("code", "Enter a code from your authenticator app, or a recovery code.")
-		return nil
-	}
-	if !f.Valid() {
-		return nil
-	}
-	res, err := h.useSecondFactor(c, u, code)
-	if err != nil || res.ok {
-		return err
-	}
-	f.AddError("code", errWrongCode)
-	return h.wrongConfirmation(c, u, models.EventTwoFactorFailure, "Wrong code on "+c.Path())
-}
-
 // formSentence joins a form's errors, in a fixed order, into what the page says.
 func formSentence(f views.Form) string {
 	var parts []string

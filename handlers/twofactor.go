@@ -287,10 +287,14 @@ func (h *Handlers) confirmStepUp(c *fiber.Ctx, f *views.Form, u *models.User) er
 // only when the rest of f is valid, so a form that fails for another reason leaves the code
 // unused. A wrong code counts against the session like a wrong password.
 func (h *Handlers) confirmSecondFactor(c *fiber.Ctx, f *views.Form, u *models.User) error {
+	return h.confirmCode(c, f, u, form(c, "code"))
+}
+
+// confirmCode is confirmSecondFactor for a code already read (the JSON forms send theirs).
+func (h *Handlers) confirmCode(c *fiber.Ctx, f *views.Form, u *models.User, code string) error {
 	if !u.TwoFactor {
 		return nil
 	}
-	code := form(c, "code")
 	if models.NormalizeCode(code) == "" {
 		f.AddError("code", "Enter a code from your authenticator app, or a recovery code.")
 		return nil
