@@ -428,10 +428,14 @@ func TestBudget(t *testing.T) {
 		}
 	})
 
-	t.Run("a deleted category takes its amounts", func(t *testing.T) {
+	t.Run("a deleted category's amounts go to its target", func(t *testing.T) {
 		c := mustCategory(t, b, "Short-lived", "Other")
+		target := mustCategory(t, b, "Long-lived", "Other")
 		noErr(t, b.SetBudget("2024-03", c.ID, "USD", 5_00))
-		noErr(t, b.DeleteCategory(c.ID, 0))
+		noErr(t, b.DeleteCategory(c.ID, target.ID))
+		if got, ok := budgetOf(must[*BudgetReport](t)(b.BudgetMonth("2024-03")), target.ID, "USD"); !ok || got != 5_00 {
+			t.Errorf("the target's amount = %d (%v), want 500", got, ok)
+		}
 		var n int
 		noErr(t, db.Raw(`SELECT COUNT(*) FROM budgets WHERE user_id = ? AND category_id = ?`, b.userID, c.ID).Scan(&n).Error)
 		if n != 0 {
