@@ -23,6 +23,7 @@ type metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	logins   *prometheus.CounterVec
+	lockouts prometheus.Counter
 	serve    fiber.Handler
 }
 
@@ -42,8 +43,12 @@ func newMetrics(h *Handlers) *metrics {
 			Name: "tally_logins_total",
 			Help: "Sign-in attempts by form (route) and outcome: accepted (signed in, or on to the second factor), rejected (wrong credentials, locked, inactive), throttled (429), busy (503, the hash gate is full), error.",
 		}, []string{"route", "outcome"}),
+		lockouts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tally_lockouts_total",
+			Help: "Sign-in identities (an account or an unknown name) this instance locked out after too many failed sign-ins.",
+		}),
 	}
-	reg.MustRegister(m.requests, m.duration, m.logins,
+	reg.MustRegister(m.requests, m.duration, m.logins, m.lockouts,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&storeCollector{h: h},
@@ -137,6 +142,13 @@ func (h *Handlers) countRequests(c *fiber.Ctx) error {
 		m.logins.WithLabelValues(route, loginOutcome(status)).Inc()
 	}
 	return err
+}
+
+// countLockout counts a lockout this instance made, when metrics are on.
+func (h *Handlers) countLockout() {
+	if m := h.ops.metrics; m != nil {
+		m.lockouts.Inc()
+	}
 }
 
 func loginOutcome(status int) string {

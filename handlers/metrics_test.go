@@ -180,6 +180,22 @@ func TestMetricsCountRequestsLoginsAndStores(t *testing.T) {
 	}
 }
 
+// A lockout counts once, when it is made: further failures while locked do not count again.
+func TestMetricsCountLockouts(t *testing.T) {
+	ta := newTestApp(t, "TALLY_METRICS", "1", "TALLY_METRICS_TOKEN", metricsToken, "TALLY_LOCKOUT_THRESHOLD", "3")
+	ta.createUser("ada", "ada@example.com", goodPassword)
+	scraper := ta.client()
+	before := scraper.scrape(t)
+	c := ta.client()
+	c.get("/login")
+	for range 5 {
+		wantStatus(t, c.post("/login", url.Values{"login": {"ada"}, "password": {"wrong"}}), http.StatusUnprocessableEntity)
+	}
+	if got := scraper.scrape(t)["tally_lockouts_total"] - before["tally_lockouts_total"]; got != 1 {
+		t.Errorf("tally_lockouts_total moved by %v after five wrong passwords at a threshold of 3, want 1", got)
+	}
+}
+
 func TestReadyzWhileMigratingAndShuttingDown(t *testing.T) {
 	ta := newTestApp(t)
 	c := ta.client()

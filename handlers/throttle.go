@@ -151,8 +151,12 @@ func (h *Handlers) loginFailedAs(c *fiber.Ctx, g *loginGuard, kind, detail strin
 		return err
 	}
 	locked, err := models.Lock(h.db, g.failKey, now, now.Add(h.cfg.LockoutDuration))
-	if err != nil || !locked || g.user == nil {
+	if err != nil || !locked {
 		return err
+	}
+	h.countLockout()
+	if g.user == nil {
+		return nil
 	}
 	if err := h.recordEvent(c, h.db, g.user.ID, models.EventLockout, "", nil); err != nil {
 		return err
