@@ -22,6 +22,7 @@ import (
 
 	"tally/importer"
 	"tally/money"
+	"tally/testkit/testdb"
 )
 
 // fakeRun is a run of n requests of latency lat each over one second, ok answering code.
@@ -460,12 +461,28 @@ func TestSplitPeak(t *testing.T) {
 }
 
 // TestQuickRun is the CI smoke of the benchmark: go run ./bench -quick -json FILE, the way the
-// README runs it, end to end (build, seed, every scenario, restarts). It checks that every
-// scenario ran and that nothing failed; the targets are measurements of the machine, not
-// checked here.
+// README runs it, end to end (build, seed, every scenario, restarts), on SQLite and, when
+// TALLY_TEST_POSTGRES_URL names a cluster, with -database on Postgres (under CI=true it must).
+// It checks that every scenario ran and that nothing failed; the targets are measurements of
+// the machine, not checked here.
 func TestQuickRun(t *testing.T) {
+	t.Run("SQLite", func(t *testing.T) { quickRun(t, "SQLite") })
+	t.Run("Postgres", func(t *testing.T) {
+		url := os.Getenv(testdb.EnvURL)
+		switch {
+		case url == "" && os.Getenv("CI") == "true":
+			t.Fatalf("%s is not set: CI runs the benchmark on Postgres too", testdb.EnvURL)
+		case url == "":
+			t.Skipf("the Postgres run was skipped: set %s to a cluster the benchmark may create a database in", testdb.EnvURL)
+		}
+		quickRun(t, "PostgreSQL", "-database", url)
+	})
+}
+
+// quickRun runs the quick benchmark with args and checks its report, made on database.
+func quickRun(t *testing.T, database string, args ...string) {
 	out := filepath.Join(t.TempDir(), "bench.json")
-	cmd := exec.Command("go", "run", ".", "-quick", "-json", out)
+	cmd := exec.Command("go", append([]string{"run", ".", "-quick", "-json", out}, args...)...)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go run ./bench -quick: %v\n%s", err, b)
 	}
@@ -476,6 +493,9 @@ func TestQuickRun(t *testing.T) {
 	var rep report
 	if err := json.Unmarshal(b, &rep); err != nil {
 		t.Fatal(err)
+	}
+	if !strings.HasPrefix(rep.Database, database+" ") {
+		t.Errorf("the report measured %q, want %s", rep.Database, database)
 	}
 	var names []string
 	for _, s := range rep.Scenarios {
