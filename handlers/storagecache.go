@@ -2,7 +2,9 @@ package handlers
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/gob"
+	"encoding/hex"
 	"errors"
 	"strings"
 	"sync"
@@ -27,12 +29,15 @@ import (
 //
 // Several instances on one Postgres database share the store: each tells the others which key
 // it wrote, and they drop it (see models.Peers, which also says when entries may be trusted).
+// The key is a session id, so what goes over the channel (and into a Postgres log that records
+// statements) is its digest; each instance finds its entry by that digest.
 type cachedStorage struct {
 	fiber.Storage
 	wmu     sync.Mutex // held across a write to the store and to the cache
 	mu      sync.RWMutex
 	entries map[string]cachedValue
-	writes  uint64 // count of writes, under mu: a read that raced one keeps nothing
+	digests map[string]string // storeDigest(key) -> key of each entry, for the peers' news
+	writes  uint64            // count of writes, under mu: a read that raced one keeps nothing
 	max     int
 	now     func() time.Time
 	peers   *models.Peers
@@ -48,7 +53,13 @@ type cachedValue struct {
 }
 
 func newCachedStorage(s fiber.Storage, max int) *cachedStorage {
-	return &cachedStorage{Storage: s, entries: map[string]cachedValue{}, max: max, now: time.Now}
+	return &cachedStorage{Storage: s, entries: map[string]cachedValue{}, digests: map[string]string{}, max: max, now: time.Now}
+}
+
+// storeDigest names a store key to the other instances without telling them the key.
+func storeDigest(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:16])
 }
 
 func (s *cachedStorage) Get(key string) ([]byte, error) {
@@ -74,13 +85,13 @@ func (s *cachedStorage) Set(key string, val []byte, exp time.Duration) error {
 	s.mu.Lock()
 	s.writes++
 	if err != nil {
-		delete(s.entries, key)
+		s.dropLocked(key)
 		s.mu.Unlock()
 		return err
 	}
 	s.putLocked(key, append([]byte(nil), val...), exp)
 	s.mu.Unlock()
-	return s.peers.Publish(models.TopicStore, key)
+	return s.peers.Publish(models.TopicStore, storeDigest(key))
 }
 
 func (s *cachedStorage) Delete(key string) error {
@@ -88,7 +99,7 @@ func (s *cachedStorage) Delete(key string) error {
 	defer s.wmu.Unlock()
 	err := s.Storage.Delete(key)
 	s.forget(key)
-	return errors.Join(err, s.peers.Publish(models.TopicStore, key))
+	return errors.Join(err, s.peers.Publish(models.TopicStore, storeDigest(key)))
 }
 
 func (s *cachedStorage) Reset() error {
@@ -109,7 +120,7 @@ func (h *Handlers) followPeers(p *models.Peers) {
 // peers does; nil peers (SQLite: one process) changes nothing. Call it before serving.
 func (s *cachedStorage) follow(peers *models.Peers) {
 	s.peers = peers
-	peers.Follow(models.TopicStore, s.forget)
+	peers.Follow(models.TopicStore, s.forgetDigest)
 }
 
 // forget drops key's entry, or every entry for "". Counted as a write, so a read that raced it
@@ -119,10 +130,30 @@ func (s *cachedStorage) forget(key string) {
 	s.writes++
 	if key == "" {
 		clear(s.entries)
+		clear(s.digests)
 	} else {
-		delete(s.entries, key)
+		s.dropLocked(key)
 	}
 	s.mu.Unlock()
+}
+
+// forgetDigest is forget for the key another instance named by its storeDigest.
+func (s *cachedStorage) forgetDigest(digest string) {
+	if digest == "" {
+		s.forget("")
+		return
+	}
+	s.mu.Lock()
+	s.writes++
+	if key, ok := s.digests[digest]; ok {
+		s.dropLocked(key)
+	}
+	s.mu.Unlock()
+}
+
+func (s *cachedStorage) dropLocked(key string) {
+	delete(s.entries, key)
+	delete(s.digests, storeDigest(key))
 }
 
 // lookup returns the unexpired entry under key, and the write count it was read at.
@@ -141,8 +172,11 @@ func (s *cachedStorage) putLocked(key string, val []byte, exp time.Duration) {
 	}
 	if len(s.entries) >= s.max {
 		clear(s.entries)
+		clear(s.digests)
 	}
-	s.entries[strings.Clone(key)] = cachedValue{val: val, exp: s.now().Add(exp)}
+	key = strings.Clone(key)
+	s.entries[key] = cachedValue{val: val, exp: s.now().Add(exp)}
+	s.digests[storeDigest(key)] = key
 }
 
 // values returns the session stored under key, decoded, while it is in the cache; ok is false

@@ -2,12 +2,16 @@ package handlers
 
 import (
 	"bytes"
+	"context"
 	"encoding/gob"
 	"errors"
+	"io"
+	"log/slog"
 	"maps"
 	"net/http"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -16,8 +20,10 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/session"
+	"github.com/jackc/pgx/v5"
 
 	"tally/models"
+	"tally/testkit/testdb"
 )
 
 // gobValues encodes a session's values the way Fiber's session.Save does.
@@ -263,5 +269,94 @@ func TestFailedOpenKeepsValues(t *testing.T) {
 	}
 	if err := w.save(); !errors.Is(err, broken) {
 		t.Errorf("save = %v, want the store's error", err)
+	}
+}
+
+// On Postgres, a session written or deleted through one instance's cache is dropped from
+// another's within a second, and the news names the session by its digest: the id itself never
+// goes over the channel.
+func TestCachedStorageFollowsOtherInstances(t *testing.T) {
+	if !testdb.Postgres() {
+		t.Skip("instances share a session store only on Postgres (this runs on the Postgres pass)")
+	}
+	ta := newTestApp(t)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+
+	// What goes over the channel, as any client of the database could read it.
+	conn, err := pgx.Connect(t.Context(), ta.cfg.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	if _, err := conn.Exec(t.Context(), "LISTEN tally_cache"); err != nil {
+		t.Fatal(err)
+	}
+
+	other, err := models.Open(ta.cfg.DatabaseURL, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { models.Close(other) })
+	store, err := models.OpenSessionStorage(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	peers, err := models.ListenPeers(other, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { peers.Close() })
+	theirs := newCachedStorage(store, 100)
+	theirs.follow(peers)
+
+	ours := ta.srv.h.sessionData
+	const key = "a-session-id-that-must-not-travel"
+	if err := ours.Set(key, []byte("v1"), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := theirs.Get(key); err != nil || string(v) != "v1" {
+		t.Fatalf("the other instance reads %q, %v", v, err)
+	}
+	for _, step := range []struct {
+		name  string
+		write func() error
+		want  string
+	}{
+		{"a write", func() error { return ours.Set(key, []byte("v2"), time.Hour) }, "v2"},
+		{"a delete", func() error { return ours.Delete(key) }, ""},
+	} {
+		if err := step.write(); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(time.Second)
+		for {
+			v, err := theirs.Get(key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(v) == step.want {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("after %s the other instance still reads %q a second later", step.name, v)
+			}
+			runtime.Gosched()
+		}
+	}
+	// The three writes' news (and any other the writes caused), as they went over the channel.
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	for named := 0; named < 3; {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			t.Fatalf("%d of the three writes' notifications: %v", named, err)
+		}
+		if strings.Contains(n.Payload, key) {
+			t.Errorf("the channel carried the session id: %q", n.Payload)
+		}
+		if strings.HasSuffix(n.Payload, ":"+storeDigest(key)) {
+			named++
+		}
 	}
 }
