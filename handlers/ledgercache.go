@@ -1,11 +1,15 @@
 package handlers
 
 import (
+	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/a-h/templ"
 	"github.com/gofiber/fiber/v2"
+	"gorm.io/gorm"
 
+	"tally/models"
 	"tally/models/ledger"
 	"tally/views"
 )
@@ -26,6 +30,8 @@ type ledgerCache struct {
 	// pageBytes is the size of every page held; over maxPageBytes, pages are dropped.
 	pageBytes, maxPageBytes int
 	maxUsers                int
+	// versions spares a cached view on Postgres its one statement, the version.
+	versions ledgerVersions
 }
 
 // ledgerEntry is one user's cache at one version.
@@ -65,7 +71,8 @@ const (
 )
 
 func newLedgerCache(maxUsers, maxPageBytes int) *ledgerCache {
-	return &ledgerCache{users: map[uint]*ledgerEntry{}, maxUsers: maxUsers, maxPageBytes: maxPageBytes}
+	return &ledgerCache{users: map[uint]*ledgerEntry{}, maxUsers: maxUsers, maxPageBytes: maxPageBytes,
+		versions: ledgerVersions{users: map[uint]int64{}, max: maxUsers}}
 }
 
 // entry is userID's entry at version, or nil. With create, a missing entry or one of an older
@@ -181,4 +188,117 @@ func (h *Handlers) keptPage(c *fiber.Ctx, v *ledgerView, k pageKey, p page, buil
 		p.Body = comp
 	}
 	return h.render(c, p)
+}
+
+// ledgerVersions is, on Postgres, each user's ledger version as this instance last read it or
+// heard it from the trigger that notifies every change of a version (schema version 5, see
+// models.Peers), so that a page view while nothing changed makes no statement at all. A
+// version is used without a query only while the listener is trusted (it has recently proved
+// that it hears every notification), and only when it was read or heard since the listener's
+// connection was made: a reconnect forgets everything. A write made through this process moves
+// no version here before its commit is notified, so every such write forgets every version
+// (after its commit, see models.AfterLocalWrites): the request that wrote sees its write at its
+// next view. Versions only grow: an older one read or heard never replaces a newer.
+//
+// On SQLite (no peers) it is never used: every view reads the version, as cheap there as a
+// function call.
+type ledgerVersions struct {
+	peers *models.Peers // nil: read every time
+	mu    sync.Mutex
+	// gen moves whenever versions are forgotten: a version read before is not kept, as it may
+	// have been read before the commit that made the forgetting.
+	gen   uint64
+	users map[uint]int64
+	max   int
+}
+
+// follow makes the versions hear the other writers through peers and this process's own writes
+// through db; nil peers (SQLite) leaves them unused. Call it before serving.
+func (lv *ledgerVersions) follow(db *gorm.DB, peers *models.Peers) {
+	if peers == nil {
+		return
+	}
+	peers.Follow(models.TopicLedger, lv.heard)
+	models.AfterLocalWrites(db, ledger.VersionedTables, lv.forgetAll)
+	lv.peers = peers
+}
+
+// version is userID's ledger version: known without a query when it may be (a GET or HEAD on
+// Postgres while the listener is trusted), otherwise read from b.
+func (lv *ledgerVersions) version(c *fiber.Ctx, b *ledger.Book, userID uint) (int64, error) {
+	if lv.peers == nil {
+		return b.Version()
+	}
+	if m := c.Method(); (m == fiber.MethodGet || m == fiber.MethodHead) && lv.peers.Trusted() {
+		lv.mu.Lock()
+		v, ok := lv.users[userID]
+		lv.mu.Unlock()
+		if ok {
+			return v, nil
+		}
+	}
+	lv.mu.Lock()
+	gen := lv.gen
+	lv.mu.Unlock()
+	v, err := b.Version()
+	if err != nil {
+		return 0, err
+	}
+	lv.mu.Lock()
+	if lv.gen == gen {
+		lv.learn(userID, v)
+	}
+	lv.mu.Unlock()
+	return v, nil
+}
+
+// learn keeps v as userID's version unless a newer one is known. The caller holds mu.
+func (lv *ledgerVersions) learn(userID uint, v int64) {
+	if old, ok := lv.users[userID]; ok {
+		if v > old {
+			lv.users[userID] = v
+		}
+		return
+	}
+	if len(lv.users) >= lv.max {
+		clear(lv.users)
+		lv.gen++
+	}
+	lv.users[userID] = v
+}
+
+// heard handles a notification of the trigger: "user:version", "user" (forget that user) or ""
+// (forget everyone, as after a reconnect).
+func (lv *ledgerVersions) heard(key string) {
+	user, version, hasVersion := strings.Cut(key, ":")
+	id, err := strconv.ParseUint(user, 10, 64)
+	v, verr := strconv.ParseInt(version, 10, 64)
+	if key == "" || err != nil || hasVersion && verr != nil {
+		lv.forgetAll()
+		return
+	}
+	lv.mu.Lock()
+	defer lv.mu.Unlock()
+	if !hasVersion {
+		delete(lv.users, uint(id))
+		lv.gen++
+		return
+	}
+	lv.learn(uint(id), v)
+}
+
+// forgetAll drops every known version.
+func (lv *ledgerVersions) forgetAll() {
+	lv.mu.Lock()
+	clear(lv.users)
+	lv.gen++
+	lv.mu.Unlock()
+}
+
+// known is userID's version as held now, for tests.
+func (lv *ledgerVersions) known(userID uint) (int64, bool) {
+	lv.mu.Lock()
+	defer lv.mu.Unlock()
+	v, ok := lv.users[userID]
+	return v, ok
 }

@@ -5,14 +5,18 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
+	"gorm.io/gorm"
 
 	"tally/models"
 	"tally/models/ledger"
+	"tally/testkit/testdb"
 	"tally/views"
 )
 
@@ -65,6 +69,7 @@ func TestRegisterIsNeverStale(t *testing.T) {
 				Payee: "Corner Shop (CLI)", Amount: -2_25}); err != nil {
 				t.Fatal(err)
 			}
+			ta.heardLedger(t, lc.user.ID)
 		}, func(t *testing.T, res *response) {
 			if got := registerPayees(res.doc); len(got) == 0 || got[0] != "Corner Shop (CLI)" {
 				t.Errorf("payees %v, want the command line's edit first", got)
@@ -261,6 +266,7 @@ func TestKeptPagesFollowWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	models.Close(db)
+	ta.heardLedger(t, lc.user.ID)
 	for _, p := range pages {
 		res := lc.get(p.path)
 		wantStatus(t, res, http.StatusOK)
@@ -283,5 +289,227 @@ func TestKeptPagesFollowWrites(t *testing.T) {
 		if text(res, "#from-error") == "" {
 			t.Error("an impossible date has no message beside its field")
 		}
+	}
+}
+
+// heardLedger waits until the app holds no version of userID older than the database's: on
+// Postgres, a write made through another handle reaches it by notification (within
+// milliseconds; the bound is a second). On SQLite there is nothing to wait for.
+func (ta *testApp) heardLedger(t *testing.T, userID uint) {
+	t.Helper()
+	b, err := ledger.For(ta.db, userID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := b.Version()
+	if err != nil {
+		t.Fatal(err)
+	}
+	within(t, time.Second, "the ledger version written elsewhere", func() bool {
+		v, ok := ta.h.ledgerCache.versions.known(userID)
+		return !ok || v >= want
+	})
+}
+
+// within polls ok until it holds, failing the test after d; it returns how long it took.
+func within(t *testing.T, d time.Duration, what string, ok func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for !ok() {
+		if time.Since(start) > d {
+			t.Fatalf("%s: not seen within %v", what, d)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return time.Since(start)
+}
+
+// firstPayee is the payee of the dashboard's newest row.
+func firstPayee(c *client) string {
+	return strings.TrimSpace(c.get("/dashboard").doc.Find("#recent tr[id^=tx-] .payee").First().Text())
+}
+
+// TestLedgerVersionsHearEveryWriter: on Postgres a ledger page view knows the version without a
+// query while the listener is trusted; a write through another instance or by raw SQL on
+// another connection is seen within a second of its commit and not before, this instance's own
+// write at its very next view, and while the listener is down or stuck every view reads the
+// version again.
+func TestLedgerVersionsHearEveryWriter(t *testing.T) {
+	if !testdb.Postgres() {
+		t.Skip("Postgres only: on SQLite every view reads the version")
+	}
+	ta := newTestApp(t)
+	lc := ta.ledgerUser(t, "ada")
+	checking := lc.account("Checking", "USD", "100.00")
+	wantStatus(t, lc.tx(checking, "2026-11-20", "Bakery", "-3.50"), http.StatusSeeOther)
+	peers := ta.h.ledgerCache.versions.peers
+	if peers == nil {
+		t.Fatal("no peers on Postgres")
+	}
+	db2, err := models.Open(DatabaseTarget(ta.cfg), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { models.Close(db2) })
+	if got := firstPayee(lc.client); got != "Bakery" {
+		t.Fatalf("first payee %q", got)
+	}
+	if _, ok := ta.h.ledgerCache.versions.known(lc.user.ID); !ok {
+		t.Fatal("the version read by a view is not kept")
+	}
+
+	t.Run("another instance", func(t *testing.T) {
+		tx := db2.Begin()
+		b, err := ledger.For(tx, lc.user.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.AddTransaction(ledger.TxInput{AccountID: checking, Date: "2026-11-21", Payee: "Other Instance", Amount: -1_00}); err != nil {
+			tx.Rollback()
+			t.Fatal(err)
+		}
+		if got := firstPayee(lc.client); got != "Bakery" {
+			t.Errorf("before the commit the first payee is %q", got)
+		}
+		if err := tx.Commit().Error; err != nil {
+			t.Fatal(err)
+		}
+		d := within(t, time.Second, "another instance's write", func() bool { return firstPayee(lc.client) == "Other Instance" })
+		t.Logf("seen after %v", d)
+	})
+
+	t.Run("raw SQL on another connection", func(t *testing.T) {
+		if err := db2.Exec(`INSERT INTO transactions (user_id, account_id, date, payee, amount, created_at, updated_at)
+			VALUES (?, ?, '2026-11-22', 'From psql', -100, now(), now())`, lc.user.ID, checking).Error; err != nil {
+			t.Fatal(err)
+		}
+		d := within(t, time.Second, "a raw insert", func() bool { return firstPayee(lc.client) == "From psql" })
+		t.Logf("seen after %v", d)
+	})
+
+	// stuck holds the listener inside its next ledger notification (after the versions heard
+	// it) until the test ends: the instance hears nothing more, as if its connection were silently
+	// dead.
+	stuckUsers := 0
+	stuck := func(t *testing.T) {
+		t.Helper()
+		entered, release := make(chan struct{}), make(chan struct{})
+		var once sync.Once
+		peers.Follow(models.TopicLedger, func(string) {
+			once.Do(func() {
+				close(entered)
+				<-release
+			})
+		})
+		t.Cleanup(func() { close(release) })
+		stuckUsers++
+		bob := ta.ledgerUser(t, "bob"+strconv.Itoa(stuckUsers))
+		bob.account("Savings", "USD", "1.00") // a ledger notification
+		<-entered
+	}
+
+	t.Run("own write", func(t *testing.T) {
+		stuck(t)
+		firstPayee(lc.client) // the version known again
+		wantStatus(t, lc.tx(checking, "2026-11-23", "Own Write", "-1.00"), http.StatusSeeOther)
+		trusted := peers.Trusted()
+		if got := firstPayee(lc.client); got != "Own Write" {
+			t.Errorf("after this instance's write the first payee is %q (listener trusted %v)", got, trusted)
+		}
+		// A write through this process's handle outside any request, as the command line in
+		// process or a job would make.
+		b, err := ledger.For(ta.db, lc.user.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.AddTransaction(ledger.TxInput{AccountID: checking, Date: "2026-11-24", Payee: "Own Book", Amount: -1_00}); err != nil {
+			t.Fatal(err)
+		}
+		trusted = peers.Trusted()
+		if got := firstPayee(lc.client); got != "Own Book" {
+			t.Errorf("after this process's book wrote the first payee is %q (listener trusted %v)", got, trusted)
+		}
+		if !trusted {
+			t.Log("the listener's proof expired meanwhile: the views read the version")
+		}
+	})
+
+	t.Run("listener stuck", func(t *testing.T) {
+		stuck(t)
+		firstPayee(lc.client) // the version known again (bob's write forgot it)
+		within(t, 5*time.Second, "distrust of a stuck listener", func() bool { return !peers.Trusted() })
+		if err := db2.Exec(`UPDATE transactions SET payee = 'While Stuck' WHERE user_id = ? AND payee = 'Own Book'`, lc.user.ID).Error; err != nil {
+			t.Fatal(err)
+		}
+		if got := firstPayee(lc.client); got != "While Stuck" {
+			t.Errorf("with the listener stuck the first payee is %q", got)
+		}
+	})
+
+	t.Run("listener killed", func(t *testing.T) {
+		within(t, 5*time.Second, "a trusted listener", peers.Trusted)
+		firstPayee(lc.client)
+		if err := db2.Exec("SELECT pg_terminate_backend(?)", peers.ListenerPID()).Error; err != nil {
+			t.Fatal(err)
+		}
+		within(t, 5*time.Second, "distrust of a dead listener", func() bool { return !peers.Trusted() })
+		if err := db2.Exec(`UPDATE transactions SET payee = 'While Down' WHERE user_id = ? AND payee = 'While Stuck'`, lc.user.ID).Error; err != nil {
+			t.Fatal(err)
+		}
+		if got := firstPayee(lc.client); got != "While Down" {
+			t.Errorf("with the listener down the first payee is %q", got)
+		}
+		within(t, 5*time.Second, "the listener back", peers.Trusted)
+		if got := firstPayee(lc.client); got != "While Down" {
+			t.Errorf("with the listener back the first payee is %q", got)
+		}
+	})
+}
+
+// TestCachedLedgerViewStatements: a kept dashboard or register, while nothing changed, costs
+// one statement on SQLite (the version) and none on Postgres, where the version is known.
+func TestCachedLedgerViewStatements(t *testing.T) {
+	ta := newTestApp(t)
+	lc := ta.ledgerUser(t, "ada")
+	checking := lc.account("Checking", "USD", "100.00")
+	wantStatus(t, lc.tx(checking, "2026-11-20", "Bakery", "-3.50"), http.StatusSeeOther)
+	var mu sync.Mutex
+	var stmts []string
+	counting := false
+	count := func(db *gorm.DB) {
+		mu.Lock()
+		defer mu.Unlock()
+		if counting {
+			stmts = append(stmts, db.Statement.SQL.String())
+		}
+	}
+	cb := ta.db.Callback()
+	for _, err := range []error{cb.Query().After("gorm:query").Register("test:count", count),
+		cb.Raw().After("gorm:raw").Register("test:count", count), cb.Row().After("gorm:row").Register("test:count", count),
+		cb.Create().After("gorm:create").Register("test:count", count), cb.Update().After("gorm:update").Register("test:count", count),
+		cb.Delete().After("gorm:delete").Register("test:count", count)} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := 1
+	if testdb.Postgres() {
+		want = 0
+		within(t, 5*time.Second, "a trusted listener", ta.h.ledgerCache.versions.peers.Trusted)
+	}
+	for _, path := range []string{"/dashboard", "/accounts/" + ids(checking), "/transactions"} {
+		t.Run(path, func(t *testing.T) {
+			lc.get(path) // kept
+			mu.Lock()
+			stmts, counting = nil, true
+			mu.Unlock()
+			res := lc.get(path)
+			mu.Lock()
+			defer mu.Unlock()
+			counting = false
+			if res.StatusCode != http.StatusOK || len(stmts) != want {
+				t.Errorf("status %d, %d statements, want %d:\n%s", res.StatusCode, len(stmts), want, strings.Join(stmts, "\n"))
+			}
+		})
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"tally/models/ledger"
 	"tally/money"
+	"tally/testkit/testdb"
 )
 
 // reportFixture is budgetFixture with more months and currencies: two EUR accounts with their
@@ -560,8 +561,8 @@ func (f *budgetFixture) getJSONOf(path string, v any) {
 }
 
 // TestReportPagesReadTwoStatements: a view of the budget, a report or their JSON, while the
-// ledger has not changed, reads the ledger version and its numbers in one statement each, and
-// nothing else (the accounts, categories and number format are the ledger cache's): on Postgres
+// ledger has not changed, reads the ledger version and its numbers in one statement each (on
+// Postgres only the numbers: the version is known without asking), and nothing else (the accounts, categories and number format are the ledger cache's): on Postgres
 // every statement is a round trip to another process.
 func TestReportPagesReadTwoStatements(t *testing.T) {
 	ta := newTestApp(t)
@@ -598,7 +599,11 @@ func TestReportPagesReadTwoStatements(t *testing.T) {
 			mu.Lock()
 			defer mu.Unlock()
 			counting = false
-			if res.StatusCode != http.StatusOK || len(stmts) != 2 {
+			want := 2
+			if testdb.Postgres() {
+				want = 1 // the version is known without asking (see ledgerVersions)
+			}
+			if res.StatusCode != http.StatusOK || len(stmts) != want {
 				t.Errorf("status %d, %d statements:\n%s", res.StatusCode, len(stmts), strings.Join(stmts, "\n"))
 			}
 		})

@@ -110,10 +110,12 @@ func (s *cachedStorage) Reset() error {
 	return errors.Join(err, s.peers.Publish(models.TopicStore, ""))
 }
 
-// followPeers makes both session caches hear the other instances (see models.Peers).
+// followPeers makes both session caches and the ledger versions hear the other instances (see
+// models.Peers).
 func (h *Handlers) followPeers(p *models.Peers) {
 	h.sessionCache.Follow(p)
 	h.sessionData.follow(p)
+	h.ledgerCache.versions.follow(h.db, p)
 }
 
 // follow makes the cache drop what other instances write and trust its entries only while

@@ -28,11 +28,11 @@ func (h *Handlers) ledgerView(c *fiber.Ctx) (*ledgerView, error) {
 		return nil, err
 	}
 	// The version before the data: what is read after it is at least as new.
-	version, err := b.Version()
+	userID := currentUser(c).ID
+	version, err := h.ledgerCache.versions.version(c, b, userID)
 	if err != nil {
 		return nil, err
 	}
-	userID := currentUser(c).ID
 	d := h.ledgerCache.data(userID, version)
 	if d == nil {
 		if d, err = h.readLedgerData(c, b); err != nil {

@@ -65,7 +65,25 @@ const (
 	// Topics of notifications.
 	TopicSessions = "sessions" // users or auth_sessions changed (sent by the triggers)
 	TopicStore    = "store"    // a key of the session store was written (key "": all of them)
+	// TopicLedger: a user's ledger version moved (sent by the trigger of schema version 5). The
+	// key is "user:version"; "user" alone when the user's row of versions went; "" for all users.
+	TopicLedger = "ledger"
 )
+
+// NotifySQL is the SQL expression that notifies every instance's Peers of key (an SQL text
+// expression) under topic, at the commit of the transaction that evaluates it; for triggers.
+func NotifySQL(topic, key string) string {
+	return `pg_notify('` + peersChannel + `', '` + topic + `::' || ` + key + `)`
+}
+
+// ListenerPID is the server process of the listening connection (0 before the first), so a
+// test can end it.
+func (p *Peers) ListenerPID() uint32 {
+	if p == nil {
+		return 0
+	}
+	return p.pid.Load()
+}
 
 // ListenPeers starts listening for the other instances' changes on db's Postgres database (the
 // triggers that send them are schema version 4's) and waits until the listener is up; on
@@ -263,4 +281,70 @@ END $$`,
 		}
 	}
 	return nil
+}
+
+// localWrites is the plugin that AfterLocalWrites keeps its callers in.
+type localWrites struct {
+	tables []string
+	fns    []func()
+}
+
+const localWritesPlugin = "tally:local_writes"
+
+func (l *localWrites) Name() string              { return localWritesPlugin }
+func (l *localWrites) Initialize(*gorm.DB) error { return nil }
+
+// touches reports whether the statement may write one of l's tables: a create, update or delete
+// naming one, or a raw statement whose text names one (for a query, only when it writes).
+func (l *localWrites) touches(tx *gorm.DB, query bool) bool {
+	sql := tx.Statement.SQL.String()
+	if query {
+		upper := strings.ToUpper(sql)
+		if !strings.Contains(upper, "INSERT ") && !strings.Contains(upper, "UPDATE ") && !strings.Contains(upper, "DELETE ") {
+			return false
+		}
+	}
+	for _, t := range l.tables {
+		if tx.Statement.Table == t || strings.Contains(sql, t) {
+			return true
+		}
+	}
+	return false
+}
+
+func (l *localWrites) run() {
+	for _, f := range l.fns {
+		f()
+	}
+}
+
+// AfterLocalWrites calls fn after each statement through db (or a session or transaction made
+// from it) that may write one of tables: after the commit of the statement's own transaction,
+// and for a statement inside Transaction after that transaction's commit too. The caches of this
+// process that other writers' notifications keep right use it to see their own writes at once,
+// without waiting for the notification. Call it once, before serving.
+func AfterLocalWrites(db *gorm.DB, tables []string, fn func()) {
+	l := &localWrites{tables: tables, fns: []func(){fn}}
+	if err := db.Use(l); err != nil {
+		return
+	}
+	hook := func(query bool) func(tx *gorm.DB) {
+		return func(tx *gorm.DB) {
+			if !l.touches(tx, query) {
+				return
+			}
+			l.run()
+			if w, ok := tx.Statement.Context.Value(txWritesKey{}).(*txWrites); ok {
+				w.local.Store(true)
+			}
+		}
+	}
+	cb := db.Callback()
+	const commit = "gorm:commit_or_rollback_transaction"
+	_ = cb.Create().After(commit).Register(localWritesPlugin, hook(false))
+	_ = cb.Update().After(commit).Register(localWritesPlugin, hook(false))
+	_ = cb.Delete().After(commit).Register(localWritesPlugin, hook(false))
+	_ = cb.Raw().After("gorm:raw").Register(localWritesPlugin, hook(false))
+	_ = cb.Row().After("gorm:row").Register(localWritesPlugin, hook(true))
+	_ = cb.Query().After("gorm:query").Register(localWritesPlugin, hook(true))
 }

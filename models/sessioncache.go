@@ -74,6 +74,8 @@ const sessionCachePlugin = "tally:session_cache"
 // txWrites is what Transaction watches: whether a statement inside it wrote users or sessions.
 type txWrites struct {
 	users atomic.Bool
+	// local is set when a statement inside it may have written what AfterLocalWrites watches.
+	local atomic.Bool
 	// nested is set on a transaction inside another: the outer one's commit is the one to wait for.
 	nested bool
 }
@@ -96,7 +98,13 @@ func watchWrites(db *gorm.DB) (*txWrites, context.Context) {
 // after the commit, or the rollback: a rollback restores rows that a page view may have read
 // meanwhile, so forgetting them is harmless.
 func (w *txWrites) done(db *gorm.DB) {
-	if w.nested || !w.users.Load() {
+	if w.nested {
+		return
+	}
+	if l, ok := db.Config.Plugins[localWritesPlugin].(*localWrites); ok && w.local.Load() {
+		l.run()
+	}
+	if !w.users.Load() {
 		return
 	}
 	if c, ok := db.Config.Plugins[sessionCachePlugin].(*SessionCache); ok {

@@ -40,6 +40,7 @@ func Migrations(log *slog.Logger) []models.Migration {
 		{Version: 2, Name: "passkeys", Up: models.MigratePasskeys},
 		{Version: 3, Name: "passkey challenges", Up: models.MigratePasskeyChallenges},
 		{Version: 4, Name: "rate counters, sessions table and notify triggers", Up: models.MigrateStores},
+		{Version: 5, Name: "ledger version notify trigger", Up: ledger.MigrateVersionNotify},
 	}
 }
 
