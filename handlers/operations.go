@@ -87,17 +87,8 @@ func (s *Server) SetupLink() string {
 // or orchestrator that asks stops sending requests while the last ones finish.
 func (s *Server) Draining() { s.h.ops.ready.set(stateStopping) }
 
-// Migrating runs fn, a migration made while the server is up, with /readyz answering 503.
-func (s *Server) Migrating(fn func() error) error {
-	r := &s.h.ops.ready
-	prev := r.set(stateMigrating)
-	// A shutdown begun meanwhile stays.
-	defer r.state.CompareAndSwap(stateMigrating, prev)
-	return fn()
-}
-
-// ReadyMigrating is /readyz's answer (with 503) while the schema is brought up to date, also
-// given while a start opens the database, before the app serves.
+// ReadyMigrating is /readyz's answer (with 503) while a start opens the database and brings
+// its schema up to date, before the app serves (main answers for it then).
 const ReadyMigrating = "migrating"
 
 // readiness is what /readyz answers.
@@ -106,7 +97,6 @@ type readiness struct{ state atomic.Int32 }
 const (
 	stateStarting int32 = iota
 	stateReady
-	stateMigrating
 	stateStopping
 )
 
@@ -120,8 +110,6 @@ func (r *readiness) notReady() string {
 		return ""
 	case stateStarting:
 		return "starting"
-	case stateMigrating:
-		return ReadyMigrating
 	case stateStopping:
 		return "shutting down"
 	default:
