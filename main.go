@@ -93,8 +93,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down: draining requests")
+	log.Info("shutting down: draining requests", "drain", cfg.Drain.String())
 	srv.Draining()
+	// Still serving, not ready: a proxy that checks /readyz stops sending new requests here.
+	if cfg.Drain > 0 {
+		select {
+		case err := <-served:
+			return err
+		case <-time.After(cfg.Drain):
+		}
+	}
 	if err := srv.App.ShutdownWithTimeout(20 * time.Second); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}

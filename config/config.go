@@ -65,6 +65,9 @@ type Config struct {
 	// bearer token.
 	Metrics      bool
 	MetricsToken string
+	// Drain is how long a stopping server keeps answering, /readyz with 503, before it stops
+	// accepting connections: time for a proxy's health check to take it out of rotation.
+	Drain time.Duration
 }
 
 // Load reads TALLY_* variables through getenv. It does not touch the disk; LoadSecret

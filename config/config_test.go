@@ -3,6 +3,7 @@ package config
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestDatabaseURL(t *testing.T) {
@@ -58,5 +59,26 @@ func TestSharedDatabaseNeedsNoSecretFile(t *testing.T) {
 	}
 	if string(cfg.Secret) != env["TALLY_SECRET"] {
 		t.Errorf("Secret = %q, want the environment's", cfg.Secret)
+	}
+}
+
+func TestDrain(t *testing.T) {
+	for _, tc := range []struct {
+		value   string
+		want    time.Duration
+		wantErr bool
+	}{
+		{"", 0, false}, {"5s", 5 * time.Second, false}, {"1m", time.Minute, false},
+		{"-1s", 0, true}, {"61s", 0, true}, {"soon", 0, true},
+	} {
+		cfg, err := Load(func(k string) string {
+			if k == "TALLY_DRAIN" {
+				return tc.value
+			}
+			return ""
+		})
+		if (err != nil) != tc.wantErr || err == nil && cfg.Drain != tc.want {
+			t.Errorf("TALLY_DRAIN=%q: %v, %v; want %v (error %t)", tc.value, cfg.Drain, err, tc.want, tc.wantErr)
+		}
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// loadOperations reads the settings of backups and metrics.
+// loadOperations reads the settings of backups, metrics and shutdown.
 func loadOperations(cfg *Config, env func(key, def string) string) error {
 	cfg.BackupDir = env("TALLY_BACKUP_DIR", "")
 	// UTC, so that the schedule does not depend on the server's time zone or move with
@@ -35,5 +35,10 @@ func loadOperations(cfg *Config, env func(key, def string) string) error {
 	case cfg.MetricsToken != "" && len(cfg.MetricsToken) < 32:
 		return errors.New("TALLY_METRICS_TOKEN must be at least 32 characters")
 	}
+	drain, err := time.ParseDuration(env("TALLY_DRAIN", "0s"))
+	if err != nil || drain < 0 || drain > time.Minute {
+		return errors.New("TALLY_DRAIN must be a duration from 0s to 1m, like 5s")
+	}
+	cfg.Drain = drain
 	return nil
 }
