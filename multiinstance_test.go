@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -29,6 +30,7 @@ import (
 
 	"tally/mail/mailtest"
 	"tally/models"
+	"tally/models/schema"
 	"tally/testkit"
 	"tally/testkit/testdb"
 )
@@ -90,7 +92,13 @@ func TestSeveralInstances(t *testing.T) {
 		proxy.backends = append(proxy.backends, in.url)
 	}
 	// Each version applied once: the one that migrated recorded it, the others found it done.
-	t.Logf("tally migrate after the starts: %s", strings.TrimSpace(tally(t, bin, env, "", "migrate")))
+	latest := len(schema.Migrations(slog.New(slog.DiscardHandler)))
+	if out, want := tally(t, bin, env, "", "migrate"), fmt.Sprintf("The database is up to date (schema version %d).\n", latest); out != want {
+		t.Errorf("tally migrate after the starts: %q, want %q", out, want)
+	}
+	if n := countVersions(t, dbURL); n != int64(latest) {
+		t.Errorf("schema_migrations holds %d rows after two starts together, want %d", n, latest)
+	}
 
 	for _, name := range []string{"ada", "grace", "kim"} {
 		tally(t, bin, env, "tangerine-Umbrella-42\n", "createsuperuser", "--username", name, "--email", name+"@example.com")
@@ -528,4 +536,19 @@ func (b *browser) do(inst int, req *http.Request) *page {
 		b.csrf = tok
 	}
 	return &page{Response: res, doc: doc}
+}
+
+// countVersions is the number of schema versions recorded in the database at url.
+func countVersions(t *testing.T, url string) int64 {
+	t.Helper()
+	db, err := models.Open(url, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer models.Close(db)
+	var n int64
+	if err := db.Table("schema_migrations").Count(&n).Error; err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

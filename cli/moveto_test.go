@@ -332,7 +332,7 @@ func get(t *testing.T, hc *http.Client, page string) string {
 func countRows(t *testing.T, db *gorm.DB, table string) int64 {
 	t.Helper()
 	if !db.Migrator().HasTable(table) {
-		return -1
+		t.Fatalf("%s: no such table", table)
 	}
 	var n int64
 	if err := db.Table(table).Count(&n).Error; err != nil {

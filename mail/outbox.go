@@ -10,6 +10,10 @@ import (
 	"tally/models"
 )
 
+// claimLease is how long a claimed mail is left to the worker sending it: longer than one send
+// (the SMTP client gives up after 20 s), so another instance takes it only when its sender died.
+const claimLease = 5 * time.Minute
+
 // MaxAttempts is how often a mail is tried before it is marked failed; with the backoff
 // below the last try is about an hour after the first.
 const MaxAttempts = 8
@@ -89,7 +93,7 @@ func (o *Outbox) DeliverDue(ctx context.Context) int {
 }
 
 func (o *Outbox) deliver(ctx context.Context, e models.Email) bool {
-	if ok, err := models.ClaimEmail(o.db, &e, o.now().Add(5*time.Minute)); !ok || err != nil {
+	if ok, err := models.ClaimEmail(o.db, &e, o.now().Add(claimLease)); !ok || err != nil {
 		return false
 	}
 	sendCtx, cancel := context.WithTimeout(ctx, 30*time.Second)

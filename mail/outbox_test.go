@@ -17,8 +17,7 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(testdb.Main(m, nil)) }
 
-// lease is how long a claimed mail is left to its sender (Outbox.deliver).
-const lease = 5 * time.Minute
+const lease = claimLease
 
 // A sender that claims a mail and dies while its SMTP server hangs leaves the mail to the other
 // senders: none takes it while the lease holds, and one delivers it once after it runs out. On
