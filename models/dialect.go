@@ -122,22 +122,6 @@ func SQLBool(db *gorm.DB, b bool) string {
 	}
 }
 
-// storageTablesLock is the advisory lock key under which CreateStorageTable runs (any fixed
-// number of our own; "store" in ASCII).
-const storageTablesLock = 0x73746f7265
-
-// CreateStorageTable creates table, a key-value table of Fiber's Postgres storage, unless it
-// exists. Instances starting together would otherwise race: the storage checks for the table
-// and then creates it, and the loser fails. Postgres only.
-func CreateStorageTable(db *gorm.DB, table string) error {
-	return db.Transaction(func(tx *gorm.DB) error {
-		if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", storageTablesLock).Error; err != nil {
-			return err
-		}
-		return createStorageTable(tx, table)
-	})
-}
-
 // createStorageTable creates table with the columns Fiber's storage checks for (k text, v
 // bytea, e bigint) and an index on e, unless it exists.
 func createStorageTable(tx *gorm.DB, table string) error {

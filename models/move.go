@@ -214,11 +214,6 @@ func Move(ctx context.Context, src, dst *gorm.DB, plan MovePlan) (*MoveReport, e
 	if err != nil {
 		return nil, err
 	}
-	for i := range plan.Stores {
-		if err := CreateStorageTable(dst, plan.Stores[i].To); err != nil {
-			return nil, fmt.Errorf("create %s: %w", plan.Stores[i].To, err)
-		}
-	}
 	rep := &MoveReport{}
 	quiet := dst.WithContext(ctx).Session(&gorm.Session{Logger: logger.Discard})
 	err = Transaction(quiet, func(tx *gorm.DB) error {

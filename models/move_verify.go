@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -75,7 +76,7 @@ func diffRows(want, got [][]string) string {
 		count[key(r)]--
 	}
 	var missing, extra []string
-	for _, k := range slices.Sorted(mapKeys(count)) {
+	for _, k := range slices.Sorted(maps.Keys(count)) {
 		switch n := count[k]; {
 		case n > 0:
 			missing = append(missing, k)
@@ -100,16 +101,6 @@ func diffRows(want, got [][]string) string {
 		parts = append(parts, "unexpected "+first(extra))
 	}
 	return strings.Join(parts, "; ")
-}
-
-func mapKeys(m map[string]int) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // gormQuerier reads through a GORM handle (the copy's transaction).

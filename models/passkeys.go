@@ -214,10 +214,13 @@ func SpendPasskeyChallenge(db *gorm.DB, challenge string, expires, now time.Time
 	if challenge == "" || len(challenge) > 128 {
 		return ErrDuplicate
 	}
-	if err := db.Where("expires_at < ?", now.UTC()).Delete(&PasskeyChallenge{}).Error; err != nil {
-		return err
-	}
-	err := db.Create(&PasskeyChallenge{Challenge: challenge, ExpiresAt: expires.UTC()}).Error
+	// One commit: the pruning needs no durable write of its own.
+	err := Transaction(db, func(tx *gorm.DB) error {
+		if err := tx.Where("expires_at < ?", now.UTC()).Delete(&PasskeyChallenge{}).Error; err != nil {
+			return err
+		}
+		return tx.Create(&PasskeyChallenge{Challenge: challenge, ExpiresAt: expires.UTC()}).Error
+	})
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
 		return ErrDuplicate
 	}

@@ -266,7 +266,7 @@ BEGIN
 	IF TG_OP = 'UPDATE' AND to_jsonb(OLD) - ignored = to_jsonb(NEW) - ignored THEN
 		RETURN NULL;
 	END IF;
-	PERFORM pg_notify('` + peersChannel + `', '` + TopicSessions + `::');
+	PERFORM ` + NotifySQL(TopicSessions, "''") + `;
 	RETURN NULL;
 END $$`,
 		`DROP TRIGGER IF EXISTS tally_notify_users ON users`,

@@ -24,14 +24,6 @@ func (b *Book) notIndexed() string {
 	return " NOT INDEXED"
 }
 
-// like is the operator of a pattern match ignoring case (ASCII letters on SQLite).
-func (b *Book) like() string {
-	if b.pg {
-		return "ILIKE"
-	}
-	return "LIKE"
-}
-
 // splitsJSON is the JSON array of a split's parts (rows c), as page reads it.
 func (b *Book) splitsJSON() string {
 	if b.pg {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"tally/models"
 	"tally/money"
 )
 
@@ -139,7 +140,7 @@ func (b *Book) listQuery(f Filter, c *cursor, limit int, byText bool) query {
 		c = nil
 	}
 	if f.Text != "" {
-		like, op := "%"+escapeLike(f.Text)+"%", b.like()
+		like, op := "%"+escapeLike(f.Text)+"%", models.ILike(b.db)
 		if m == "t" {
 			and(`($.payee `+op+` ? ESCAPE '\' OR $.memo `+op+` ? ESCAPE '\')`, like, like)
 		} else {
