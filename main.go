@@ -183,13 +183,7 @@ func answerStarting(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	// The app's headers for its pages, with a policy for a page that loads nothing.
 	h.Set("Content-Security-Policy", "default-src 'none'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("Referrer-Policy", "same-origin")
-	h.Set("Cross-Origin-Opener-Policy", "same-origin")
-	h.Set("Cross-Origin-Resource-Policy", "same-origin")
-	h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
-	h.Set("Cache-Control", "no-store")
+	handlers.SecurityHeaders(h.Set)
 	h.Set("Content-Type", "text/plain; charset=utf-8")
 	read := r.Method == http.MethodGet || r.Method == http.MethodHead
 	switch {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"tally/models"
+
 	"github.com/gofiber/storage/postgres/v3"
 	"github.com/gofiber/storage/sqlite3/v2"
 )
@@ -20,7 +22,7 @@ func (ta *testApp) sessionRows() int {
 	case *sqlite3.Storage:
 		err = st.Conn().QueryRow(`SELECT COUNT(*) FROM sessions`).Scan(&n)
 	case *postgres.Storage:
-		err = st.Conn().QueryRow(context.Background(), `SELECT COUNT(*) FROM `+sessionsTable).Scan(&n)
+		err = st.Conn().QueryRow(context.Background(), `SELECT COUNT(*) FROM `+models.SessionsTable).Scan(&n)
 	default:
 		ta.t.Fatalf("session storage is %T", ta.h.sessionData.Storage)
 	}

@@ -101,18 +101,24 @@ const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 
 // errors raised before any middleware ran (an oversized body) must carry the headers too.
 func setSecurityHeaders(c *fiber.Ctx) {
 	c.Set("Content-Security-Policy", contentSecurityPolicy)
-	c.Set("X-Content-Type-Options", "nosniff")
-	c.Set("X-Frame-Options", "DENY")
-	// same-origin, not no-referrer: the CSRF check over HTTPS needs to see our own Referer.
-	c.Set("Referrer-Policy", "same-origin")
-	c.Set("Cross-Origin-Opener-Policy", "same-origin")
-	c.Set("Cross-Origin-Resource-Policy", "same-origin")
-	c.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
-	// Pages are private or carry a CSRF token: nothing but static files may be stored.
-	c.Set("Cache-Control", "no-store")
+	SecurityHeaders(c.Set)
 	if c.Protocol() == "https" {
 		c.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 	}
+}
+
+// SecurityHeaders sets the headers every answer carries besides its Content-Security-Policy
+// and HSTS: the app's and those of the server that answers while a start opens the database.
+func SecurityHeaders(set func(key, value string)) {
+	set("X-Content-Type-Options", "nosniff")
+	set("X-Frame-Options", "DENY")
+	// same-origin, not no-referrer: the CSRF check over HTTPS needs to see our own Referer.
+	set("Referrer-Policy", "same-origin")
+	set("Cross-Origin-Opener-Policy", "same-origin")
+	set("Cross-Origin-Resource-Policy", "same-origin")
+	set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
+	// Pages are private or carry a CSRF token: nothing but static files may be stored.
+	set("Cache-Control", "no-store")
 }
 
 func securityHeaders(c *fiber.Ctx) error {

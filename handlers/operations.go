@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"sync/atomic"
 
@@ -36,7 +35,7 @@ func (s *Server) holdDataDir(cfg config.Config) error {
 }
 
 // startOperations sets up the setup link, the metrics and the scheduled backups once the app
-// is built, and marks the server ready.
+// is built.
 func (s *Server) startOperations(cfg config.Config, log *slog.Logger) error {
 	h := s.h
 	ops := &operations{version: buildinfo.Read()}
@@ -66,7 +65,6 @@ func (s *Server) startOperations(cfg config.Config, log *slog.Logger) error {
 	if cfg.Metrics {
 		ops.metrics = newMetrics(h)
 	}
-	ops.ready.set(stateReady)
 	return nil
 }
 
@@ -85,34 +83,20 @@ func (s *Server) SetupLink() string {
 
 // Draining marks the server as shutting down: /readyz answers 503 from now on, so a proxy
 // or orchestrator that asks stops sending requests while the last ones finish.
-func (s *Server) Draining() { s.h.ops.ready.set(stateStopping) }
+func (s *Server) Draining() { s.h.ops.ready.stopping.Store(true) }
 
 // ReadyMigrating is /readyz's answer (with 503) while a start opens the database and brings
 // its schema up to date, before the app serves (main answers for it then).
 const ReadyMigrating = "migrating"
 
-// readiness is what /readyz answers.
-type readiness struct{ state atomic.Int32 }
-
-const (
-	stateStarting int32 = iota
-	stateReady
-	stateStopping
-)
-
-// set changes the state and returns the previous one.
-func (r *readiness) set(state int32) int32 { return r.state.Swap(state) }
+// readiness is what /readyz answers. The app serves only once Open has returned, ready, so
+// the one state to tell is a shutdown (while a start opens the database, main answers).
+type readiness struct{ stopping atomic.Bool }
 
 // notReady is why the server is not ready, or "" when it is.
 func (r *readiness) notReady() string {
-	switch s := r.state.Load(); s {
-	case stateReady:
-		return ""
-	case stateStarting:
-		return "starting"
-	case stateStopping:
+	if r.stopping.Load() {
 		return "shutting down"
-	default:
-		return fmt.Sprintf("state %d", s)
 	}
+	return ""
 }

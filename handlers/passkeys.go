@@ -230,6 +230,15 @@ func (h *Handlers) verificationRefusal(c *fiber.Ctx, err error) error {
 	return passkeyRefusal(c, fiber.StatusBadRequest, errPasskeyUnverified)
 }
 
+// checkPasskeyName puts what is wrong with a passkey's name (trimmed) on f's name field.
+func checkPasskeyName(f *views.Form, name string) {
+	if name == "" {
+		f.AddError("name", "Give the passkey a name.")
+	} else if msg := models.CheckText(name, models.PasskeyNameMax); msg != "" {
+		f.AddError("name", msg)
+	}
+}
+
 // BeginPasskeyRegistration checks the password (and a code when two-factor is on) and the
 // name, then answers the creation options.
 func (h *Handlers) BeginPasskeyRegistration(c *fiber.Ctx) error {
@@ -247,11 +256,7 @@ func (h *Handlers) BeginPasskeyRegistration(c *fiber.Ctx) error {
 	}
 	var f views.Form
 	name := strings.TrimSpace(in.Name)
-	if name == "" {
-		f.AddError("name", "Name your passkey, like \u201cLaptop\u201d or \u201cBlue key\u201d.")
-	} else if msg := models.CheckText(name, models.PasskeyNameMax); msg != "" {
-		f.AddError("name", msg)
-	}
+	checkPasskeyName(&f, name)
 	if err := h.confirmPassword(c, &f, "password", in.Password, u); err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package handlers
 import (
 	"errors"
 	"strconv"
-	"strings"
 
 	"github.com/gofiber/fiber/v2"
 	"gorm.io/gorm"
@@ -32,11 +31,7 @@ func (h *Handlers) RenamePasskey(c *fiber.Ctx) error {
 		return err
 	}
 	var f views.Form
-	if strings.TrimSpace(in.Name) == "" {
-		f.AddError("name", "Give the passkey a name.")
-	} else if msg := models.CheckText(in.Name, models.PasskeyNameMax); msg != "" {
-		f.AddError("name", msg)
-	}
+	checkPasskeyName(&f, in.Name) // decodeForm trimmed it
 	id := passkeyID(c)
 	if _, err := models.FindUserPasskey(h.db, u.ID, id); errors.Is(err, models.ErrNotFound) {
 		return errNoPasskey

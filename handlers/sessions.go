@@ -11,11 +11,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/session"
 
 	"tally/config"
-	"tally/models"
 )
-
-// sessionsTable is the Postgres table of the session store.
-const sessionsTable = models.SessionsTable
 
 // randomToken returns n random bytes, URL-safe base64 encoded.
 func randomToken(n int) string {

@@ -91,7 +91,7 @@ func (s *cachedStorage) Set(key string, val []byte, exp time.Duration) error {
 	}
 	s.putLocked(key, append([]byte(nil), val...), exp)
 	s.mu.Unlock()
-	return s.peers.Publish(models.TopicStore, storeDigest(key))
+	return s.publish(key)
 }
 
 func (s *cachedStorage) Delete(key string) error {
@@ -99,7 +99,7 @@ func (s *cachedStorage) Delete(key string) error {
 	defer s.wmu.Unlock()
 	err := s.Storage.Delete(key)
 	s.forget(key)
-	return errors.Join(err, s.peers.Publish(models.TopicStore, storeDigest(key)))
+	return errors.Join(err, s.publish(key))
 }
 
 func (s *cachedStorage) Reset() error {
@@ -155,7 +155,17 @@ func (s *cachedStorage) forgetDigest(digest string) {
 
 func (s *cachedStorage) dropLocked(key string) {
 	delete(s.entries, key)
-	delete(s.digests, storeDigest(key))
+	if s.peers != nil {
+		delete(s.digests, storeDigest(key))
+	}
+}
+
+// publish tells the other instances, if any, that key changed.
+func (s *cachedStorage) publish(key string) error {
+	if s.peers == nil {
+		return nil
+	}
+	return s.peers.Publish(models.TopicStore, storeDigest(key))
 }
 
 // lookup returns the unexpired entry under key, and the write count it was read at.
@@ -178,7 +188,9 @@ func (s *cachedStorage) putLocked(key string, val []byte, exp time.Duration) {
 	}
 	key = strings.Clone(key)
 	s.entries[key] = cachedValue{val: val, exp: s.now().Add(exp)}
-	s.digests[storeDigest(key)] = key
+	if s.peers != nil { // only other instances name keys by digest
+		s.digests[storeDigest(key)] = key
+	}
 }
 
 // values returns the session stored under key, decoded, while it is in the cache; ok is false
