@@ -58,12 +58,7 @@ func (cli *CLI) moveTo(ctx context.Context, args []string) error {
 	}
 	defer models.Close(dst)
 
-	plan := models.MovePlan{
-		Tables:  append(models.UserTables(), ledger.MoveTables()...),
-		Derived: ledger.MoveDerived,
-		Checks:  ledger.MoveChecks,
-		Now:     cli.Now(),
-	}
+	plan := ledger.MovePlan(cli.Now())
 	sessions, err := openSessions(filepath.Join(dataDir, backup.SessionsFile))
 	if err != nil {
 		return err

@@ -35,7 +35,7 @@ func TestMain(m *testing.M) { os.Exit(testdb.Main(m, nil)) }
 // movePlanTables is every table a move copies, for the test's own counts.
 func movePlanTables() []string {
 	var names []string
-	for _, t := range append(models.UserTables(), ledger.MoveTables()...) {
+	for _, t := range ledger.MovePlan(time.Time{}).Tables {
 		if !t.Skip {
 			names = append(names, t.Name)
 		}

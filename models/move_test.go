@@ -19,10 +19,7 @@ import (
 	"tally/testkit/testdb"
 )
 
-func movePlan() models.MovePlan {
-	return models.MovePlan{Tables: append(models.UserTables(), ledger.MoveTables()...), Derived: ledger.MoveDerived,
-		Checks: ledger.MoveChecks, Now: time.Now()}
-}
+func movePlan() models.MovePlan { return ledger.MovePlan(time.Now()) }
 
 func openMigrated(t *testing.T, target string) *gorm.DB {
 	t.Helper()

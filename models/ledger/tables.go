@@ -1,6 +1,10 @@
 package ledger
 
-import "tally/models"
+import (
+	"time"
+
+	"tally/models"
+)
 
 // MoveTables are the ledger's tables in an order models.Move can copy them in: each row's
 // account, category and import first; a split's parent before its parts (parents have no
@@ -54,4 +58,12 @@ var MoveChecks = []models.MoveCheck{
 	{Name: "ledger_versions for every user with a ledger",
 		Query: `SELECT user_id FROM ledger_versions WHERE version > 0 AND user_id IN (SELECT user_id FROM accounts)`,
 		Want:  `SELECT DISTINCT user_id FROM accounts`},
+}
+
+// MovePlan is what tally move-to copies and checks: the users' tables, then the ledger's, the
+// ledger's derived tables left to the triggers, and its checks. The command line adds the
+// session stores of its data dir.
+func MovePlan(now time.Time) models.MovePlan {
+	return models.MovePlan{Tables: append(models.UserTables(), MoveTables()...), Derived: MoveDerived,
+		Checks: MoveChecks, Now: now}
 }
