@@ -63,6 +63,48 @@ type testApp struct {
 	h      *Handlers
 	hash   models.HashParams
 	logs   testkit.SyncBuffer
+	// recorder keeps the statements of the app's database while statements runs.
+	recorder *statementRecorder
+}
+
+type statementRecorder struct {
+	mu    sync.Mutex
+	on    bool
+	stmts []string
+}
+
+// statements runs fn and returns the SQL of every statement the app's database ran meanwhile.
+func (ta *testApp) statements(t testing.TB, fn func()) []string {
+	t.Helper()
+	if ta.recorder == nil {
+		r := &statementRecorder{}
+		record := func(db *gorm.DB) {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			if r.on {
+				r.stmts = append(r.stmts, db.Statement.SQL.String())
+			}
+		}
+		cb := ta.db.Callback()
+		for _, err := range []error{cb.Query().After("gorm:query").Register("test:record", record),
+			cb.Raw().After("gorm:raw").Register("test:record", record), cb.Row().After("gorm:row").Register("test:record", record),
+			cb.Create().After("gorm:create").Register("test:record", record), cb.Update().After("gorm:update").Register("test:record", record),
+			cb.Delete().After("gorm:delete").Register("test:record", record)} {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		ta.recorder = r
+	}
+	r := ta.recorder
+	r.mu.Lock()
+	r.on, r.stmts = true, nil
+	r.mu.Unlock()
+	fn()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.on = false
+	return r.stmts
 }
 
 func newTestApp(t testing.TB, env ...string) *testApp {

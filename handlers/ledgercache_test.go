@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
-	"gorm.io/gorm"
 
 	"tally/models"
 	"tally/models/ledger"
@@ -473,25 +472,6 @@ func TestCachedLedgerViewStatements(t *testing.T) {
 	lc := ta.ledgerUser(t, "ada")
 	checking := lc.account("Checking", "USD", "100.00")
 	wantStatus(t, lc.tx(checking, "2026-11-20", "Bakery", "-3.50"), http.StatusSeeOther)
-	var mu sync.Mutex
-	var stmts []string
-	counting := false
-	count := func(db *gorm.DB) {
-		mu.Lock()
-		defer mu.Unlock()
-		if counting {
-			stmts = append(stmts, db.Statement.SQL.String())
-		}
-	}
-	cb := ta.db.Callback()
-	for _, err := range []error{cb.Query().After("gorm:query").Register("test:count", count),
-		cb.Raw().After("gorm:raw").Register("test:count", count), cb.Row().After("gorm:row").Register("test:count", count),
-		cb.Create().After("gorm:create").Register("test:count", count), cb.Update().After("gorm:update").Register("test:count", count),
-		cb.Delete().After("gorm:delete").Register("test:count", count)} {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
 	want := 1
 	if testdb.Postgres() {
 		want = 0
@@ -500,13 +480,8 @@ func TestCachedLedgerViewStatements(t *testing.T) {
 	for _, path := range []string{"/dashboard", "/accounts/" + ids(checking), "/transactions"} {
 		t.Run(path, func(t *testing.T) {
 			lc.get(path) // kept
-			mu.Lock()
-			stmts, counting = nil, true
-			mu.Unlock()
-			res := lc.get(path)
-			mu.Lock()
-			defer mu.Unlock()
-			counting = false
+			var res *response
+			stmts := ta.statements(t, func() { res = lc.get(path) })
 			if res.StatusCode != http.StatusOK || len(stmts) != want {
 				t.Errorf("status %d, %d statements, want %d:\n%s", res.StatusCode, len(stmts), want, strings.Join(stmts, "\n"))
 			}

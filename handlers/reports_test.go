@@ -8,11 +8,9 @@ import (
 	"reflect"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/PuerkitoBio/goquery"
-	"gorm.io/gorm"
 
 	"tally/models/ledger"
 	"tally/money"
@@ -570,35 +568,13 @@ func TestReportPagesReadTwoStatements(t *testing.T) {
 	if _, errOut, err := ta.runCLI("", nil, "demo", "ada", "--transactions", "300"); err != nil {
 		t.Fatal(err, errOut)
 	}
-	var mu sync.Mutex
-	var stmts []string
-	counting := false
-	count := func(db *gorm.DB) {
-		mu.Lock()
-		defer mu.Unlock()
-		if counting {
-			stmts = append(stmts, db.Statement.SQL.String())
-		}
-	}
-	cb := ta.db.Callback()
-	for _, err := range []error{cb.Query().After("gorm:query").Register("test:count", count),
-		cb.Raw().After("gorm:raw").Register("test:count", count), cb.Row().After("gorm:row").Register("test:count", count)} {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
 	month := ta.clock.Now().Format("2006-01")
 	for _, path := range []string{"/budget?month=" + month, "/reports/spending?range=12m", "/reports/cashflow?range=12m",
 		"/reports/networth?range=12m", "/reports/budget?range=12m", "/api/budget?month=" + month, "/api/reports/spending"} {
 		t.Run(path, func(t *testing.T) {
 			c.get(path) // keeps the ledger's lists for its version
-			mu.Lock()
-			stmts, counting = nil, true
-			mu.Unlock()
-			res := c.get(path)
-			mu.Lock()
-			defer mu.Unlock()
-			counting = false
+			var res *response
+			stmts := ta.statements(t, func() { res = c.get(path) })
 			want := 2
 			if testdb.Postgres() {
 				want = 1 // the version is known without asking (see ledgerVersions)
