@@ -2,20 +2,25 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"tally/models"
+	"tally/testkit"
 )
 
 // A data dir a newer Tally migrated: the server and every command that opens the database
-// stop with one sentence naming both versions (main prints it after "tally:" and exits 1).
+// stop with one sentence naming both versions (main prints it after "tally:" and exits 1), and
+// the server's failed start frees its port.
 func TestRunRefusesANewerDatabase(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
-	env := map[string]string{"TALLY_DATA_DIR": dir, "TALLY_ADDR": "127.0.0.1:0"}
+	addr := testkit.FreeAddr(t)
+	env := map[string]string{"TALLY_DATA_DIR": dir, "TALLY_ADDR": addr}
 	getenv := func(k string) string { return env[k] }
 	if err := run(context.Background(), []string{"migrate"}, getenv, strings.NewReader(""), io.Discard, io.Discard); err != nil {
 		t.Fatal(err)
@@ -41,5 +46,14 @@ func TestRunRefusesANewerDatabase(t *testing.T) {
 		if err == nil || !strings.HasPrefix(err.Error(), "the database is at schema version 999, but this Tally knows versions up to ") {
 			t.Errorf("tally %v: %v, want the refusal", args, err)
 		}
+		var newer *models.NewerSchemaError
+		if args == nil && !errors.As(err, &newer) {
+			t.Errorf("the server's start returned %v, want the refusal of a newer database", err)
+		}
 	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("the port stayed taken after the failed start: %v", err)
+	}
+	ln.Close()
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -161,36 +160,6 @@ func TestRunAnswersWhileMigrating(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("run: %v\n%s", err, stderr.String())
 	}
-}
-
-// A start that fails while opening the database returns its error and frees the port.
-func TestRunFreesThePortWhenTheStartFails(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "data")
-	addr := testkit.FreeAddr(t)
-	env := map[string]string{"TALLY_DATA_DIR": dir, "TALLY_ADDR": addr}
-	getenv := func(k string) string { return env[k] }
-	if err := run(context.Background(), []string{"migrate"}, getenv, strings.NewReader(""), io.Discard, io.Discard); err != nil {
-		t.Fatal(err)
-	}
-	db, err := models.Open(filepath.Join(dir, "tally.db"), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = db.Create(&models.SchemaMigration{Version: 999, Name: "from a newer Tally", AppliedAt: db.NowFunc()}).Error
-	models.Close(db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = run(context.Background(), nil, getenv, strings.NewReader(""), io.Discard, io.Discard)
-	var newer *models.NewerSchemaError
-	if !errors.As(err, &newer) {
-		t.Fatalf("run = %v, want the refusal of a newer database", err)
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		t.Fatalf("the port stayed taken after the failed start: %v", err)
-	}
-	ln.Close()
 }
 
 // upgradeHold keeps a start inside its schema upgrade until released.
