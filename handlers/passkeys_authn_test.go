@@ -274,7 +274,15 @@ func TestAnonymousPasskeyBeginStoresNoSession(t *testing.T) {
 	if cookie == nil || !cookie.HttpOnly || cookie.SameSite != http.SameSiteStrictMode || cookie.MaxAge != int(ceremonyTTL/time.Second) {
 		t.Fatalf("begin set no strict, HttpOnly ceremony cookie of %v: %v", ceremonyTTL, cookie)
 	}
-	// Only the last begin's challenge is answerable: the cookie holds one ceremony.
+	// Only the last begin's challenge is answerable: the cookie holds one ceremony. (Shown on
+	// another browser's two begins: a failed finish spends the ceremony it was checked against.)
+	other := ta.client()
+	other.get("/login")
+	earlier := other.postJSON("/passkeys/login/begin", map[string]string{"mode": "signin"}, true)
+	wantStatus(t, other.postJSON("/passkeys/login/begin", map[string]string{"mode": "signin"}, true), http.StatusOK)
+	if res := other.do(other.passkeyFinish(k.assert(t, earlier.body, true))); res.StatusCode != http.StatusBadRequest {
+		t.Errorf("the earlier of two begins' challenge: %d %s, want 400", res.StatusCode, res.body)
+	}
 	cred := k.assert(t, options, true)
 	wantStatus(t, c.do(c.passkeyFinish(cred)), http.StatusOK)
 	if page := c.get("/account/security"); page.StatusCode != http.StatusOK {
