@@ -83,22 +83,27 @@ func RunMigrations(ctx context.Context, db *gorm.DB, list []Migration, o Migrate
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	latest := list[len(list)-1].Version
 	from, err := SchemaVersion(db.WithContext(ctx))
 	if err != nil {
 		return MigrateResult{}, err
 	}
-	res := MigrateResult{From: from, To: from}
-	if from > latest {
-		return res, &NewerSchemaError{Database: from, Binary: latest}
-	}
-	if from == latest {
-		return res, nil
+	if done, err := upToDate(from, list); done || err != nil {
+		return MigrateResult{From: from, To: from}, err
 	}
 	if IsPostgres(db) {
 		return migrateLocked(ctx, db, list, o)
 	}
-	return migrate(ctx, db, list, o)
+	return migrate(ctx, db, list, o, from)
+}
+
+// upToDate says whether a database at version from has nothing of list to apply, and refuses
+// one newer than list.
+func upToDate(from int, list []Migration) (bool, error) {
+	latest := list[len(list)-1].Version
+	if from > latest {
+		return true, &NewerSchemaError{Database: from, Binary: latest}
+	}
+	return from == latest, nil
 }
 
 // migrateLocked runs migrate on one connection holding the advisory lock (a session lock: it
@@ -124,24 +129,22 @@ func migrateLocked(ctx context.Context, db *gorm.DB, list []Migration, o Migrate
 	}()
 	on := db.Session(&gorm.Session{NewDB: true, Context: ctx})
 	on.Statement.ConnPool = conn
-	return migrate(ctx, on, list, o)
-}
-
-// migrate applies the pending versions of list, each in its own transaction that first reads
-// the version again.
-func migrate(ctx context.Context, db *gorm.DB, list []Migration, o MigrateOptions) (MigrateResult, error) {
-	from, err := SchemaVersion(db)
+	// Read again under the lock: another instance may have migrated while this one waited.
+	from, err := SchemaVersion(on)
 	if err != nil {
 		return MigrateResult{}, err
 	}
+	if done, err := upToDate(from, list); done || err != nil {
+		return MigrateResult{From: from, To: from}, err
+	}
+	return migrate(ctx, on, list, o, from)
+}
+
+// migrate applies the versions of list after from, each in its own transaction that first
+// reads the version again.
+func migrate(ctx context.Context, db *gorm.DB, list []Migration, o MigrateOptions, from int) (MigrateResult, error) {
 	latest := list[len(list)-1].Version
 	res := MigrateResult{From: from, To: from}
-	if from > latest {
-		return res, &NewerSchemaError{Database: from, Binary: latest}
-	}
-	if from == latest {
-		return res, nil
-	}
 	// users is the first table Tally ever created.
 	res.Upgrade = db.Migrator().HasTable(&User{})
 	if res.Upgrade && o.BeforeUpgrade != nil {
