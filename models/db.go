@@ -177,7 +177,7 @@ func TransactionWithoutSync(db *gorm.DB, fn func(tx *gorm.DB) error) (err error)
 	return tx.Transaction(fn)
 }
 
-// Migrate brings the schema up to date; it runs at every start.
+// Migrate creates the users' tables as schema version 1 (the baseline, models/schema) left them.
 func Migrate(db *gorm.DB) error {
 	if err := db.AutoMigrate(&User{}, &AuthSession{}, &Email{}, &SecurityEvent{}, &LoginFailure{}, &LoginLock{},
 		&Profile{}, &Avatar{}, &TwoFactorSecret{}, &RecoveryCode{}); err != nil {

@@ -314,7 +314,7 @@ const BalanceRows = "t.parent_id IS NULL"
 const ReportRows = "NOT t.is_split"
 
 // Migrate creates the ledger's tables, indexes and triggers, in SQLite's or Postgres's words
-// (schema_postgres.go); it runs at every start, after models.Migrate (the users table must
+// (schema_postgres.go); it runs in schema version 1, after models.Migrate (the users table must
 // exist). Every statement is idempotent.
 func Migrate(db *gorm.DB) error {
 	return db.Transaction(func(tx *gorm.DB) error {
